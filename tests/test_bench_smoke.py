@@ -37,6 +37,7 @@ def test_perf_smoke(tmp_path: Path) -> None:
         "content": "You are a helpful assistant.",
     }
     assert row["floor_s"] > 0 and row["check_s"] > 0
-    assert row["ratio"] == pytest.approx(row["check_s"] / row["floor_s"], abs=0.01)
+    # Rounded to 0.01 s each, so the ratio of the printed times is off by up to ~2 %.
+    assert row["ratio"] == pytest.approx(row["check_s"] / row["floor_s"], rel=0.03)
     # Memory was sampled from /proc: the floor is at least its interpreter and vocabulary.
     assert row["floor_mb"] > 20 and row["check_rss_mb"] > 20 and row["check_pss_mb"] > 0

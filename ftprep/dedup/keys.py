@@ -10,10 +10,11 @@ keys here.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import xxhash
 
-from ftprep.model import Example
+from ftprep.model import Example, Message
 
 _SEPARATOR = "\x1f"
 SYSTEM_ROLES = frozenset({"system", "developer"})
@@ -32,10 +33,19 @@ def normalize(text: str, *, case_sensitive: bool = False) -> str:
 def _key(parts: list[str]) -> int:
     if not parts:
         return 0
-    return xxhash.xxh3_64_intdigest(_SEPARATOR.join(parts).encode("utf-8", "surrogatepass")) or 1
+    return _hash(_SEPARATOR.join(parts))
 
 
-def sides(fields: list[str], roles: list[str]) -> tuple[list[int], int]:
+def _hash(text: str) -> int:
+    return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")) or 1
+
+
+Entries = Sequence[tuple[str, int, Message]]
+"""``(field, index, message)`` of an example's messages, as :meth:`Example.iter_messages`
+yields them."""
+
+
+def sides(fields: list[str], roles: list[str]) -> tuple[range, int]:
     """Split an example's turns (in :meth:`Example.iter_messages` order, given by their
     ``fields`` and ``roles``) into ``(prompt turns, answer turn)``.
 
@@ -45,20 +55,20 @@ def sides(fields: list[str], roles: list[str]) -> tuple[list[int], int]:
     is no answer.
     """
     answer_field = "chosen" if "chosen" in fields else "messages"
-    answer = max(
-        (
-            i
-            for i, (f, r) in enumerate(zip(fields, roles, strict=True))
-            if f == answer_field and r == "assistant"
-        ),
-        default=-1,
-    )
-    end = answer if answer >= 0 and answer_field == "messages" else len(fields)
-    prompt = [i for i in range(end) if fields[i] == "messages"]
-    return prompt, answer
+    answer = -1
+    for i in range(len(fields) - 1, -1, -1):
+        if roles[i] == "assistant" and fields[i] == answer_field:
+            answer = i
+            break
+    # ``messages`` turns come first in that order, so the prompt is a prefix.
+    in_messages = fields.count("messages")
+    end = answer if answer >= 0 and answer_field == "messages" else in_messages
+    return range(min(end, in_messages)), answer
 
 
-def record_keys(example: Example, *, case_sensitive: bool = False) -> tuple[int, int, int, int]:
+def record_keys(
+    example: Example, *, case_sensitive: bool = False, entries: Entries | None = None
+) -> tuple[int, int, int, int]:
     """``(exact, prompt, answer, system)`` keys of ``example``; 0 where a side is empty.
 
     ``exact`` covers every turn (``chosen`` and ``rejected`` included, each marked with its
@@ -66,24 +76,24 @@ def record_keys(example: Example, *, case_sensitive: bool = False) -> tuple[int,
     ``rejected``) and labelled data (KTO's ``label``) have no answer key: their answers are
     judged against each other or by their label, not learned as *the* answer to the prompt,
     so several different answers to one prompt are the point there, not a contradiction.
+    ``entries`` saves walking the example's messages again when the caller has them.
     """
-    fields: list[str] = []
-    roles: list[str] = []
-    texts: list[str] = []
-    for field_name, _i, message in example.iter_messages():
-        fields.append(field_name)
-        roles.append(message.role if isinstance(message.role, str) else "")
-        texts.append(normalize(message.text(), case_sensitive=case_sensitive))
+    if entries is None:
+        entries = list(example.iter_messages())
+    fields = [field_name for field_name, _i, _m in entries]
+    roles = [m.role if isinstance(m.role, str) else "" for _f, _i, m in entries]
+    texts = [normalize(m.text(), case_sensitive=case_sensitive) for _f, _i, m in entries]
     prompt, answer = sides(fields, roles)
-    system = [texts[i] for i in prompt if roles[i] in SYSTEM_ROLES]
-    labelled = example.is_preference or example.label is not None
+    labelled = example.chosen is not None or example.rejected is not None
+    labelled = labelled or example.label is not None
     exact = [
         f"{r}:{t}" if f == "messages" else f"{f}/{r}:{t}"
         for f, r, t in zip(fields, roles, texts, strict=True)
     ]
+    system = [texts[i] for i in prompt if roles[i] in SYSTEM_ROLES]
     return (
         _key(exact),
-        _key([exact[i] for i in prompt]),
-        _key([texts[answer]]) if answer >= 0 and not labelled else 0,
+        _key(exact[: prompt.stop]),
+        _hash(texts[answer]) if answer >= 0 and not labelled else 0,
         _key(system),
     )

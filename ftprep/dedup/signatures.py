@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ftprep.config import DedupConfig
-from ftprep.dedup.keys import SYSTEM_ROLES, sides
+from ftprep.dedup.keys import SYSTEM_ROLES, Entries, sides
 from ftprep.model import Example
 from ftprep.tokens.chat import ExampleTokens
 
@@ -118,20 +118,21 @@ class Signer:
         """A signer for the dedup configuration."""
         return cls(config.num_perm, config.seed, config.shingle, config.compare)
 
-    def compared_ids(self, example: Example, tokens: ExampleTokens) -> U32 | None:
-        """The token ids of ``example``'s compared side, or ``None`` when it is empty."""
-        fields: list[str] = []
-        roles: list[str] = []
-        for field_name, _i, message in example.iter_messages():
-            fields.append(field_name)
-            roles.append(message.role if isinstance(message.role, str) else "")
+    def compared_ids(
+        self, example: Example, tokens: ExampleTokens, entries: Entries | None = None
+    ) -> U32 | None:
+        """The token ids of ``example``'s compared side, or ``None`` when it is empty
+        (``entries``: its messages, when the caller has them at hand)."""
+        if entries is None:
+            entries = list(example.iter_messages())
+        roles = [m.role if isinstance(m.role, str) else "" for _f, _i, m in entries]
         per_message = tokens.ids
         if len(per_message) != len(roles):
             per_message = self._encode_messages(example)
         if self.compare == "conversation":
             chosen = [i for i, role in enumerate(roles) if role not in SYSTEM_ROLES]
         else:
-            prompt, answer = sides(fields, roles)
+            prompt, answer = sides([f for f, _i, _m in entries], roles)
             if self.compare == "prompt":
                 chosen = [i for i in prompt if roles[i] not in SYSTEM_ROLES]
             else:
@@ -210,9 +211,11 @@ class SignatureBatch:
         self._done_rows: list[list[int]] = []
         self._done: list[U32] = []
 
-    def add(self, row: int, example: Example, tokens: ExampleTokens) -> None:
+    def add(
+        self, row: int, example: Example, tokens: ExampleTokens, entries: Entries | None = None
+    ) -> None:
         """Queue ``example`` (which is row ``row`` of the fact table) for signing."""
-        ids = self.signer.compared_ids(example, tokens)
+        ids = self.signer.compared_ids(example, tokens, entries)
         if ids is None:
             return
         self._rows.append(row)

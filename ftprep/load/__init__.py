@@ -86,8 +86,8 @@ class ShapeDetector:
         if self.dialect is None:
             self.dialect = self.shape_of(value)
         dialect = self.dialect
-        location = Location(path=raw.path, line=raw.line, record=raw.index)
         if dialect is None or not dialect.matches(value):
+            location = Location(path=raw.path, line=raw.line, record=raw.index)
             other = self.shape_of(value) if dialect is not None else None
             keys = ", ".join(sorted(value)[:8]) or "no keys"
             if other is not None and dialect is not None:

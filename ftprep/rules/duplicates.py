@@ -9,6 +9,7 @@ one (or, for leakage, at the training example) in ``related``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import repeat
 from typing import Any, ClassVar
 
 import numpy as np
@@ -59,12 +60,10 @@ class _FactRule(DatasetRule):
         related: tuple[Location, ...] = (),
         hint: str | None = None,
         data: dict[str, Any] | None = None,
-        here: Location | None = None,
     ) -> Finding:
-        """A finding on row ``row`` (whose location is ``here`` when already known), stamped
-        with the record's fingerprint (for baselines)."""
+        """A finding on row ``row``, stamped with the record's fingerprint (for baselines)."""
         return self.finding(
-            here or self.location(ctx, facts, row),
+            self.location(ctx, facts, row),
             message,
             related=related,
             hint=hint,
@@ -163,43 +162,59 @@ class NearDuplicate(_FactRule):
         partner, partner_equal = _best_partners(found.near, n)
         representative = found.first[members]
         to_representative = matches(SignatureStore(facts.signatures).take, members, representative)
-        for row, rep, rep_equal in zip(
-            members.tolist(), representative.tolist(), to_representative.tolist(), strict=True
+        through = partner[members]
+        through[through == representative] = -1
+        # On templated data most records are cluster members: their locations are read from
+        # the columns in bulk, each row once.
+        locate = _Locations(ctx, facts, np.concatenate((members, representative, through)))
+        num_perm = dedup.num_perm
+        hint = "keep one example per cluster; prepare keeps the first"
+        for row, rep, rep_equal, via_row, via_equal, fingerprint in zip(
+            members.tolist(),
+            representative.tolist(),
+            to_representative.tolist(),
+            through.tolist(),
+            partner_equal[members].tolist(),
+            facts.fingerprint[members].tolist(),
+            strict=True,
         ):
-            yield self._finding(ctx, facts, row, rep, rep_equal, int(partner[row]), partner_equal)
+            here, there = locate[row], locate[rep]
+            similarity = rep_equal / num_perm
+            message = f"near duplicate of {self.describe(here, there)} "
+            message += f"(similarity {similarity:.2f})"
+            related: tuple[Location, ...] = (there,)
+            data: dict[str, Any] = {"duplicate_of": there.line, "similarity": similarity}
+            if via_row >= 0:
+                via = locate[via_row]
+                via_similarity = via_equal / num_perm
+                message += f", through {self.describe(here, via)} (similarity {via_similarity:.2f})"
+                related = (there, via)
+                data.update(through=via.line, through_similarity=via_similarity)
+            yield Finding(
+                self.code,
+                self.effective_severity,
+                message,
+                here,
+                hint,
+                related,
+                f"{fingerprint:016x}",
+                data,
+            )
 
-    def _finding(
-        self,
-        ctx: DatasetContext,
-        facts: FactTable,
-        row: int,
-        rep: int,
-        rep_equal: int,
-        partner: int,
-        partner_equal: I64,
-    ) -> Finding:
-        num_perm = ctx.config.dedup.num_perm
-        here = self.location(ctx, facts, row)
-        there = self.location(ctx, facts, rep)
-        similarity = rep_equal / num_perm
-        message = f"near duplicate of {self.describe(here, there)} (similarity {similarity:.2f})"
-        related: tuple[Location, ...] = (there,)
-        data: dict[str, Any] = {"duplicate_of": there.line, "similarity": similarity}
-        if partner not in (rep, -1):
-            via = self.location(ctx, facts, partner)
-            via_similarity = int(partner_equal[row]) / num_perm
-            message += f", through {self.describe(here, via)} (similarity {via_similarity:.2f})"
-            related = (there, via)
-            data.update(through=via.line, through_similarity=via_similarity)
-        return self.at_row(
-            ctx,
-            facts,
-            row,
-            message,
-            related=related,
-            hint="keep one example per cluster; prepare keeps the first",
-            data=data,
-            here=here,
+
+class _Locations(dict[int, Location]):
+    """The locations of some rows of a fact table, read from its columns in one go."""
+
+    def __init__(self, ctx: DatasetContext, facts: FactTable, rows: I64):
+        rows = np.unique(rows[rows >= 0])
+        paths = [ctx.paths[i] for i in facts.path[rows].tolist()]
+        records = [r if r >= 0 else None for r in facts.record[rows].tolist()]
+        super().__init__(
+            zip(
+                rows.tolist(),
+                map(Location, paths, facts.line[rows].tolist(), repeat(None), records),
+                strict=True,
+            )
         )
 
 

@@ -220,23 +220,26 @@ def shape_of(example: Example) -> ExampleShape:
     turns: list[tuple[int, Message]] = []
     roles: set[str] = set()
     keys: set[str] = set()
-    odd_roles = odd_content = odd_entries = blank = markup = False
+    odd_roles = odd_content = odd_entries = blank = markup = late_system = False
     for field in ("messages", *PAIR_FIELDS):
         value = getattr(example, field)
         if not isinstance(value, list):
             continue
+        in_messages = field == "messages"
         for index, message in enumerate(value):
             if not isinstance(message, Message):
                 odd_entries = True
                 continue
             entries.append((field, index, message))
-            if field == "messages":
-                turns.append((index, message))
             role = message.role
             if isinstance(role, str):
                 roles.add(role)
+                if in_messages and index > 0 and role in SYSTEM_ROLES:
+                    late_system = True
             else:
                 odd_roles = True
+            if in_messages:
+                turns.append((index, message))
             content = message.content
             if type(content) is str:
                 if not content or content.isspace():
@@ -247,36 +250,34 @@ def shape_of(example: Example) -> ExampleShape:
                 odd_content = True
             keys.update(message.model_fields_set)
     messages = example.messages
-    preference = example.is_preference
+    preference = example.chosen is not None or example.rejected is not None
     last_turn = turns[-1][1].role if turns else None
     fields_set = example.model_fields_set
     traits = Traits(
-        dialect=example.dialect,
-        roles=frozenset(roles),
-        keys=frozenset(keys),
-        odd_roles=odd_roles,
-        odd_content=odd_content,
-        odd_entries=odd_entries,
-        tool_calls="tool_calls" in keys or "function_call" in keys,
-        tool_results=not roles.isdisjoint(TOOL_RESULT_ROLES),
-        weights="weight" in keys,
-        messages_ok=isinstance(messages, list) and len(messages) > 0,
-        preference=preference,
-        tool_keys=any(k in fields_set for k in _TOOL_KEYS),
-        extras=bool(example.model_extra),
-        metadata=bool(example.metadata),
-        late_system=any(
-            i > 0 and isinstance(m.role, str) and m.role in SYSTEM_ROLES for i, m in turns
-        ),
-        breaks_alternation=next(alternation_breaks(turns), None) is not None,
-        ends_without_answer=(
+        example.dialect,
+        frozenset(roles),
+        frozenset(keys),
+        odd_roles,
+        odd_content,
+        odd_entries,
+        "tool_calls" in keys or "function_call" in keys,
+        not roles.isdisjoint(TOOL_RESULT_ROLES),
+        "weight" in keys,
+        isinstance(messages, list) and len(messages) > 0,
+        preference,
+        any(k in fields_set for k in _TOOL_KEYS),
+        bool(example.model_extra),
+        bool(example.metadata),
+        late_system,
+        next(alternation_breaks(turns), None) is not None,
+        (
             not preference
             and last_turn != "assistant"
             and isinstance(last_turn, str)
             and any(m.role == "assistant" for _i, m in turns)
         ),
-        blank_content=blank,
-        markup=markup,
+        blank,
+        markup,
     )
     shape = ExampleShape(entries, turns, traits)
     last.example, last.shape = example, shape

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ftprep.model import Example, Message
 from ftprep.rules.structure import shape_of
@@ -43,23 +43,16 @@ def per_example(compute: Callable[[Example], T]) -> Callable[[Example], T]:
 
     The record pass runs every rule on one example before the next, so rules that read the
     same texts share one extraction. The cache is keyed on the identity of the example and
-    of its message lists, and holds only the last example.
+    of its ``messages`` list, and holds only the last example.
     """
-    key: list[object] = [None, None, None, None]
-    value: list[T] = []
+    last: list[Any] = [None, None, None]
 
     def cached(example: Example) -> T:
-        if (
-            value
-            and key[0] is example
-            and key[1] is example.messages
-            and key[2] is example.chosen
-            and key[3] is example.rejected
-        ):
-            return value[0]
+        if last[0] is example and last[1] is example.messages:
+            result: T = last[2]
+            return result
         result = compute(example)
-        key[:] = [example, example.messages, example.chosen, example.rejected]
-        value[:] = [result]
+        last[:] = [example, example.messages, result]
         return result
 
     cached.__doc__ = compute.__doc__

@@ -143,7 +143,9 @@ class RecordPass:
                 if raw.index is not None:
                     indexed += 1
                 fingerprint = xxhash.xxh3_64_intdigest(raw.raw)
-                record_findings = [f for f in item.findings if f.code in load_codes]
+                record_findings = (
+                    [f for f in item.findings if f.code in load_codes] if item.findings else []
+                )
                 example = item.example
                 if example is None:
                     builder.add(
@@ -171,14 +173,17 @@ class RecordPass:
                         line=raw.line,
                         record=raw.index or 0,
                         loaded=True,
-                        rejected=any(f.severity is Severity.ERROR for f in record_findings),
+                        rejected=bool(record_findings)
+                        and any(f.severity is Severity.ERROR for f in record_findings),
                         tokens=tokens,
                         n_messages=len(tokens.per_message),
                         roles=shape.roles,
-                        keys=record_keys(example, case_sensitive=case_sensitive),
+                        keys=record_keys(
+                            example, case_sensitive=case_sensitive, entries=shape.entries
+                        ),
                         fingerprint=fingerprint,
                     )
-                    signatures.add(row, example, tokens)
+                    signatures.add(row, example, tokens, shape.entries)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
