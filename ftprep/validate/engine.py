@@ -343,7 +343,7 @@ def record_pass(
         tables.append(facts)
         if progress is not None:
             progress(unit_bytes(unit))
-    return RecordPassResult(findings, FactTable.concat(tables) if tables else FactTable.empty())
+    return RecordPassResult(findings, FactTable.gather(tables))
 
 
 @dataclass(slots=True)

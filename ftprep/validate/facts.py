@@ -8,6 +8,8 @@ One row per input record (loaded or not), in input order. Hash keys are 64-bit; 
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
 from typing import Any
@@ -18,6 +20,26 @@ import numpy.typing as npt
 from ftprep.tokens.chat import ExampleTokens
 
 ROLES = ("system", "user", "assistant", "tool")
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand memory that was freed back to the operating system (glibc keeps freed heap
+    memory for reuse, so after a pass that made and dropped many arrays the process would
+    keep its peak size). Does nothing where the C library is not glibc."""
+    if _TRIM is not None:
+        _TRIM(0)
+
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -69,6 +91,33 @@ class FactTable:
         return cls(
             **{f.name: np.concatenate([getattr(t, f.name) for t in tables]) for f in fields(cls)}
         )
+
+    @classmethod
+    def gather(cls, parts: list[FactTable]) -> FactTable:
+        """Stack ``parts`` row-wise like :meth:`concat`, emptying the list as it goes: each
+        part is dropped once copied, and the result's pages are only touched as they are
+        written, so the copy never holds the facts twice."""
+        if not parts:
+            return cls.empty()
+        n = sum(len(part) for part in parts)
+        out = cls(
+            **{
+                f.name: np.empty((n, *column.shape[1:]), dtype=column.dtype)
+                for f in fields(cls)
+                for column in (getattr(parts[0], f.name),)
+            }
+        )
+        start = 0
+        parts.reverse()
+        while parts:
+            part = parts.pop()
+            stop = start + len(part)
+            for f in fields(cls):
+                getattr(out, f.name)[start:stop] = getattr(part, f.name)
+            start = stop
+            del part
+            release_free_memory()
+        return out
 
     def select(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> FactTable:
         """Rows where ``mask`` is true (or at the given indices)."""
