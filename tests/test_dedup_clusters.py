@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ftprep.config import Config, parse_config
 from ftprep.dedup.clusters import duplicate_clusters
@@ -92,3 +94,59 @@ def test_the_kept_representative_is_the_first_clean_copy(tmp_path: Path) -> None
     assert facts.rejected.tolist() == [True, False, False]  # the weight 2 is an error
     # Line 1 is dropped for its error anyway: keep line 2, not nothing.
     assert duplicate_clusters(facts, config.dedup).tolist() == [1, 1, 1]
+
+
+def _smallest_member_by_search(first: list[int], pairs: list[tuple[int, int]]) -> list[int]:
+    """Components by graph search, each labelled with its smallest member."""
+    n = len(first)
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for i, f in enumerate(first):
+        neighbours[i].add(f)
+        neighbours[f].add(i)
+    for a, b in pairs:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        seen, stack = {start}, [start]
+        while stack:
+            for other in neighbours[stack.pop()] - seen:
+                seen.add(other)
+                stack.append(other)
+        for member in seen:
+            label[member] = min(seen)
+    return label
+
+
+@given(
+    st.integers(1, 60).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, n - 1), min_size=n, max_size=n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80),
+        )
+    )
+)
+def test_merge_sets_matches_a_graph_search(case: tuple[list[int], list[tuple[int, int]]]) -> None:
+    from ftprep.dedup.clusters import merge_sets
+
+    raw_first, pairs = case
+    # Starting sets as the record pass makes them: each row points at an earlier-or-same row
+    # that points at itself (the first row with the same exact key).
+    first = [min(i, f) for i, f in enumerate(raw_first)]
+    first = [f if first[f] == f else i for i, f in enumerate(first)]
+    left = np.array([a for a, _b in pairs], dtype=np.int64)
+    right = np.array([b for _a, b in pairs], dtype=np.int64)
+    got = merge_sets(np.array(first, dtype=np.int64), left, right)
+    assert got.tolist() == _smallest_member_by_search(first, pairs)
+
+
+def test_merge_sets_joins_a_long_chain_in_few_rounds() -> None:
+    from ftprep.dedup.clusters import merge_sets
+
+    n = 100_000
+    rows = np.arange(n, dtype=np.int64)
+    # Pairs of a path given back to front: the worst order for naive label propagation.
+    got = merge_sets(rows, rows[:-1][::-1].copy(), rows[1:][::-1].copy())
+    assert not got.any()

@@ -139,34 +139,27 @@ def near_pairs(
     return NearPairs(left[order], right[order], equal[order], config.num_perm)
 
 
-class UnionFind:
-    """Disjoint sets over ``0..n-1`` whose root is always the smallest member."""
+def merge_sets(first: I64, left: I64, right: I64) -> I64:
+    """The smallest member of each element's set, after merging the sets of every pair
+    ``(left[i], right[i])``; ``first`` gives each element's starting set as its smallest
+    member (``first[i] <= i``, ``first[first[i]] == first[i]``).
 
-    def __init__(self, parent: I64):
-        self.parent = parent
-
-    def find(self, x: int) -> int:
-        """The root of ``x``'s set."""
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = int(parent[x])
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        """Merge the sets of ``a`` and ``b``."""
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def roots(self) -> I64:
-        """The root of every element."""
-        parent = self.parent
+    Vectorised union-find: each round hooks the larger root of every pair whose roots still
+    differ onto the smaller one, then points every element straight at its root. Roots only
+    decrease, so it ends, in a few rounds even for long chains.
+    """
+    root = first.copy()
+    while True:
+        a, b = root[left], root[right]
+        apart = a != b
+        if not apart.any():
+            return root
+        np.minimum.at(root, np.maximum(a[apart], b[apart]), np.minimum(a[apart], b[apart]))
         while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                return parent.copy()
-            parent = grand
+            grand = root[root]
+            if np.array_equal(grand, root):
+                break
+            root = grand
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +186,7 @@ def find_duplicates(facts: FactTable, config: DedupConfig) -> Duplicates:
     candidates = np.flatnonzero(facts.loaded & (exact_of == rows))
     candidates = candidates[has_signature(facts.signatures[candidates])]
     near = near_pairs(SignatureStore(facts.signatures), candidates, config)
-    sets = UnionFind(exact_of.copy())
-    for left, right in zip(near.left.tolist(), near.right.tolist(), strict=True):
-        sets.union(left, right)
-    first = sets.roots()
+    first = merge_sets(exact_of, near.left, near.right)
     # Keep the first member no error rejected: rank rejected rows after every clean one.
     rank = rows + n * facts.rejected.astype(np.int64)
     best = rank.copy()
