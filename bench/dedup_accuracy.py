@@ -42,7 +42,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from ftprep.config import DedupConfig
-from ftprep.dedup.clusters import SignatureStore, UnionFind, near_pairs
+from ftprep.dedup.clusters import SignatureStore, merge_sets, near_pairs
 from ftprep.dedup.index import lsh_params
 from ftprep.dedup.signatures import Signer, shingle_hashes
 from ftprep.tokens.encodings import get_encoding
@@ -158,10 +158,7 @@ def evaluate(
     started = time.perf_counter()
     rows = np.arange(len(signatures), dtype=np.int64)
     pairs = near_pairs(SignatureStore(signatures), rows, config)
-    sets = UnionFind(rows.copy())
-    for left, right in zip(pairs.left.tolist(), pairs.right.tolist(), strict=True):
-        sets.union(left, right)
-    roots = sets.roots()
+    roots = merge_sets(rows, pairs.left, pairs.right)
     seconds = time.perf_counter() - started
     found = list(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True))
     t = config.threshold

@@ -84,8 +84,7 @@ def record_keys(
     roles = [m.role if isinstance(m.role, str) else "" for _f, _i, m in entries]
     texts = [normalize(m.text(), case_sensitive=case_sensitive) for _f, _i, m in entries]
     prompt, answer = sides(fields, roles)
-    labelled = example.chosen is not None or example.rejected is not None
-    labelled = labelled or example.label is not None
+    labelled = example.is_preference or example.label is not None
     exact = [
         f"{r}:{t}" if f == "messages" else f"{f}/{r}:{t}"
         for f, r, t in zip(fields, roles, texts, strict=True)

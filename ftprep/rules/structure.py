@@ -250,7 +250,7 @@ def shape_of(example: Example) -> ExampleShape:
                 odd_content = True
             keys.update(message.model_fields_set)
     messages = example.messages
-    preference = example.chosen is not None or example.rejected is not None
+    preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
     fields_set = example.model_fields_set
     traits = Traits(
