@@ -12,85 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from pydantic import Field
 
 from ftprep.findings import Finding, Severity, mask_secret
-from ftprep.model import Example, FunctionCall, ToolCall
+from ftprep.model import Example
 from ftprep.rules.base import RecordRule, RuleOptions
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import shape_of
-from ftprep.rules.texts import per_example
-
-
-class ScannedText(NamedTuple):
-    """A piece of text of an example, and where it is."""
-
-    message_index: int
-    pointer: str
-    role: str
-    text: str
-
-
-_DIGITS = b"0123456789"
-
-
-def digit_count(text: str) -> int:
-    """How many ASCII digits ``text`` holds (a C-level scan, no per-character Python)."""
-    raw = text.encode("utf-8", "surrogatepass")
-    return len(raw) - len(raw.translate(None, _DIGITS))
-
-
-@per_example
-def scanned_texts(example: Example) -> tuple[ScannedText, ...]:
-    """Every text of ``example`` a secret can hide in: message contents and the argument
-    strings of tool calls and legacy function calls."""
-    found: list[ScannedText] = []
-    for field_name, index, message in shape_of(example).entries:
-        role = message.role if isinstance(message.role, str) else "message"
-        base = f"/{field_name}/{index}"
-        text = message.text()
-        if text:
-            found.append(ScannedText(index, f"{base}/content", role, text))
-        calls = message.tool_calls
-        if isinstance(calls, list):
-            for j, call in enumerate(calls):
-                if isinstance(call, ToolCall) and isinstance(call.function, FunctionCall):
-                    arguments = call.function.arguments
-                    if isinstance(arguments, str) and arguments:
-                        pointer = f"{base}/tool_calls/{j}/function/arguments"
-                        found.append(ScannedText(index, pointer, role, arguments))
-        legacy = message.function_call
-        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-            pointer = f"{base}/function_call/arguments"
-            found.append(ScannedText(index, pointer, role, legacy["arguments"]))
-    return tuple(found)
-
-
-@per_example
-def joined_texts(example: Example) -> str:
-    """Every :func:`scanned_texts` text joined by newlines: a substring absent there is absent
-    from each of them, so a rule tests its triggers once per example."""
-    shape = shape_of(example)
-    if not shape.tool_calls:
-        # No tool or function calls: the scanned texts are the messages' non-empty texts,
-        # and the per-text records (with their pointers) are built only when a rule needs them.
-        return "\n".join([text for _f, _i, m in shape.entries if (text := m.text())])
-    return "\n".join([item.text for item in scanned_texts(example)])
+from ftprep.rules.texts import (
+    SubstringScan,
+    digit_count,
+    example_digits,
+    joined_texts,
+    per_example,
+    scanned_texts,
+)
 
 
 @per_example
 def present_triggers(example: Example) -> frozenset[str]:
-    """The triggers of the pattern rules (P001-P003) that occur in the example's texts."""
-    joined = joined_texts(example)
-    return frozenset([t for t in _TRIGGERS if t in joined])
-
-
-@per_example
-def example_digits(example: Example) -> int:
-    """ASCII digits in all of the example's texts: a bound on any one text's digits."""
-    return digit_count(joined_texts(example))
+    """The triggers of the pattern rules (P001-P003), and ``@`` (P004), that occur in the
+    example's texts: one scan for all of them."""
+    return _TRIGGER_SCAN.present(joined_texts(example))
 
 
 #: Lower-case fragments of documentation placeholders ("sk-your-key-here", "AKIA...EXAMPLE").
@@ -133,9 +77,10 @@ class _PatternRule(RecordRule):
         return f"{kind} {mask_secret(value)}"
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         present = present_triggers(example)
         if present.isdisjoint(self.triggers):
-            return
+            return findings
         patterns = [p for p in self.patterns if not present.isdisjoint(p.triggers)]
         for item in scanned_texts(example):
             text = item.text
@@ -148,14 +93,17 @@ class _PatternRule(RecordRule):
                 for match in pattern.regex.finditer(text):
                     value = match.group(0)
                     if self.accept(value, text, *match.span()):
-                        yield self.finding(
-                            example,
-                            f"{self.describe(pattern.kind, value)} in {item.role} text",
-                            message_index=item.message_index,
-                            pointer=item.pointer,
-                            hint=self.hint,
-                            data={"kind": pattern.kind, "offset": match.start()},
+                        findings.append(
+                            self.finding(
+                                example,
+                                f"{self.describe(pattern.kind, value)} in {item.role} text",
+                                message_index=item.message_index,
+                                pointer=item.pointer,
+                                hint=self.hint,
+                                data={"kind": pattern.kind, "offset": match.start()},
+                            )
                         )
+        return findings
 
 
 _NOT_TOKEN_BEFORE = r"(?<![A-Za-z0-9_-])"
@@ -271,11 +219,18 @@ class JsonWebToken(_PatternRule):
         return not value.endswith(_JWT_IO_SIGNATURE) and not looks_fake(value)
 
 
-#: Every trigger of the pattern rules, tested once per example by :func:`present_triggers`.
-_TRIGGERS: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        t for rule in (ApiKey, PrivateKey, JsonWebToken) for p in rule.patterns for t in p.triggers
-    )
+#: Every trigger of the pattern rules and the e-mail rule's ``@``, looked for in one scan per
+#: example by :func:`present_triggers`.
+_TRIGGER_SCAN = SubstringScan(
+    [
+        *(
+            t
+            for rule in (ApiKey, PrivateKey, JsonWebToken)
+            for p in rule.patterns
+            for t in p.triggers
+        ),
+        "@",
+    ]
 )
 
 _EMAIL = re.compile(
@@ -357,9 +312,10 @@ class EmailAddress(RecordRule):
     Options = EmailOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, EmailOptions)
-        if "@" not in joined_texts(example):
-            return
+        if "@" not in present_triggers(example):
+            return findings
         allowed = tuple(d.lower().lstrip(".") for d in self.options.allow_domains)
         for item in scanned_texts(example):
             text = item.text
@@ -369,14 +325,17 @@ class EmailAddress(RecordRule):
                 domain = match.group(1).lower()
                 if _allowed_domain(domain, allowed) or text.startswith(":", match.end()):
                     continue
-                yield self.finding(
-                    example,
-                    f"e-mail address {mask_secret(match.group(0))} in {item.role} text",
-                    message_index=item.message_index,
-                    pointer=item.pointer,
-                    hint="replace it with a placeholder such as jane@example.com",
-                    data={"domain": domain},
+                findings.append(
+                    self.finding(
+                        example,
+                        f"e-mail address {mask_secret(match.group(0))} in {item.role} text",
+                        message_index=item.message_index,
+                        pointer=item.pointer,
+                        hint="replace it with a placeholder such as jane@example.com",
+                        data={"domain": domain},
+                    )
                 )
+        return findings
 
 
 def _allowed_domain(domain: str, allowed: tuple[str, ...]) -> bool:
@@ -425,8 +384,14 @@ class PhoneNumber(RecordRule):
     summary = "Turn contains a phone number"
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         if example_digits(example) < _MIN_PHONE_DIGITS:
-            return
+            return findings
+        joined = joined_texts(example)
+        if not (
+            ("+" in joined and _PHONE_INTERNATIONAL.search(joined)) or _PHONE_NANP.search(joined)
+        ):
+            return findings  # neither pattern matches anywhere: no text can hold a number
         for item in scanned_texts(example):
             text = item.text
             digits = digit_count(text)
@@ -449,13 +414,16 @@ class PhoneNumber(RecordRule):
                     and _FICTIONAL_EXCHANGE not in (m.group(1), m.group(2), m.group(3))
                 ]
             for number in found:
-                yield self.finding(
-                    example,
-                    f"phone number {mask_secret(number)} in {item.role} text",
-                    message_index=item.message_index,
-                    pointer=item.pointer,
-                    hint="replace it with a placeholder such as +1-555-0100",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"phone number {mask_secret(number)} in {item.role} text",
+                        message_index=item.message_index,
+                        pointer=item.pointer,
+                        hint="replace it with a placeholder such as +1-555-0100",
+                    )
                 )
+        return findings
 
 
 _MIN_PHONE_DIGITS = 8
@@ -554,10 +522,11 @@ class PaymentCardNumber(RecordRule):
     Options = CardOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, CardOptions)
+        if example_digits(example) < _MIN_CARD_DIGITS or not _CARD.search(joined_texts(example)):
+            return findings  # the pattern matches nowhere: no text can hold a card number
         allowed = _TEST_CARDS.union(self.options.allow)
-        if example_digits(example) < _MIN_CARD_DIGITS:
-            return
         for item in scanned_texts(example):
             text = item.text
             if digit_count(text) < _MIN_CARD_DIGITS:
@@ -574,14 +543,17 @@ class PaymentCardNumber(RecordRule):
                     or not luhn_valid(digits)
                 ):
                     continue
-                yield self.finding(
-                    example,
-                    f"{brand} card number {mask_secret(digits)} in {item.role} text",
-                    message_index=item.message_index,
-                    pointer=item.pointer,
-                    hint="remove the number or replace it with a network test number",
-                    data={"brand": brand},
+                findings.append(
+                    self.finding(
+                        example,
+                        f"{brand} card number {mask_secret(digits)} in {item.role} text",
+                        message_index=item.message_index,
+                        pointer=item.pointer,
+                        hint="remove the number or replace it with a network test number",
+                        data={"brand": brand},
+                    )
                 )
+        return findings
 
 
 def _next_to(text: str, start: int, end: int, chars: frozenset[str]) -> bool:

@@ -22,9 +22,12 @@ from ftprep.rules.base import RecordRule, RuleOptions
 from ftprep.rules.context import RecordContext
 from ftprep.rules.structure import Traits
 from ftprep.rules.texts import (
+    SubstringScan,
     code_spans,
     inside,
+    joined_texts,
     lowered_answers,
+    per_example,
     previous_user_text,
     trained_answers,
     turns,
@@ -57,12 +60,17 @@ class _PhraseRule(RecordRule):
     what: ClassVar[str]
     hint: ClassVar[str]
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
+        super().__init__(options, severity)
         assert isinstance(self.options, PhraseOptions)
-        extra = [p.lower() for p in self.options.extra_phrases]
-        lowered, joined = lowered_answers(example)
-        if not extra and not any(trigger in joined for trigger in self.triggers):
-            return
+        self.extra = [p.lower() for p in self.options.extra_phrases]
+
+    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
+        extra = self.extra
+        if not extra and present_phrase_triggers(example).isdisjoint(self.triggers):
+            return findings
+        lowered, _joined = lowered_answers(example)
         for turn, low in zip(trained_answers(example), lowered, strict=True):
             found: str | None = None
             for trigger in self.triggers:
@@ -74,13 +82,16 @@ class _PhraseRule(RecordRule):
             if found is None and extra:
                 found = next((p for p in extra if p in low), None)
             if found is not None:
-                yield self.finding(
-                    example,
-                    f"assistant turn {self.what}: {found!r}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint=self.hint,
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant turn {self.what}: {found!r}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint=self.hint,
+                    )
                 )
+        return findings
 
 
 class AiDisclaimer(_PhraseRule):
@@ -172,6 +183,16 @@ class Refusal(_PhraseRule):
     hint = "keep refusals only where the fine-tune should refuse; otherwise answer or drop"
 
 
+#: The triggers of every phrase rule, looked for in one scan of the lower-cased answers.
+_PHRASE_SCAN = SubstringScan([*AiDisclaimer.triggers, *Refusal.triggers])
+
+
+@per_example
+def present_phrase_triggers(example: Example) -> frozenset[str]:
+    """The phrase rules' triggers that occur in the example's trained answers (lower case)."""
+    return _PHRASE_SCAN.present(lowered_answers(example)[1])
+
+
 class SlotOptions(RuleOptions):
     """Options of :class:`UnfilledTemplateSlot`."""
 
@@ -206,8 +227,12 @@ class UnfilledTemplateSlot(RecordRule):
     Options = SlotOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, SlotOptions)
         dollar = self.options.dollar_braces
+        joined = joined_texts(example)
+        if "{{" not in joined and not (dollar and "${" in joined):
+            return findings
         for turn in turns(example):
             text = turn.text
             slots = _slots(text, _SLOT) if "{{" in text else []
@@ -215,14 +240,17 @@ class UnfilledTemplateSlot(RecordRule):
                 slots += _slots(text, _DOLLAR_SLOT)
             if slots:
                 names = ", ".join(dict.fromkeys(slots))
-                yield self.finding(
-                    example,
-                    f"{turn.role or 'message'} turn has unfilled template slot(s): {names}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="fill the template slots before training",
-                    data={"slots": sorted(set(slots))},
+                findings.append(
+                    self.finding(
+                        example,
+                        f"{turn.role or 'message'} turn has unfilled template slot(s): {names}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="fill the template slots before training",
+                        data={"slots": sorted(set(slots))},
+                    )
                 )
+        return findings
 
 
 def _slots(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -273,6 +301,7 @@ class FillInPlaceholder(RecordRule):
         return traits.markup or traits.odd_content
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         for turn in trained_answers(example):
             text = turn.text
             if "[" not in text and "<" not in text:
@@ -280,13 +309,16 @@ class FillInPlaceholder(RecordRule):
             found = [m.group(0) for m in _FILL_IN.finditer(text)]
             if found:
                 shown = ", ".join(dict.fromkeys(found[:5]))
-                yield self.finding(
-                    example,
-                    f"assistant turn has fill-in placeholder(s): {shown}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="fill in the details, or ignore Q004 if the blanks are intended",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant turn has fill-in placeholder(s): {shown}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="fill in the details, or ignore Q004 if the blanks are intended",
+                    )
                 )
+        return findings
 
 
 _PLACEHOLDER_ANSWERS = (
@@ -346,6 +378,7 @@ class PlaceholderAnswer(RecordRule):
         self.tokens = frozenset(_placeholder_key(t) for t in self.options.tokens)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         tokens = self.tokens
         for turn in trained_answers(example):
             text = turn.text
@@ -358,13 +391,16 @@ class PlaceholderAnswer(RecordRule):
                 if key.startswith("loremipsum"):
                     key = "loremipsum"
             if key in tokens:
-                yield self.finding(
-                    example,
-                    f"assistant answer is a placeholder: {_excerpt(text, 0, len(text), 30)!r}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="write the real answer or drop the example",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant answer is a placeholder: {_excerpt(text, 0, len(text), 30)!r}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="write the real answer or drop the example",
+                    )
                 )
+        return findings
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
@@ -440,18 +476,22 @@ class TruncatedAnswer(RecordRule):
     Options = TruncationOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, TruncationOptions)
         for turn in trained_answers(example):
             text = turn.text
             why = _truncation(text.rstrip() if text[-1].isspace() else text, self.options.min_words)
             if why:
-                yield self.finding(
-                    example,
-                    f"assistant answer looks cut off: {why}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="complete or regenerate the answer, or drop the example",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant answer looks cut off: {why}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="complete or regenerate the answer, or drop the example",
+                    )
                 )
+        return findings
 
 
 def _truncation(text: str, min_words: int) -> str | None:
@@ -470,18 +510,17 @@ def _truncation(text: str, min_words: int) -> str | None:
     if len(words) < min_words or "=" in last_line or _NOT_PROSE.match(last_line):
         return None
     last_word = words[-1]
-    ending = f"ends with {_excerpt(last_line, max(0, len(last_line) - 40), len(last_line))!r}"
-    if last_line.endswith(","):
-        return ending
-    if last_word.lower() in _DANGLING_WORDS:
-        return ending
     if (
-        last_word[-1].isalpha()
-        and last_word[0].islower()
-        and "://" not in last_word
-        and _SENTENCE_END.search(last_line)
+        last_line.endswith(",")
+        or last_word.lower() in _DANGLING_WORDS
+        or (
+            last_word[-1].isalpha()
+            and last_word[0].islower()
+            and "://" not in last_word
+            and _SENTENCE_END.search(last_line)
+        )
     ):
-        return ending
+        return f"ends with {_excerpt(last_line, max(0, len(last_line) - 40), len(last_line))!r}"
     return None
 
 
@@ -552,6 +591,7 @@ class RepetitiveAnswer(RecordRule):
     Options = RepetitionOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, RepetitionOptions)
         opts = self.options
         for turn in trained_answers(example):
@@ -564,15 +604,18 @@ class RepetitiveAnswer(RecordRule):
                 continue
             fraction = duplicate_ngram_fraction(words, opts.ngram)
             if fraction > opts.max_fraction:
-                yield self.finding(
-                    example,
-                    f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
-                    f"sequences (limit {opts.max_fraction:.0%})",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="regenerate the answer or drop the example",
-                    data={"fraction": round(fraction, 4)},
+                findings.append(
+                    self.finding(
+                        example,
+                        f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
+                        f"sequences (limit {opts.max_fraction:.0%})",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="regenerate the answer or drop the example",
+                        data={"fraction": round(fraction, 4)},
+                    )
                 )
+        return findings
 
 
 # UTF-8 read as cp1252 or Latin-1: a lead byte shown as a character in U+00C2-U+00DF
@@ -599,6 +642,9 @@ class Mojibake(RecordRule):
     summary = "Turn contains mojibake or replacement characters"
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
+        if joined_texts(example).isascii():
+            return findings
         for turn in turns(example):
             text = turn.text
             if text.isascii():
@@ -606,13 +652,16 @@ class Mojibake(RecordRule):
             match = _MOJIBAKE.search(text)
             if match:
                 shown = "U+FFFD" if match.group(0) == "\ufffd" else repr(match.group(0))
-                yield self.finding(
-                    example,
-                    f"{turn.role or 'message'} turn has mis-decoded text: {shown}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="repair the encoding at the source (ftfy.fix_text) or re-export",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"{turn.role or 'message'} turn has mis-decoded text: {shown}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="repair the encoding at the source (ftfy.fix_text) or re-export",
+                    )
                 )
+        return findings
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -643,20 +692,27 @@ class ControlCharacters(RecordRule):
     summary = "Turn contains control characters"
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
+        if not _has_control(joined_texts(example)):
+            return findings
         for turn in turns(example):
             text = turn.text
             if not _has_control(text):
                 continue
-            found = _CONTROL.findall(text)
-            if found:
-                codes = ", ".join(f"U+{ord(c):04X}" for c in sorted(set(found))[:5])
-                yield self.finding(
-                    example,
-                    f"{turn.role or 'message'} turn has {len(found)} control character(s): {codes}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="remove control characters other than \\n, \\t and \\r",
+            controls = _CONTROL.findall(text)
+            if controls:
+                codes = ", ".join(f"U+{ord(c):04X}" for c in sorted(set(controls))[:5])
+                findings.append(
+                    self.finding(
+                        example,
+                        f"{turn.role or 'message'} turn has {len(controls)} control "
+                        f"character(s): {codes}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="remove control characters other than \\n, \\t and \\r",
+                    )
                 )
+        return findings
 
 
 class EchoOptions(RuleOptions):
@@ -692,6 +748,7 @@ class AnswerRepeatsPrompt(RecordRule):
     Options = EchoOptions
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+        findings: list[Finding] = []
         assert isinstance(self.options, EchoOptions)
         for turn in trained_answers(example):
             prompt = previous_user_text(example, turn)
@@ -708,13 +765,16 @@ class AnswerRepeatsPrompt(RecordRule):
                 and prompt.endswith("\n\n", 0, len(prompt) - len(answer))
             ):
                 what = "the user turn" if whole else "the end of the user turn after a blank line"
-                yield self.finding(
-                    example,
-                    f"assistant answer is identical to {what}",
-                    message_index=turn.index,
-                    pointer=turn.pointer,
-                    hint="write the transformed answer, or drop the example",
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant answer is identical to {what}",
+                        message_index=turn.index,
+                        pointer=turn.pointer,
+                        hint="write the transformed answer, or drop the example",
+                    )
                 )
+        return findings
 
 
 RULES: tuple[type[RecordRule], ...] = (

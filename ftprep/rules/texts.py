@@ -1,5 +1,7 @@
 """Where the text of an example is, for rules that read it: every turn with its JSON pointer,
-the assistant turns a model is trained on, and the code spans inside a Markdown answer.
+the assistant turns a model is trained on, every text a secret can hide in (tool-call
+arguments too), all of them joined for example-wide pre-checks, and the code spans inside a
+Markdown answer.
 
 Shared by the quality (Q) and privacy (P) rules so that they agree on what a turn is and
 point at the same places.
@@ -8,11 +10,13 @@ point at the same places.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from ftprep.model import Example, Message
+from ahocorasick_rs import AhoCorasick
+
+from ftprep.model import Example, FunctionCall, Message, ToolCall
 from ftprep.rules.structure import shape_of
 
 
@@ -94,6 +98,82 @@ def lowered_answers(example: Example) -> tuple[tuple[str, ...], str]:
     first test: a substring absent there is absent from every answer)."""
     lowered = [turn.text.lower() for turn in trained_answers(example)]
     return tuple(lowered), "\n".join(lowered)
+
+
+class ScannedText(NamedTuple):
+    """A piece of text of an example, and where it is."""
+
+    message_index: int
+    pointer: str
+    role: str
+    text: str
+
+
+@per_example
+def scanned_texts(example: Example) -> tuple[ScannedText, ...]:
+    """Every text of ``example`` a secret can hide in: message contents and the argument
+    strings of tool calls and legacy function calls."""
+    found: list[ScannedText] = []
+    for field_name, index, message in shape_of(example).entries:
+        role = message.role if isinstance(message.role, str) else "message"
+        base = f"/{field_name}/{index}"
+        text = message.text()
+        if text:
+            found.append(ScannedText(index, f"{base}/content", role, text))
+        calls = message.tool_calls
+        if isinstance(calls, list):
+            for j, call in enumerate(calls):
+                if isinstance(call, ToolCall) and isinstance(call.function, FunctionCall):
+                    arguments = call.function.arguments
+                    if isinstance(arguments, str) and arguments:
+                        pointer = f"{base}/tool_calls/{j}/function/arguments"
+                        found.append(ScannedText(index, pointer, role, arguments))
+        legacy = message.function_call
+        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+            pointer = f"{base}/function_call/arguments"
+            found.append(ScannedText(index, pointer, role, legacy["arguments"]))
+    return tuple(found)
+
+
+@per_example
+def joined_texts(example: Example) -> str:
+    """Every :func:`scanned_texts` text joined by newlines (so every turn's text too): a
+    substring absent there is absent from each of them, so a rule tests its triggers once
+    per example."""
+    shape = shape_of(example)
+    if not shape.tool_calls:
+        # No tool or function calls: the scanned texts are the messages' non-empty texts,
+        # and the per-text records (with their pointers) are built only when a rule needs them.
+        return "\n".join([text for _f, _i, m in shape.entries if (text := m.text())])
+    return "\n".join([item.text for item in scanned_texts(example)])
+
+
+_DIGITS = b"0123456789"
+
+
+def digit_count(text: str) -> int:
+    """How many ASCII digits ``text`` holds (a C-level scan, no per-character Python)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw) - len(raw.translate(None, _DIGITS))
+
+
+@per_example
+def example_digits(example: Example) -> int:
+    """ASCII digits in all of the example's texts: a bound on any one text's digits."""
+    return digit_count(joined_texts(example))
+
+
+class SubstringScan:
+    """Which of a fixed set of substrings occur in a text, found in one pass over it
+    (Aho-Corasick) instead of one search per substring."""
+
+    def __init__(self, substrings: Iterable[str]):
+        self.substrings = tuple(dict.fromkeys(substrings))
+        self._automaton = AhoCorasick(list(self.substrings))
+
+    def present(self, text: str) -> frozenset[str]:
+        """The substrings that occur in ``text``."""
+        return frozenset(self._automaton.find_matches_as_strings(text, overlapping=True))
 
 
 def previous_user_text(example: Example, turn: Turn) -> str | None:

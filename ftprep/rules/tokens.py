@@ -14,6 +14,7 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule, Rule, RuleOptions
 from ftprep.rules.context import RecordContext
+from ftprep.rules.structure import Traits
 from ftprep.targets import MAX_TOKENS_SOURCE
 
 
@@ -54,13 +55,16 @@ class TooManyTokens(RecordRule):
         """Report an example whose token count is over the limit."""
         total = ctx.tokens.total
         limit = _limit(ctx)
-        if total > limit:
-            yield self.finding(
+        if total <= limit:
+            return ()
+        return [
+            self.finding(
                 example,
                 f"example has {total:,} tokens, over {_limit_text(ctx)}",
                 hint="shorten or split the conversation; the provider truncates it from the end",
                 data={"tokens": total, "limit": limit},
             )
+        ]
 
 
 class NearTokenLimitOptions(RuleOptions):
@@ -92,12 +96,15 @@ class NearTokenLimit(RecordRule):
         """Report an example between ``fraction`` of the limit and the limit."""
         total = ctx.tokens.total
         limit = _limit(ctx)
-        if limit * self.options.fraction <= total <= limit:
-            yield self.finding(
+        if not limit * self.options.fraction <= total <= limit:
+            return ()
+        return [
+            self.finding(
                 example,
                 f"example has {total:,} tokens, {total / limit:.0%} of {_limit_text(ctx)}",
                 data={"tokens": total, "limit": limit},
             )
+        ]
 
 
 class ChatTemplateError(RecordRule):
@@ -118,12 +125,17 @@ class ChatTemplateError(RecordRule):
     severity = Severity.ERROR
     summary = "The tokenizer's chat template cannot render the example"
 
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a tokenizer that renders a chat template (``tokenizer`` set)."""
+        return ctx.config.tokenizer is not None
+
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         """Report the template's own error message."""
         error = ctx.tokens.template_error
-        if error is not None:
-            tokenizer = ctx.config.tokenizer or ctx.model.encoding
-            yield self.finding(example, f"chat template of {tokenizer} failed: {error}")
+        if error is None:
+            return ()
+        tokenizer = ctx.config.tokenizer or ctx.model.encoding
+        return [self.finding(example, f"chat template of {tokenizer} failed: {error}")]
 
 
 RULES: tuple[type[Rule], ...] = (TooManyTokens, NearTokenLimit, ChatTemplateError)
