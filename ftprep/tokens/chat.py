@@ -85,6 +85,10 @@ class Tokenizer(Protocol):
         ...
 
 
+#: Keys of a message whose cost is its role and text alone.
+_PLAIN_KEYS = frozenset({"role", "content", "weight"})
+
+
 class TiktokenChatCounter:
     """OpenAI-style chat token counting with an offline tiktoken encoding.
 
@@ -117,11 +121,30 @@ class TiktokenChatCounter:
     def count(self, example: Example) -> ExampleTokens:
         """Count ``example``: messages (or prompt plus the longer preference branch), tools."""
         result = ExampleTokens()
+        per_message = result.per_message
+        all_ids = result.ids
+        by_role = result.by_role
         branches = {"messages": 0, "chosen": 0, "rejected": 0}
+        encode = self._encode
+        trained = 0
         for field_name, _index, message in example.iter_messages():
-            cost, ids = self._message_cost(message, result)
-            result.per_message.append(cost)
-            result.ids.append(ids)
+            role = message.role if isinstance(message.role, str) else ""
+            content = message.content
+            if type(content) is str and message.model_fields_set <= _PLAIN_KEYS:
+                # The common message, role and text (and a weight): nothing else to count.
+                ids = encode(content)
+                cost = 0
+            else:
+                ids = encode(content if isinstance(content, str) else message.text())
+                cost = self._beyond_text_cost(message)
+            text_tokens = len(ids)
+            role_tokens = self._small_count(role)
+            cost += TOKENS_PER_MESSAGE + role_tokens + text_tokens
+            by_role[role] = by_role.get(role, 0) + text_tokens
+            if role == "assistant" and message.weight != 0:
+                trained += cost - TOKENS_PER_MESSAGE - role_tokens
+            per_message.append(cost)
+            all_ids.append(ids)
             branches[field_name] += cost
         total = REPLY_PRIMING + branches["messages"] + max(branches["chosen"], branches["rejected"])
         if example.tools is not None:
@@ -129,14 +152,14 @@ class TiktokenChatCounter:
         if example.functions is not None:
             total += self.tools_cost(example.functions)
         result.total = total
+        result.trained = trained
         return result
 
-    def _message_cost(self, message: Message, result: ExampleTokens) -> tuple[int, list[int]]:
-        role = message.role if isinstance(message.role, str) else ""
+    def _beyond_text_cost(self, message: Message) -> int:
+        """What a message costs besides its role and text: images, name, tool calls, legacy
+        function call, tool-call id, refusal."""
+        cost = 0
         content = message.content
-        ids = self._encode(content if isinstance(content, str) else message.text())
-        text_tokens = len(ids)
-        cost = TOKENS_PER_MESSAGE + self._small_count(role) + text_tokens
         if isinstance(content, list):
             cost += TOKENS_PER_IMAGE * sum(
                 1 for p in content if isinstance(p, ContentPart) and p.type == "image_url"
@@ -152,11 +175,7 @@ class TiktokenChatCounter:
             cost += self._small_count(message.tool_call_id)
         if isinstance(message.refusal, str):
             cost += len(self._encode(message.refusal))
-        by_role = result.by_role
-        by_role[role] = by_role.get(role, 0) + text_tokens
-        if role == "assistant" and message.weight != 0:
-            result.trained += cost - TOKENS_PER_MESSAGE - self._small_count(role)
-        return cost, ids
+        return cost
 
     def _tool_call_cost(self, call: ToolCall | Any) -> int:
         if not isinstance(call, ToolCall):

