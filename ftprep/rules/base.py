@@ -120,7 +120,8 @@ class RecordRule(Rule):
         return True
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
-        """Yield the findings for ``example``."""
+        """The findings for ``example`` (rules the engine runs on every record return a list,
+        usually empty, rather than a generator: that is cheaper to call)."""
         raise NotImplementedError
 
 
