@@ -355,6 +355,9 @@ _AFTER_NUMBER = r"(?![\w-]|[.,]\d)"
 # skipping ahead to candidate characters); the character before is checked in Python.
 _PHONE_INTERNATIONAL = re.compile(r"\+[1-9]\d{0,2}(?:[ .-]\(?\d{1,5}\)?){2,5}" + _AFTER_NUMBER)
 _PHONE_NANP = re.compile(r"(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-.])(\d{3})[-.]\d{4}" + _AFTER_NUMBER)
+#: What every North American number ends with: a cheap first test (it starts at a separator,
+#: so the regex engine skips to those instead of trying at every digit).
+_NANP_TAIL = re.compile(r"[-.]\d{4}(?!\d)")
 _FICTIONAL_EXCHANGE = "555"
 
 
@@ -391,7 +394,8 @@ class PhoneNumber(RecordRule):
             return findings
         joined = joined_texts(example)
         if not (
-            ("+" in joined and _PHONE_INTERNATIONAL.search(joined)) or _PHONE_NANP.search(joined)
+            ("+" in joined and _PHONE_INTERNATIONAL.search(joined))
+            or (_NANP_TAIL.search(joined) and _PHONE_NANP.search(joined))
         ):
             return findings  # neither pattern matches anywhere: no text can hold a number
         for item in scanned_texts(example):
