@@ -92,9 +92,23 @@ class Finding:
         """The 1-based line the finding is on, where known."""
         return self.location.line
 
-    def with_record(self, record: int) -> Finding:
-        """Return a copy whose location carries ``record`` as its record index."""
-        return replace(self, location=replace(self.location, record=record))
+    def shifted(self, *, records: int = 0, lines: int = 0) -> Finding:
+        """A copy whose location (and the related locations in the same file) sit ``records``
+        records and ``lines`` lines further down: a finding made on a piece of a file, placed
+        in the whole file."""
+
+        def move(where: Location) -> Location:
+            if where.path != self.location.path:
+                return where
+            return replace(
+                where,
+                line=None if where.line is None else where.line + lines,
+                record=None if where.record is None else where.record + records,
+            )
+
+        return replace(
+            self, location=move(self.location), related=tuple(move(r) for r in self.related)
+        )
 
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
         """A total order for deterministic output: path, line, column, message, code, text."""

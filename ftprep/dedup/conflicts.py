@@ -48,9 +48,13 @@ def find_conflicts(facts: FactTable, config: DedupConfig) -> Conflicts:
     mask = facts.loaded & (facts.prompt_key != 0) & (facts.answer_key != 0)
     prompt_first = first_with_key(facts.prompt_key, mask)
     rows = np.flatnonzero(mask)
-    pairs = np.stack((facts.prompt_key[rows], facts.answer_key[rows]), axis=1)
-    _unique, pair_index = np.unique(pairs, axis=0, return_index=True)
-    answer_first = np.sort(rows[pair_index])
+    prompts, answers_of = facts.prompt_key[rows], facts.answer_key[rows]
+    # The first row of each distinct (prompt, answer): sorted by both keys, then by row.
+    order = np.lexsort((rows, answers_of, prompts))
+    prompts, answers_of = prompts[order], answers_of[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (prompts[1:] != prompts[:-1]) | (answers_of[1:] != answers_of[:-1])
+    answer_first = np.sort(rows[order[new]])
     answers = np.bincount(prompt_first[answer_first], minlength=n)
     asked = np.bincount(prompt_first[rows], minlength=n)
     repeated = int(np.count_nonzero(asked >= 2))

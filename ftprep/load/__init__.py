@@ -169,7 +169,8 @@ def load_shard(
     options: DialectOptions | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Loaded]:
-    """Load one shard of a JSON Lines file whose dialect was detected beforehand."""
+    """Load one shard of a JSON Lines file whose dialect was detected beforehand (line numbers
+    and record indices local to the shard, see :class:`~ftprep.load.containers.Shard`)."""
     detector = ShapeDetector(dialect, options)
     yield from load_raw(read_shard(shard, max_line_bytes=max_line_bytes), detector)
 

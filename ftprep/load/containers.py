@@ -263,13 +263,11 @@ def _read_jsonl(
     stream: IO[bytes],
     *,
     max_line_bytes: int,
-    first_line: int = 1,
-    first_index: int = 0,
     end_offset: int | None = None,
 ) -> Iterator[RawRecord]:
     """Stream JSON Lines. ``end_offset`` bounds a shard of a seekable file."""
-    line_no = first_line - 1
-    index = first_index
+    line_no = 0
+    index = 0
     crlf_reported = False
     position = stream.tell() if end_offset is not None else 0
     readline = stream.readline
@@ -490,13 +488,14 @@ def _read_json_array(path: str, data: bytes) -> Iterator[RawRecord]:
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """A byte range of a plain JSON Lines file, cut at line boundaries, with the line number
-    its first byte is on. Shards let workers read one file in parallel."""
+    """A byte range of a plain JSON Lines file, cut at line boundaries. Shards let workers
+    read one file in parallel; line numbers and record indices read from a shard are local
+    to it (from 1 and 0), and the caller shifts them by what the shards before it hold
+    (:func:`shard_lines`), so that nobody reads the whole file to plan the cut."""
 
     path: str
     start: int
     end: int
-    first_line: int
 
 
 def plan_shards(path: str, target_bytes: int = 4 << 20) -> list[Shard] | None:
@@ -511,45 +510,44 @@ def plan_shards(path: str, target_bytes: int = 4 << 20) -> list[Shard] | None:
             if head[:2] == b"\x1f\x8b" or container_of(path, head) != "jsonl":
                 return None
             shards: list[Shard] = []
-            start, line = 0, 1
-            handle.seek(0)
+            start = 0
             while start < size:
                 handle.seek(min(start + target_bytes, size))
                 if handle.tell() < size:
                     handle.readline()
                 end = handle.tell()
-                handle.seek(start)
-                block_newlines = _count_newlines(handle, end - start)
-                shards.append(Shard(path, start, end, line))
-                line += block_newlines
+                shards.append(Shard(path, start, end))
                 start = end
             return shards
     except OSError:
         return None
 
 
-def _count_newlines(handle: IO[bytes], length: int) -> int:
+def shard_lines(shard: Shard) -> int:
+    """The line breaks in a shard: how far its lines shift the numbers of the next one's."""
     count = 0
-    while length > 0:
-        block = handle.read(min(length, 16 << 20))
-        if not block:
-            break
-        count += block.count(b"\n")
-        length -= len(block)
+    with open(shard.path, "rb") as handle:
+        handle.seek(shard.start)
+        length = shard.end - shard.start
+        while length > 0:
+            block = handle.read(min(length, 16 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            length -= len(block)
     return count
 
 
 def read_shard(
     shard: Shard, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 ) -> Iterator[RawRecord]:
-    """Yield the records of one shard. Record indices are local to the shard (from 0); the
-    caller renumbers them in file order."""
+    """Yield the records of one shard. Line numbers and record indices are local to the shard
+    (from 1 and 0); the caller renumbers them in file order."""
     with open(shard.path, "rb") as handle:
         handle.seek(shard.start)
         yield from _read_jsonl(
             shard.path,
             handle,
             max_line_bytes=max_line_bytes,
-            first_line=shard.first_line,
             end_offset=shard.end,
         )

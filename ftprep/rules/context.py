@@ -3,8 +3,9 @@ example's token counts, and (for dataset rules) the per-record facts of the whol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,8 @@ from ftprep.tokens.chat import ExampleTokens
 
 if TYPE_CHECKING:
     from ftprep.validate.facts import FactTable
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -40,6 +43,15 @@ class DatasetContext:
     against: FactTable | None = None
     dialects: list[str] = field(default_factory=list)
     """The dialect each of ``paths`` was read in (``auto`` where no record had a known shape)."""
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, run once per context: for analyses several rules read (the
+        conflicts of X003 and X005)."""
+        if name not in self._shared:
+            self._shared[name] = compute()
+        value: T = self._shared[name]
+        return value
 
     def rows_in_dialects(self, names: frozenset[str]) -> npt.NDArray[np.bool_]:
         """Rows of ``facts`` whose file was read in one of the dialects ``names``."""

@@ -253,7 +253,7 @@ class ConflictingAnswers(_FactRule):
     def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
         """One finding per different answer to a repeated prompt."""
         facts = ctx.facts
-        conflicts = find_conflicts(facts, ctx.config.dedup)
+        conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if conflicts.multi_answer:
             return
         for row, first, answers in zip(
@@ -297,7 +297,7 @@ class MultiAnswerPrompts(_FactRule):
     def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
         """One summary finding when the data looks multi-answer by design."""
         facts = ctx.facts
-        conflicts = find_conflicts(facts, ctx.config.dedup)
+        conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if not conflicts.multi_answer:
             return
         row = int(conflicts.rows[0])

@@ -25,7 +25,14 @@ from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
 from ftprep.findings import Finding, Severity
 from ftprep.load import STDIN, Loaded, ShapeDetector, detect_dialect, load_raw
-from ftprep.load.containers import RawRecord, Shard, plan_shards, read_records, read_shard
+from ftprep.load.containers import (
+    RawRecord,
+    Shard,
+    plan_shards,
+    read_records,
+    read_shard,
+    shard_lines,
+)
 from ftprep.load.paths import input_bytes
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
@@ -62,6 +69,9 @@ class UnitResult:
     facts: FactTable
     indexed: int
     """Records that got a record index (every record but blank lines)."""
+    lines: int = 0
+    """Line breaks in the unit's shard (0 for a whole file): how far the next shard of the
+    same file is shifted."""
 
 
 def dialect_options(config: Config) -> DialectOptions:
@@ -94,7 +104,10 @@ class RecordPass:
             raws = read_shard(unit.shard, max_line_bytes=self.config.max_line_bytes)
         else:
             raws = read_records(unit.path, max_line_bytes=self.config.max_line_bytes)
-        return self.run(load_raw(raws, detector), unit.path_index, unit.path)
+        result = self.run(load_raw(raws, detector), unit.path_index, unit.path)
+        if unit.shard is not None:
+            result.lines = shard_lines(unit.shard)
+        return result
 
     def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
         """Token counts of ``examples``, in one batch when the tokenizer counts in batches
@@ -320,25 +333,31 @@ Progress = Callable[[int], None]
 def record_pass(
     units: list[Unit], config: Config, progress: Progress | None = None
 ) -> RecordPassResult:
-    """Run the record pass and stitch the units back together per file: record indices
-    renumbered in file order, the once-per-file CRLF note kept once."""
+    """Run the record pass and stitch the units back together per file: line numbers and
+    record indices of shards (local to each) renumbered in file order, the once-per-file
+    CRLF note kept once."""
     findings: list[Finding] = []
     tables: list[FactTable] = []
     indexed_before: dict[int, int] = {}
+    lines_before: dict[int, int] = {}
     crlf_seen: set[int] = set()
     for unit, result in zip(units, run_units(units, config), strict=True):
         offset = indexed_before.get(unit.path_index, 0)
         indexed_before[unit.path_index] = offset + result.indexed
+        line_offset = lines_before.get(unit.path_index, 0)
+        lines_before[unit.path_index] = line_offset + result.lines
         facts = result.facts
         if offset:
             facts.record = np.where(facts.record >= 0, facts.record + offset, facts.record)
+        if line_offset:
+            facts.line = facts.line + line_offset  # (Ray hands out read-only arrays)
         for finding in result.findings:
             if finding.code == "L004":
                 if unit.path_index in crlf_seen:
                     continue
                 crlf_seen.add(unit.path_index)
-            if offset and finding.location.record is not None:
-                finding = finding.with_record(finding.location.record + offset)
+            if offset or line_offset:
+                finding = finding.shifted(records=offset, lines=line_offset)
             findings.append(finding)
         tables.append(facts)
         if progress is not None:
