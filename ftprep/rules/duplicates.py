@@ -168,6 +168,8 @@ class NearDuplicate(_FactRule):
         # the columns in bulk, each row once.
         locate = _Locations(ctx, facts, np.concatenate((members, representative, through)))
         num_perm = dedup.num_perm
+        # Similarities are k / num_perm: their texts are made once, not per finding.
+        shown = [f"{k / num_perm:.2f}" for k in range(num_perm + 1)]
         hint = "keep one example per cluster; prepare keeps the first"
         for row, rep, rep_equal, via_row, via_equal, fingerprint in zip(
             members.tolist(),
@@ -179,17 +181,16 @@ class NearDuplicate(_FactRule):
             strict=True,
         ):
             here, there = locate[row], locate[rep]
-            similarity = rep_equal / num_perm
-            message = f"near duplicate of {self.describe(here, there)} "
-            message += f"(similarity {similarity:.2f})"
+            message = (
+                f"near duplicate of {self.describe(here, there)} (similarity {shown[rep_equal]})"
+            )
             related: tuple[Location, ...] = (there,)
-            data: dict[str, Any] = {"duplicate_of": there.line, "similarity": similarity}
+            data: dict[str, Any] = {"duplicate_of": there.line, "similarity": rep_equal / num_perm}
             if via_row >= 0:
                 via = locate[via_row]
-                via_similarity = via_equal / num_perm
-                message += f", through {self.describe(here, via)} (similarity {via_similarity:.2f})"
+                message += f", through {self.describe(here, via)} (similarity {shown[via_equal]})"
                 related = (there, via)
-                data.update(through=via.line, through_similarity=via_similarity)
+                data.update(through=via.line, through_similarity=via_equal / num_perm)
             yield Finding(
                 self.code,
                 self.effective_severity,
