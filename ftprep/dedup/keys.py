@@ -25,8 +25,11 @@ def normalize(text: str, *, case_sensitive: bool = False) -> str:
     ``case_sensitive``."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    # str.split() splits on exactly the characters ``\s`` matches, several times faster.
-    text = " ".join(text.split())
+    # Every character str.split() splits on but the space is unprintable, so a printable text
+    # without double or outer spaces is already collapsed (most texts: no new string made).
+    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        # str.split() splits on exactly the characters ``\s`` matches, several times faster.
+        text = " ".join(text.split())
     return text if case_sensitive else text.casefold()
 
 
@@ -80,19 +83,36 @@ def record_keys(
     """
     if entries is None:
         entries = list(example.iter_messages())
-    fields = [field_name for field_name, _i, _m in entries]
-    roles = [m.role if isinstance(m.role, str) else "" for _f, _i, m in entries]
-    texts = [normalize(m.text(), case_sensitive=case_sensitive) for _f, _i, m in entries]
+    fields: list[str] = []
+    roles: list[str] = []
+    texts: list[str] = []
+    for field_name, _i, message in entries:
+        role = message.role
+        fields.append(field_name)
+        roles.append(role if isinstance(role, str) else "")
+        texts.append(normalize(message.text(), case_sensitive=case_sensitive))
+    if not texts:
+        return 0, 0, 0, 0
     prompt, answer = sides(fields, roles)
+    # The exact and prompt keys hash the same turns up to the prompt's end: one streaming
+    # hash gives both (a streamed digest equals the digest of the joined text).
+    stream = xxhash.xxh3_64()
+    prompt_key = 0
+    system: list[str] = []
+    for i, (field_name, role, text) in enumerate(zip(fields, roles, texts, strict=True)):
+        if i == prompt.stop and i:
+            prompt_key = stream.intdigest() or 1
+        part = f"{role}:{text}" if field_name == "messages" else f"{field_name}/{role}:{text}"
+        stream.update((f"{_SEPARATOR}{part}" if i else part).encode("utf-8", "surrogatepass"))
+        if i < prompt.stop and role in SYSTEM_ROLES:
+            system.append(text)
+    exact_key = stream.intdigest() or 1
+    if prompt.stop == len(texts):
+        prompt_key = exact_key
     labelled = example.is_preference or example.label is not None
-    exact = [
-        f"{r}:{t}" if f == "messages" else f"{f}/{r}:{t}"
-        for f, r, t in zip(fields, roles, texts, strict=True)
-    ]
-    system = [texts[i] for i in prompt if roles[i] in SYSTEM_ROLES]
     return (
-        _key(exact),
-        _key(exact[: prompt.stop]),
+        exact_key,
+        prompt_key,
         _hash(texts[answer]) if answer >= 0 and not labelled else 0,
         _key(system),
     )
