@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ftprep.config import Config, parse_config
+from ftprep.dedup import index as index_module
 from ftprep.dedup.clusters import duplicate_clusters
+from ftprep.dedup.index import MemoryIndex, candidate_pairs
 from ftprep.validate.engine import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -150,3 +153,23 @@ def test_merge_sets_joins_a_long_chain_in_few_rounds() -> None:
     # Pairs of a path given back to front: the worst order for naive label propagation.
     got = merge_sets(rows, rows[:-1][::-1].copy(), rows[1:][::-1].copy())
     assert not got.any()
+
+
+def test_candidate_pairs_deduplicated_along_the_way_equal_deduplicated_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(7)
+    # 300 records in 30 groups: within a group most band values are shared, so pairs repeat
+    # across bands, which is what the periodic deduplication has to fold.
+    base = rng.integers(0, 1 << 32, size=(30, 128), dtype=np.uint32)
+    signatures = base[np.arange(300) % 30].copy()
+    noise = rng.random(signatures.shape) < 0.05
+    signatures[noise] = rng.integers(0, 1 << 32, size=int(noise.sum()), dtype=np.uint32)
+    index = MemoryIndex(16, 8)
+    index.insert(np.arange(300, dtype=np.int64), signatures)
+    once = candidate_pairs(index)
+    monkeypatch.setattr(index_module, "PAIRS_PENDING", 10)
+    along = candidate_pairs(index)
+    assert len(once) > 300
+    assert np.array_equal(once, along)
+    assert (np.diff(once.astype(np.int64)) > 0).all()

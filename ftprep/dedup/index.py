@@ -36,6 +36,8 @@ WINDOW = 64
 KEY_CHUNK = 1 << 12
 #: Candidate pairs whose signatures are compared at a time.
 CONFIRM_CHUNK = 1 << 15
+#: Candidate pairs gathered (with repeats across bands) before they are deduplicated.
+PAIRS_PENDING = 1 << 22
 #: Recall the default parameters aim for: a pair this much above the threshold becomes a
 #: candidate with probability at least RECALL_TARGET.
 RECALL_MARGIN = 0.05
@@ -242,6 +244,7 @@ def candidate_pairs(index: Index, split: int | None = None) -> U64:
     """Distinct candidate pairs ``left << 32 | right`` (``left < right``), sorted; with
     ``split``, only pairs with ``left < split <= right``."""
     found: list[U64] = []
+    pending = 0
     for members, bucket in index.groups():
         for distance in range(1, WINDOW + 1):
             if len(members) <= distance:
@@ -255,11 +258,23 @@ def candidate_pairs(index: Index, split: int | None = None) -> U64:
                 cross = (left < split) & (right >= split)
                 left, right = left[cross], right[cross]
             found.append((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
-        # Most pairs repeat in several bands: deduplicate band by band to bound memory.
-        found = [np.unique(np.concatenate(found))] if found else []
-    if not found:
+            pending += len(left)
+        if pending > PAIRS_PENDING:
+            # Most pairs repeat in several bands: deduplicate now and then to bound memory.
+            found = [_sorted_unique(found)]
+            pending = len(found[0])
+    return _sorted_unique(found)
+
+
+def _sorted_unique(parts: list[U64]) -> U64:
+    """The distinct values of ``parts``, sorted (one sort; ``np.unique`` hashes, slower here)."""
+    if not parts:
         return np.zeros(0, dtype=np.uint64)
-    return np.unique(np.concatenate(found))
+    values = np.sort(np.concatenate(parts))
+    first = np.empty(len(values), dtype=bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
 
 
 def matches(take: Any, left: I64, right: I64) -> I64:
