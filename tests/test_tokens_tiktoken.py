@@ -4,6 +4,7 @@ calls, preference pairs, and the T rules at a model's own limit."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,17 @@ def test_over_the_models_own_limit(tmp_path: Path) -> None:
         ),
     ]
     assert over > 16_385 and near < 16_385
+
+
+@pytest.mark.parametrize("encoding", ["cl100k_base", "o200k_base"])
+def test_bundled_encodings_pickle_by_name(encoding: str) -> None:
+    # The Python copy of the vocabulary is dropped after load, so pickling must not carry
+    # it: a pickled encoding is its name, and loads back as the same working encoding.
+    bundled = get_encoding(encoding)
+    data = pickle.dumps(bundled)
+    assert len(data) < 200
+    again = pickle.loads(data)
+    assert again is bundled
+    text = "Ça marche: 12,345 tokens"
+    assert again.encode_ordinary(text) == bundled.encode_ordinary(text)
+    assert again.decode(bundled.encode_ordinary(text)) == text

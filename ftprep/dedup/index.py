@@ -274,7 +274,8 @@ def _sorted_unique(parts: list[U64]) -> U64:
     first = np.empty(len(values), dtype=bool)
     first[:1] = True
     np.not_equal(values[1:], values[:-1], out=first[1:])
-    return values[first]
+    unique: U64 = values[first]
+    return unique
 
 
 def matches(take: Any, left: I64, right: I64) -> I64:

@@ -13,6 +13,7 @@ import functools
 import gzip
 import hashlib
 import threading
+from collections.abc import Callable
 from importlib import resources
 
 import tiktoken
@@ -45,34 +46,46 @@ def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
     return {decode(token): int(rank) for token, rank in lines}
 
 
-def _bundled_encoding(name: str) -> tiktoken.Encoding:
-    # tiktoken's own constructor supplies the regex and special tokens for this version of
-    # tiktoken; only the download is replaced by the bundled, hash-checked file.
-    import tiktoken_ext.openai_public as public
+class BundledEncoding(tiktoken.Encoding):
+    """A tiktoken encoding built from a bundled vocabulary.
 
-    constructor = public.ENCODING_CONSTRUCTORS[name]
-    with _PATCH_LOCK:
-        original = public.load_tiktoken_bpe
-        public.load_tiktoken_bpe = lambda _url, expected_hash=None: _bundled_ranks(
-            name, expected_hash
+    Once tiktoken's Rust core has built its own tables, the Python dict of the vocabulary's
+    ranks (200,000 byte strings, about 32 MB) is only needed to pickle the encoding, so it is
+    dropped, and the encoding pickles by name instead (unpickling loads the bundled file).
+    """
+
+    def __init__(self, name: str):
+        # tiktoken's own constructor supplies the regex and special tokens for this version
+        # of tiktoken; only the download is replaced by the bundled, hash-checked file.
+        import tiktoken_ext.openai_public as public
+
+        constructor = public.ENCODING_CONSTRUCTORS[name]
+        with _PATCH_LOCK:
+            original = public.load_tiktoken_bpe
+            public.load_tiktoken_bpe = lambda _url, expected_hash=None: _bundled_ranks(
+                name, expected_hash
+            )
+            try:
+                spec = constructor()
+            finally:
+                public.load_tiktoken_bpe = original
+        super().__init__(
+            name=spec["name"],
+            pat_str=spec["pat_str"],
+            mergeable_ranks=spec["mergeable_ranks"],
+            special_tokens=spec["special_tokens"],
         )
-        try:
-            spec = constructor()
-        finally:
-            public.load_tiktoken_bpe = original
-    return tiktoken.Encoding(
-        name=spec["name"],
-        pat_str=spec["pat_str"],
-        mergeable_ranks=spec["mergeable_ranks"],
-        special_tokens=spec["special_tokens"],
-    )
+        self._mergeable_ranks = {}
+
+    def __reduce__(self) -> tuple[Callable[[str], tiktoken.Encoding], tuple[str]]:
+        return get_encoding, (self.name,)
 
 
 @functools.cache
 def get_encoding(name: str) -> tiktoken.Encoding:
     """The tiktoken encoding ``name``; bundled ones never touch the network."""
     if name in BUNDLED_ENCODINGS:
-        return _bundled_encoding(name)
+        return BundledEncoding(name)
     try:
         return tiktoken.get_encoding(name)
     except Exception as err:
