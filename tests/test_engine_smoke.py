@@ -1,5 +1,7 @@
 """The engine loads real files and accounts for every record."""
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,12 +43,14 @@ def test_gather_stacks_parts_like_concat_and_drops_them() -> None:
     assert len(FactTable.gather([])) == 0
 
 
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("name", ["every_bad_input.jsonl", "drone_training.jsonl", "crlf.jsonl"])
 def test_shards_give_the_same_lines_and_records_as_one_pass(
-    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    name: str, workers: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Shards number their lines locally; stitched together they match reading the file in
-    one go, finding by finding and row by row (blank lines, bad lines, CRLF included)."""
+    one go, finding by finding and row by row (blank lines, bad lines, CRLF included), however
+    many processes share the shards."""
     import numpy as np
 
     from ftprep.validate import engine
@@ -57,9 +61,9 @@ def test_shards_give_the_same_lines_and_records_as_one_pass(
         path.write_bytes(b"\r\n".join([*drone[:10], b"", *drone[10:], b"{broken"]) + b"\r\n")
     else:
         path = next(FIXTURES.rglob(name))
-    config = Config(workers=1)
-    whole = run_check([path], config)
+    whole = run_check([path], Config(workers=1))
     monkeypatch.setattr(engine, "SHARD_BYTES", 300)
+    config = Config(workers=workers)
     assert len(engine.plan_units([str(path)], config)) >= 3
     sharded = run_check([path], config)
 
@@ -72,3 +76,47 @@ def test_shards_give_the_same_lines_and_records_as_one_pass(
     assert where(sharded) == where(whole)
     assert np.array_equal(sharded.facts.line, whole.facts.line)
     assert np.array_equal(sharded.facts.record, whole.facts.record)
+
+
+def _in_workers_only(action: Callable[[], None]) -> Callable[..., object]:
+    """A ``RecordPass.run_unit`` that does ``action`` in worker processes and runs normally in
+    this one."""
+    from ftprep.validate.engine import RecordPass, Unit, UnitResult
+
+    parent, run_unit = os.getpid(), RecordPass.run_unit
+
+    def replaced(self: RecordPass, unit: Unit) -> UnitResult:
+        if os.getpid() != parent:
+            action()
+        return run_unit(self, unit)
+
+    return replaced
+
+
+def _sharded_drone(monkeypatch: pytest.MonkeyPatch) -> Path:
+    from ftprep.validate import engine
+
+    monkeypatch.setattr(engine, "SHARD_BYTES", 4096)
+    return FIXTURES / "drone" / "drone_training.jsonl"
+
+
+def test_an_exception_in_a_worker_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftprep.validate.engine import RecordPass
+
+    def fail() -> None:
+        raise ValueError("broken in a worker")
+
+    path = _sharded_drone(monkeypatch)
+    monkeypatch.setattr(RecordPass, "run_unit", _in_workers_only(fail))
+    with pytest.raises(ValueError, match="broken in a worker") as raised:
+        run_check([path], Config(workers=2))
+    assert "Traceback" in "".join(raised.value.__notes__)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftprep.validate.engine import RecordPass
+
+    path = _sharded_drone(monkeypatch)
+    monkeypatch.setattr(RecordPass, "run_unit", _in_workers_only(lambda: os._exit(3)))
+    with pytest.raises(RuntimeError, match=r"workers ended \(exit codes 3\)"):
+        run_check([path], Config(workers=2))
