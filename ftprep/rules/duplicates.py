@@ -164,6 +164,10 @@ class NearDuplicate(_FactRule):
         to_representative = matches(SignatureStore(facts.signatures).take, members, representative)
         through = partner[members]
         through[through == representative] = -1
+        through_equal = partner_equal[members]
+        # Members that point at the same rows with the same similarities get the same message:
+        # taken in that order, consecutive findings share one message, data and related.
+        order = np.lexsort((through_equal, through, to_representative, representative))
         # On templated data most records are cluster members: their locations are read from
         # the columns in bulk, each row once.
         locate = _Locations(ctx, facts, np.concatenate((members, representative, through)))
@@ -171,26 +175,26 @@ class NearDuplicate(_FactRule):
         # Similarities are k / num_perm: their texts are made once, not per finding.
         shown = [f"{k / num_perm:.2f}" for k in range(num_perm + 1)]
         hint = "keep one example per cluster; prepare keeps the first"
+        # What the last finding said (set on the first member), and what it pointed at:
+        message = ""
+        related: tuple[Location, ...] = ()
+        data: dict[str, Any] = {}
+        said: tuple[int, int, int, int, str] | None = None
         for row, rep, rep_equal, via_row, via_equal, fingerprint in zip(
-            members.tolist(),
-            representative.tolist(),
-            to_representative.tolist(),
-            through.tolist(),
-            partner_equal[members].tolist(),
-            facts.fingerprint[members].tolist(),
+            members[order].tolist(),
+            representative[order].tolist(),
+            to_representative[order].tolist(),
+            through[order].tolist(),
+            through_equal[order].tolist(),
+            facts.fingerprint[members[order]].tolist(),
             strict=True,
         ):
-            here, there = locate[row], locate[rep]
-            message = (
-                f"near duplicate of {self.describe(here, there)} (similarity {shown[rep_equal]})"
-            )
-            related: tuple[Location, ...] = (there,)
-            data: dict[str, Any] = {"duplicate_of": there.line, "similarity": rep_equal / num_perm}
-            if via_row >= 0:
-                via = locate[via_row]
-                message += f", through {self.describe(here, via)} (similarity {shown[via_equal]})"
-                related = (there, via)
-                data.update(through=via.line, through_similarity=via_equal / num_perm)
+            here = locate[row]
+            if said != (rep, rep_equal, via_row, via_equal, here.path):
+                said = (rep, rep_equal, via_row, via_equal, here.path)
+                there = locate[rep]
+                via = locate[via_row] if via_row >= 0 else None
+                message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
             yield Finding(
                 self.code,
                 self.effective_severity,
@@ -201,6 +205,27 @@ class NearDuplicate(_FactRule):
                 f"{fingerprint:016x}",
                 data,
             )
+
+    def _near(
+        self,
+        here: Location,
+        there: Location,
+        equal: int,
+        via: Location | None,
+        via_equal: int,
+        shown: list[str],
+    ) -> tuple[str, tuple[Location, ...], dict[str, Any]]:
+        """The message, related locations and data of a member at ``here`` of the cluster
+        first seen at ``there`` (joined through ``via``, unless ``None``); ``equal`` and
+        ``via_equal`` count the equal signature values, ``shown`` has their texts."""
+        num_perm = len(shown) - 1
+        message = f"near duplicate of {self.describe(here, there)} (similarity {shown[equal]})"
+        data: dict[str, Any] = {"duplicate_of": there.line, "similarity": equal / num_perm}
+        if via is None:
+            return message, (there,), data
+        message += f", through {self.describe(here, via)} (similarity {shown[via_equal]})"
+        data.update(through=via.line, through_similarity=via_equal / num_perm)
+        return message, (there, via), data
 
 
 class _Locations(dict[int, Location]):
