@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import datasketch
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ftprep.config import Config, DedupConfig
 from ftprep.dedup.index import MemoryIndex, candidate_pairs, candidate_probability, lsh_params
-from ftprep.dedup.signatures import Signer, shingle_hashes
+from ftprep.dedup.signatures import MAX_HASH, Signer, permutations, shingle_hashes
 from ftprep.findings import Finding
 from ftprep.model import Example
 from ftprep.tokens.chat import TiktokenChatCounter
@@ -26,6 +29,38 @@ def _identity(value: int) -> int:
     return value
 
 
+MASK = 0xFFFFFFFF
+
+
+def _fmix32(h: int) -> int:
+    h ^= h >> 16
+    h = h * 0x85EBCA6B & MASK
+    h ^= h >> 13
+    h = h * 0xC2B2AE35 & MASK
+    return h ^ (h >> 16)
+
+
+def _reference_hashes(ids: list[int], width: int) -> list[int]:
+    """Shingle hashes, straight from their definition."""
+    hashes = []
+    for pos in range(max(len(ids) - width + 1, 1) if ids else 0):
+        h = 0
+        for k in range(min(width, len(ids))):
+            h = _fmix32(h ^ ids[pos + k] ^ (k * 0x9E3779B9 & MASK))
+        hashes.append(h)
+    return hashes
+
+
+def _reference_signature(ids: list[int], width: int, num_perm: int, seed: int) -> list[int]:
+    """A MinHash signature, straight from its definition (all MAX_HASH when empty)."""
+    mixed = [_fmix32(h) for h in _reference_hashes(ids, width)]
+    a, b = permutations(num_perm, seed)
+    return [
+        min(((int(ap) * x + int(bp)) & MASK for x in mixed), default=MASK)
+        for ap, bp in zip(a, b, strict=True)
+    ]
+
+
 @pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 42)])
 def test_signature_equals_datasketch_minhash(num_perm: int, seed: int) -> None:
     """A signature is datasketch's affine32 MinHash of the same 32-bit shingle hashes."""
@@ -35,27 +70,110 @@ def test_signature_equals_datasketch_minhash(num_perm: int, seed: int) -> None:
     for line in lines:
         row = json.loads(line)
         text = f"{row['prompt']}{row['completion']}"
-        ids = np.array(counter.encode(text), dtype=np.uint32)
+        ids = counter.encode(text)
         hashes = shingle_hashes(ids, 5)
         reference = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
         reference.update_batch(hashes.tolist())
         assert reference.scheme == "affine32"
         assert np.array_equal(signer.sign_many([ids])[0], reference.hashvalues)
-        assert np.array_equal(signer.minhash(hashes), reference.hashvalues)
+        # A uint32 array signs as the list of ints does.
+        assert np.array_equal(signer.sign_many([np.array(ids, np.uint32)])[0], reference.hashvalues)
 
 
-def test_batch_signing_equals_one_at_a_time() -> None:
+@given(
+    ids=st.lists(st.integers(0, MASK), max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+    width=st.integers(1, 8),
+    num_perm=st.sampled_from([1, 7, 64, 65, 130]),
+    seed=st.integers(0, 2**31),
+)
+def test_signature_equals_its_definition(
+    ids: list[int], cuts: list[int], width: int, num_perm: int, seed: int
+) -> None:
+    """Any id sequence, cut into any parts (lists and uint32 arrays), signs as the formula
+    says, whatever the number of permutations (whole vector blocks or not)."""
+    signer = Signer(num_perm, seed, width, "conversation")
+    bounds = [0, *sorted(min(c, len(ids)) for c in cuts), len(ids)]
+    parts: list[list[int] | np.ndarray] = [ids[i:j] for i, j in itertools.pairwise(bounds)]
+    parts[::2] = [np.array(part, dtype=np.uint32) for part in parts[::2]]
+    expected = _reference_signature(ids, width, num_perm, seed)
+    signature = signer.signature(parts)
+    if ids:
+        assert signature is not None
+        assert np.frombuffer(signature, dtype=np.uint32).tolist() == expected
+    else:
+        assert signature is None and expected == [MASK] * num_perm
+    assert signer.sign_many([ids])[0].tolist() == expected
+    assert shingle_hashes(ids, width).tolist() == sorted(set(_reference_hashes(ids, width)))
+
+
+def test_short_and_empty_sequences() -> None:
     signer = Signer(128, 1, 5, "conversation")
-    rng = np.random.default_rng(3)
-    # Empty, shorter than a shingle, exactly one shingle, long; some past a block boundary.
-    sizes = [0, 1, 3, 5, 6, 400, 0, 2, 5000, 17]
-    sequences = [rng.integers(0, 200_000, size=n, dtype=np.uint32) for n in sizes]
-    together = signer.sign_many(sequences)
-    for sequence, signature in zip(sequences, together, strict=True):
-        alone = signer.minhash(shingle_hashes(sequence, 5))
-        assert np.array_equal(signature, alone)
-    assert (together[0] == 0xFFFFFFFF).all()
-    assert not np.array_equal(together[1], together[7])
+    # Shorter than a shingle: the whole sequence is the one shingle.
+    for ids in ([7], [7, 8], [7, 8, 9, 10]):
+        assert len(shingle_hashes(ids, 5)) == 1
+        assert signer.sign_many([ids])[0].tolist() == _reference_signature(ids, 5, 128, 1)
+    assert len({shingle_hashes(ids, 5)[0] for ids in ([7], [7, 8], [8, 7])}) == 3
+    # Exactly one shingle, then two.
+    assert len(shingle_hashes([1, 2, 3, 4, 5], 5)) == 1
+    assert len(shingle_hashes([1, 2, 3, 4, 5, 6], 5)) == 2
+    # Nothing to compare: no shingles, no signature, an all-MAX_HASH row.
+    assert len(shingle_hashes([], 5)) == 0
+    assert signer.signature([]) is None and signer.signature([[], []]) is None
+    signatures = signer.sign_many([[], [1, 2, 3], []])
+    assert (signatures[[0, 2]] == MAX_HASH).all()
+    assert (signatures[1] != MAX_HASH).any()
+
+
+def test_messages_are_signed_as_one_sequence() -> None:
+    """The compared messages' ids are concatenated: shingles run across message boundaries."""
+    signer = Signer(128, 1, 5, "conversation")
+    first, second = list(range(100, 107)), list(range(200, 203))
+    joined = signer.sign_many([first + second])[0].tobytes()
+    assert signer.signature([first, second]) == joined
+    assert signer.signature([first, [], second, []]) == joined
+    assert signer.signature([second, first]) != joined
+    # Not the union of the messages' own shingles.
+    assert signer.signature([first]) != joined
+
+
+def test_bad_token_ids_are_refused() -> None:
+    signer = Signer(16, 1, 5, "conversation")
+    with pytest.raises(OverflowError):
+        signer.signature([[1, -1]])
+    with pytest.raises(OverflowError):
+        signer.signature([[1 << 32]])
+    with pytest.raises(TypeError):
+        signer.signature([np.array([1, 2], dtype=np.int64)])
+
+
+def test_batch_fills_the_rows_it_signed() -> None:
+    """SignatureBatch writes each signed record's row and leaves the rows of records with
+    nothing to compare (here a system prompt alone) as they are (all MAX_HASH in a fact
+    table)."""
+    counter = TiktokenChatCounter()
+    signer = Signer(128, 1, 5, "conversation")
+    texts = [["Be brief."], ["Be brief.", "Name a prime.", "Seven."], ["Hi", "Hello there."]]
+    examples = [
+        Example.model_validate(
+            {
+                "messages": [
+                    {"role": ("system", "user", "assistant")[i], "content": text}
+                    for i, text in enumerate(conversation)
+                ]
+            }
+        )
+        for conversation in texts
+    ]
+    batch = signer.batch()
+    for row, example in zip((4, 0, 2), examples, strict=True):
+        batch.add(row, example, counter.count(example))
+    signatures = np.zeros((5, 128), dtype=np.uint32)
+    batch.fill(signatures)
+    assert (signatures[[1, 3, 4]] == 0).all()
+    for row, conversation in ((0, texts[1]), (2, texts[2])):
+        ids = [i for text in conversation[1:] for i in counter.encode(text)]
+        assert np.array_equal(signatures[row], signer.sign_many([ids])[0])
 
 
 def test_compared_sides() -> None:
@@ -72,8 +190,8 @@ def test_compared_sides() -> None:
     tokens = counter.count(example)
 
     def ids(compare: str) -> list[int]:
-        found = Signer(128, 1, 5, compare).compared_ids(example, tokens)
-        return [] if found is None else found.tolist()
+        parts = Signer(128, 1, 5, compare).compared_ids(example, tokens)
+        return [i for part in parts for i in part]
 
     assert ids("prompt") == counter.encode("Name a prime number.")
     assert ids("answer") == counter.encode("Seven.")

@@ -1,7 +1,7 @@
 """The pre-commit hooks, run by the real pre-commit against a throwaway git repository.
 
 ``pre-commit try-repo`` installs the hook repository into a fresh virtualenv. The hook
-repository is a snapshot of this checkout (package, pyproject, hooks file) committed into a
+repository is a snapshot of this checkout (package, build files, hooks file) committed into a
 temporary git repository, so the test sees the code on disk whatever the state of this
 checkout's git history. The hook environment sees the test's own site-packages and pip is
 told not to use an index, so nothing is downloaded.
@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "fixtures" / "cli" / "bad.jsonl"
 DRONE = ROOT.parent / "shared" / "realdata" / "openai_cookbook" / "drone_training.jsonl"
-SNAPSHOT = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "ftprep")
+SNAPSHOT = ("pyproject.toml", "setup.py", "README.md", ".pre-commit-hooks.yaml", "ftprep")
 
 needs.module("pre_commit")
 if shutil.which("git") is None:
