@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from ftprep.config import Config, parse_config
 from ftprep.dedup import index as index_module
-from ftprep.dedup.clusters import duplicate_clusters
+from ftprep.dedup.clusters import (
+    SignatureStore,
+    duplicate_clusters,
+    identical_signatures,
+    signature_keys,
+)
 from ftprep.dedup.index import MemoryIndex, candidate_pairs
 from ftprep.validate.engine import run_check
 
@@ -173,3 +178,17 @@ def test_candidate_pairs_deduplicated_along_the_way_equal_deduplicated_once(
     assert len(once) > 300
     assert np.array_equal(once, along)
     assert (np.diff(once.astype(np.int64)) > 0).all()
+
+
+@pytest.mark.parametrize("num_perm", [128, 17])
+def test_signature_keys_tell_identical_signatures_from_different_ones(num_perm: int) -> None:
+    rng = np.random.default_rng(3)
+    distinct = rng.integers(0, 1 << 32, size=(500, num_perm), dtype=np.uint32)
+    distinct[1] = distinct[0]
+    distinct[1, -1] ^= np.uint32(1 << 31)  # one bit apart from row 0
+    rows = np.concatenate((distinct, distinct[::-1]))
+    keys = signature_keys(rows)
+    assert len(np.unique(keys[:500])) == 500
+    assert np.array_equal(keys[500:], keys[:500][::-1])
+    first = identical_signatures(SignatureStore(rows), np.arange(1000, dtype=np.int64))
+    assert np.array_equal(first, np.concatenate((np.arange(500), np.arange(500)[::-1])))
