@@ -16,9 +16,8 @@ from ftprep.dedup.clusters import (
     SignatureStore,
     duplicate_clusters,
     identical_signatures,
-    signature_keys,
 )
-from ftprep.dedup.index import MemoryIndex, candidate_pairs
+from ftprep.dedup.index import MemoryIndex, band_keys, candidate_pairs
 from ftprep.validate.engine import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -181,13 +180,13 @@ def test_candidate_pairs_deduplicated_along_the_way_equal_deduplicated_once(
 
 
 @pytest.mark.parametrize("num_perm", [128, 17])
-def test_signature_keys_tell_identical_signatures_from_different_ones(num_perm: int) -> None:
+def test_band_keys_tell_identical_signatures_from_different_ones(num_perm: int) -> None:
     rng = np.random.default_rng(3)
     distinct = rng.integers(0, 1 << 32, size=(500, num_perm), dtype=np.uint32)
     distinct[1] = distinct[0]
     distinct[1, -1] ^= np.uint32(1 << 31)  # one bit apart from row 0
     rows = np.concatenate((distinct, distinct[::-1]))
-    keys = signature_keys(rows)
+    keys = band_keys(rows, 1, num_perm)[:, 0]
     assert len(np.unique(keys[:500])) == 500
     assert np.array_equal(keys[500:], keys[:500][::-1])
     first = identical_signatures(SignatureStore(rows), np.arange(1000, dtype=np.int64))

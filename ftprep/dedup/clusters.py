@@ -8,7 +8,6 @@ whatever the storage of the index.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ from ftprep.dedup.index import (
     I64,
     U32,
     U64,
+    band_keys,
     candidate_pairs,
     matches,
     min_matches,
@@ -30,8 +30,6 @@ from ftprep.validate.facts import FactTable
 BOOL = npt.NDArray[np.bool_]
 #: Records inserted into an index at a time.
 INSERT_CHUNK = 1 << 13
-#: Seed of :func:`signature_keys`' fixed random map.
-_KEY_SEED = 0x51C4
 
 
 def has_signature(signatures: U32) -> BOOL:
@@ -88,33 +86,13 @@ class NearPairs:
         return self.matches / self.num_perm
 
 
-def signature_keys(signatures: U32) -> U64:
-    """A 64-bit key per signature (row): identical signatures get identical keys, different
-    ones almost never do. The key is a fixed random linear map of the row's 64-bit words
-    (mod 2^64): one matrix-vector product, ~14x faster than hashing the values one column at a
-    time. Not a strong hash, so callers confirm equal keys on the signatures themselves."""
-    if signatures.shape[1] % 2 == 0:
-        words = np.ascontiguousarray(signatures).view(np.uint64)
-    else:
-        words = signatures.astype(np.uint64)
-    keys: U64 = words @ _key_mix(words.shape[1])
-    return keys
-
-
-@functools.cache
-def _key_mix(width: int) -> U64:
-    odd: U64 = np.random.default_rng(_KEY_SEED).integers(0, 1 << 63, width, dtype=np.uint64)
-    return odd * np.uint64(2) + np.uint64(1)
-
-
 def identical_signatures(store: SignatureStore, rows: I64) -> I64:
     """For each of ``rows`` (ascending), the first of ``rows`` with an identical signature
     (itself when it is the first)."""
     keys = np.empty(len(rows), dtype=np.uint64)
     for start in range(0, len(rows), INSERT_CHUNK):
-        keys[start : start + INSERT_CHUNK] = signature_keys(
-            store.take(rows[start : start + INSERT_CHUNK])
-        )
+        chunk = store.take(rows[start : start + INSERT_CHUNK])
+        keys[start : start + INSERT_CHUNK] = band_keys(chunk, 1, chunk.shape[1])[:, 0]
     first = rows[first_with_key(keys | np.uint64(1), np.ones(len(rows), dtype=bool))]
     # A 64-bit key collision must not merge different signatures.
     moved = np.flatnonzero(first != rows)
