@@ -32,9 +32,11 @@ BOOL = npt.NDArray[np.bool_]
 INSERT_CHUNK = 1 << 13
 
 
-def has_signature(signatures: U32) -> BOOL:
-    """Rows with something to compare (an empty compared side signs as all ``MAX_HASH``)."""
-    return np.asarray((signatures[:, :4] != MAX_HASH).any(axis=1), dtype=bool)
+def with_signature(signatures: U32, rows: I64) -> I64:
+    """The rows among ``rows`` that have something to compare (an empty compared side signs
+    as all ``MAX_HASH``). Reads four values per row: never a copy of whole signatures."""
+    kept: I64 = rows[(signatures[rows, :4] != MAX_HASH).any(axis=1)]
+    return kept
 
 
 def first_with_key(keys: U64, mask: BOOL) -> I64:
@@ -184,7 +186,7 @@ def find_duplicates(facts: FactTable, config: DedupConfig) -> Duplicates:
     rows = np.arange(n, dtype=np.int64)
     exact_of = first_with_key(facts.exact_key, facts.loaded)
     candidates = np.flatnonzero(facts.loaded & (exact_of == rows))
-    candidates = candidates[has_signature(facts.signatures[candidates])]
+    candidates = with_signature(facts.signatures, candidates)
     near = near_pairs(SignatureStore(facts.signatures), candidates, config)
     first = merge_sets(exact_of, near.left, near.right)
     # Keep the first member no error rejected: rank rejected rows after every clean one.

@@ -20,8 +20,8 @@ from ftprep.dedup.clusters import (
     SignatureStore,
     find_duplicates,
     first_with_key,
-    has_signature,
     near_pairs,
+    with_signature,
 )
 from ftprep.dedup.conflicts import find_conflicts
 from ftprep.dedup.index import I64, U64, matches
@@ -379,9 +379,9 @@ class HoldoutLeakage(_FactRule):
         train_rows = np.flatnonzero(
             train_mask & (first_with_key(train.exact_key, train_mask) == np.arange(n))
         )
-        train_rows = train_rows[has_signature(train.signatures[train_rows])]
+        train_rows = with_signature(train.signatures, train_rows)
         holdout_rows = np.flatnonzero(holdout_mask)
-        holdout_rows = holdout_rows[has_signature(holdout.signatures[holdout_rows])]
+        holdout_rows = with_signature(holdout.signatures, holdout_rows)
         pairs = near_pairs(
             SignatureStore(train.signatures, holdout.signatures),
             np.concatenate((train_rows, holdout_rows + n)),
