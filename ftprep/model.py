@@ -18,6 +18,8 @@ Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 KNOWN_ROLES: frozenset[str] = frozenset(
     {"system", "developer", "user", "assistant", "tool", "function"}
 )
+#: The roles that instruct the model rather than take part in the conversation.
+SYSTEM_ROLES: frozenset[str] = frozenset({"system", "developer"})
 
 _LENIENT = ConfigDict(extra="allow", validate_default=False, ser_json_inf_nan="constants")
 

@@ -211,3 +211,26 @@ def test_bundled_encodings_pickle_by_name(encoding: str) -> None:
     text = "Ça marche: 12,345 tokens"
     assert again.encode_ordinary(text) == bundled.encode_ordinary(text)
     assert again.decode(bundled.encode_ordinary(text)) == text
+
+
+def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatCounter) -> None:
+    # The counter keeps recent system prompts encoded; counts and ids must not depend on it,
+    # also past the number of prompts it keeps.
+    records = [
+        {
+            "messages": [
+                {
+                    "role": "system" if i % 3 else "developer",
+                    "content": f"Be brief, rule {i % 90}.",
+                },
+                {"role": "user", "content": f"Question {i}?"},
+                {"role": "assistant", "content": "Answer."},
+            ]
+        }
+        for i in range(300)
+    ]
+    for record in records:
+        counted = o200k.count(Example.model_validate(record))
+        fresh = TiktokenChatCounter("o200k_base").count(Example.model_validate(record))
+        assert counted.total == fresh.total == cookbook_count(record["messages"], "o200k_base")
+        assert counted.ids == fresh.ids

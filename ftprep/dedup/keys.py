@@ -14,10 +14,9 @@ from collections.abc import Sequence
 
 import xxhash
 
-from ftprep.model import Example, Message
+from ftprep.model import SYSTEM_ROLES, Example, Message
 
 _SEPARATOR = "\x1f"
-SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
 def normalize(text: str, *, case_sensitive: bool = False) -> str:

@@ -27,8 +27,8 @@ import numpy.typing as npt
 
 from ftprep.config import DedupConfig
 from ftprep.dedup import _minhash
-from ftprep.dedup.keys import SYSTEM_ROLES, Entries, sides
-from ftprep.model import Example
+from ftprep.dedup.keys import Entries, sides
+from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
 
 U32 = npt.NDArray[np.uint32]

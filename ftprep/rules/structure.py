@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ftprep.findings import Finding, Severity
-from ftprep.model import ContentPart, Example, FunctionCall, Message, ToolCall
+from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
 
-SYSTEM_ROLES = frozenset({"system", "developer"})
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
 #: Example-level keys the canonical model declares that a target may or may not accept.

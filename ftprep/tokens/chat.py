@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ftprep.model import ContentPart, Example, Message, ToolCall
+from ftprep.model import SYSTEM_ROLES, ContentPart, Example, Message, ToolCall
 from ftprep.tokens.encodings import get_encoding
 
 TOKENS_PER_MESSAGE = 3
@@ -85,6 +85,8 @@ class Tokenizer(Protocol):
         ...
 
 
+#: How many distinct system prompts a counter keeps encoded.
+_PROMPTS_KEPT = 64
 #: Keys of a message whose cost is its role and text alone.
 _PLAIN_KEYS = frozenset({"role", "content", "weight"})
 
@@ -103,6 +105,7 @@ class TiktokenChatCounter:
         self._encoding = get_encoding(encoding)
         self._encode = self._encoding.encode_ordinary
         self._small: dict[str, int] = {}
+        self._prompts: dict[str, list[int]] = {}
         self._tools = TOOL_OVERHEADS.get(encoding, TOOL_OVERHEADS["o200k_base"])
 
     def _small_count(self, text: str) -> int:
@@ -113,6 +116,17 @@ class TiktokenChatCounter:
             if len(self._small) < 4096:
                 self._small[text] = cached
         return cached
+
+    def _prompt_ids(self, text: str) -> list[int]:
+        # A system prompt usually repeats on every record of a file: encode each distinct one
+        # once (the ids are only read, so records share the list).
+        ids = self._prompts.get(text)
+        if ids is None:
+            ids = self._encode(text)
+            if len(self._prompts) >= _PROMPTS_KEPT:
+                self._prompts.clear()
+            self._prompts[text] = ids
+        return ids
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as ordinary text)."""
@@ -132,7 +146,7 @@ class TiktokenChatCounter:
             content = message.content
             if type(content) is str and message.model_fields_set <= _PLAIN_KEYS:
                 # The common message, role and text (and a weight): nothing else to count.
-                ids = encode(content)
+                ids = self._prompt_ids(content) if role in SYSTEM_ROLES else encode(content)
                 cost = 0
             else:
                 ids = encode(content if isinstance(content, str) else message.text())
