@@ -219,7 +219,7 @@ def shape_of(example: Example) -> ExampleShape:
     turns: list[tuple[int, Message]] = []
     roles: set[str] = set()
     keys: set[str] = set()
-    odd_roles = odd_content = odd_entries = blank = markup = late_system = False
+    odd_roles = odd_content = odd_entries = blank = markup = late_system = answered = False
     for field in ("messages", *PAIR_FIELDS):
         value = getattr(example, field)
         if not isinstance(value, list):
@@ -239,6 +239,7 @@ def shape_of(example: Example) -> ExampleShape:
                 odd_roles = True
             if in_messages:
                 turns.append((index, message))
+                answered = answered or role == "assistant"
             content = message.content
             if type(content) is str:
                 if not content or content.isspace():
@@ -247,7 +248,7 @@ def shape_of(example: Example) -> ExampleShape:
                     markup = True
             else:
                 odd_content = True
-            keys.update(message.model_fields_set)
+            keys.update(message.__pydantic_fields_set__)
     messages = example.messages
     preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
@@ -264,17 +265,12 @@ def shape_of(example: Example) -> ExampleShape:
         "weight" in keys,
         isinstance(messages, list) and len(messages) > 0,
         preference,
-        any(k in fields_set for k in _TOOL_KEYS),
+        not fields_set.isdisjoint(_TOOL_KEYS),
         bool(example.model_extra),
         bool(example.metadata),
         late_system,
         next(alternation_breaks(turns), None) is not None,
-        (
-            not preference
-            and last_turn != "assistant"
-            and isinstance(last_turn, str)
-            and any(m.role == "assistant" for _i, m in turns)
-        ),
+        (not preference and last_turn != "assistant" and isinstance(last_turn, str) and answered),
         blank,
         markup,
     )
