@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ftprep.config import Config
 from ftprep.findings import Finding
@@ -152,3 +154,31 @@ def test_substring_scan_finds_nested_and_overlapping_substrings() -> None:
     # Same answer as one `in` test per substring, on real text with and without hits.
     for text in ("ghp_x and sk-", "nothing here", "@@@", "s k-"):
         assert scan.present(text) == {s for s in scan.substrings if s in text}
+
+
+_NUMBERISH = st.lists(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=1, max_size=20),
+        st.sampled_from(["4242", "378282", "10005", "415"]),
+        st.sampled_from([" ", "-", ".", "+", "(", ")", "x", "=", "a"]),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(_NUMBERISH)
+@example("card 3782 822463 1000.")
+@example("card 4242-4242-4242-4242")
+@example("4242424242424242")
+@example("call (415) 867-5309 or 415.867.5309")
+def test_digit_shapes_never_hide_a_card_or_phone_number(text: str) -> None:
+    # The card and phone rules skip an example whose digit shapes lack what their patterns
+    # need; that must only ever skip examples the patterns find nothing in.
+    from ftprep.rules.privacy import _CARD, _CARD_SHAPES, _NANP_TAIL, _NANP_TAIL_SHAPES
+    from ftprep.rules.texts import digit_shapes
+
+    shapes = digit_shapes(Example.model_validate({"messages": [{"role": "user", "content": text}]}))
+    if _CARD.search(text):
+        assert any(shape in shapes for shape in _CARD_SHAPES)
+    if _NANP_TAIL.search(text):
+        assert any(shape in shapes for shape in _NANP_TAIL_SHAPES)

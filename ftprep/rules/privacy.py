@@ -25,6 +25,7 @@ from ftprep.rules.context import RecordContext
 from ftprep.rules.texts import (
     SubstringScan,
     digit_count,
+    digit_shapes,
     example_digits,
     joined_texts,
     per_example,
@@ -358,6 +359,8 @@ _PHONE_NANP = re.compile(r"(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-.])(\d{3})[-.]\d{4}
 #: What every North American number ends with: a cheap first test (it starts at a separator,
 #: so the regex engine skips to those instead of trying at every digit).
 _NANP_TAIL = re.compile(r"[-.]\d{4}(?!\d)")
+#: What ``_NANP_TAIL`` always contains, as :func:`digit_shapes` writes it.
+_NANP_TAIL_SHAPES = (b"-0000", b".0000")
 _FICTIONAL_EXCHANGE = "555"
 
 
@@ -393,9 +396,14 @@ class PhoneNumber(RecordRule):
         if example_digits(example) < _MIN_PHONE_DIGITS:
             return findings
         joined = joined_texts(example)
+        shapes = digit_shapes(example)
         if not (
             ("+" in joined and _PHONE_INTERNATIONAL.search(joined))
-            or (_NANP_TAIL.search(joined) and _PHONE_NANP.search(joined))
+            or (
+                any(shape in shapes for shape in _NANP_TAIL_SHAPES)
+                and _NANP_TAIL.search(joined)
+                and _PHONE_NANP.search(joined)
+            )
         ):
             return findings  # neither pattern matches anywhere: no text can hold a number
         for item in scanned_texts(example):
@@ -444,6 +452,12 @@ _CARD = re.compile(
     r"\d{4}(?:\d{9,15}|([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|([ -])\d{6}\2\d{4,5})" + _AFTER_NUMBER
 )
 _MIN_CARD_DIGITS = 13
+#: What one of ``_CARD``'s three forms always contains, as :func:`digit_shapes` writes it.
+_CARD_SHAPES = (
+    b"0" * 13,
+    *(sep.join((b"0000",) * 4) for sep in (b" ", b"-")),
+    *(sep.join((b"0000", b"000000", b"0000")) for sep in (b" ", b"-")),
+)
 #: Characters next to a number that make it arithmetic rather than a card number.
 _MATH_NEIGHBOURS = frozenset("=+*/x\N{MULTIPLICATION SIGN}\N{DIVISION SIGN}^%$")
 #: Card numbers the payment networks publish for testing (Stripe, Adyen, PayPal docs).
@@ -530,7 +544,11 @@ class PaymentCardNumber(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
         assert isinstance(self.options, CardOptions)
-        if example_digits(example) < _MIN_CARD_DIGITS or not _CARD.search(joined_texts(example)):
+        if (
+            example_digits(example) < _MIN_CARD_DIGITS
+            or not any(shape in digit_shapes(example) for shape in _CARD_SHAPES)
+            or not _CARD.search(joined_texts(example))
+        ):
             return findings  # the pattern matches nowhere: no text can hold a card number
         allowed = _TEST_CARDS.union(self.options.allow)
         for item in scanned_texts(example):
