@@ -170,15 +170,24 @@ _NUMBERISH = st.lists(
 @example("card 3782 822463 1000.")
 @example("card 4242-4242-4242-4242")
 @example("4242424242424242")
-@example("call (415) 867-5309 or 415.867.5309")
+@example("call (415) 867-5309 or 415.867.5309, +1-415-867-5309")
 def test_digit_shapes_never_hide_a_card_or_phone_number(text: str) -> None:
     # The card and phone rules skip an example whose digit shapes lack what their patterns
     # need; that must only ever skip examples the patterns find nothing in.
-    from ftprep.rules.privacy import _CARD, _CARD_SHAPES, _NANP_TAIL, _NANP_TAIL_SHAPES
+    from ftprep.rules.privacy import (
+        _CARD,
+        _CARD_SHAPES,
+        _INTERNATIONAL_SHAPE,
+        _NANP_TAIL,
+        _NANP_TAIL_SHAPES,
+        _PHONE_INTERNATIONAL,
+    )
     from ftprep.rules.texts import digit_shapes
 
     shapes = digit_shapes(Example.model_validate({"messages": [{"role": "user", "content": text}]}))
     if _CARD.search(text):
         assert any(shape in shapes for shape in _CARD_SHAPES)
+    if _PHONE_INTERNATIONAL.search(text):
+        assert _INTERNATIONAL_SHAPE in shapes
     if _NANP_TAIL.search(text):
         assert any(shape in shapes for shape in _NANP_TAIL_SHAPES)

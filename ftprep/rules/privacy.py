@@ -359,7 +359,9 @@ _PHONE_NANP = re.compile(r"(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-.])(\d{3})[-.]\d{4}
 #: What every North American number ends with: a cheap first test (it starts at a separator,
 #: so the regex engine skips to those instead of trying at every digit).
 _NANP_TAIL = re.compile(r"[-.]\d{4}(?!\d)")
-#: What ``_NANP_TAIL`` always contains, as :func:`digit_shapes` writes it.
+#: What ``_PHONE_INTERNATIONAL`` and ``_NANP_TAIL`` always contain, as :func:`digit_shapes`
+#: writes them.
+_INTERNATIONAL_SHAPE = b"+0"
 _NANP_TAIL_SHAPES = (b"-0000", b".0000")
 _FICTIONAL_EXCHANGE = "555"
 
@@ -398,7 +400,7 @@ class PhoneNumber(RecordRule):
         joined = joined_texts(example)
         shapes = digit_shapes(example)
         if not (
-            ("+" in joined and _PHONE_INTERNATIONAL.search(joined))
+            (_INTERNATIONAL_SHAPE in shapes and _PHONE_INTERNATIONAL.search(joined))
             or (
                 any(shape in shapes for shape in _NANP_TAIL_SHAPES)
                 and _NANP_TAIL.search(joined)
