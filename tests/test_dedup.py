@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ftprep.config import Config, DedupConfig
+from ftprep.dedup import _keys
 from ftprep.dedup.index import MemoryIndex, candidate_pairs, candidate_probability, lsh_params
 from ftprep.dedup.signatures import MAX_HASH, Signer, permutations, shingle_hashes
 from ftprep.findings import Finding
@@ -312,3 +314,47 @@ def test_near_duplicates_in_real_data_point_at_the_first_member(wwdc25: CheckRes
         assert "similarity" in finding.message
     # Each member is reported once.
     assert len({f.line for f in near}) == len(near)
+
+
+def _normalized(text: str, case_sensitive: bool) -> str:
+    """The normalisation content keys promise, written plainly: NFC, whitespace collapsed
+    and trimmed, case folded unless case-sensitive."""
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    return text if case_sensitive else text.casefold()
+
+
+# Every kind of whitespace str.split() knows, combining marks (NFC), case pairs (ß, İ, Σ),
+# non-BMP characters and a lone surrogate.
+_KEY_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("aZ .:/\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2000\u2028\u3000e\u0301ßİΣς😀\ud800")
+    ),
+    max_size=30,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["messages", "chosen", "rejected"]), _KEY_TEXT, _KEY_TEXT),
+        max_size=5,
+    ),
+    st.booleans(),
+)
+def test_key_text_is_the_normalised_turns_joined(
+    turns: list[tuple[str, str, str]], case_sensitive: bool
+) -> None:
+    fields = [field for field, _role, _text in turns]
+    roles = [role for _field, role, _text in turns]
+    texts = [text for _field, _role, text in turns]
+    data, bounds = _keys.joined(fields, roles, texts, case_sensitive)
+    parts = [
+        (
+            f"{role}:" if field == "messages" else f"{field}/{role}:",
+            _normalized(text, case_sensitive),
+        )
+        for field, role, text in turns
+    ]
+    expected = "\x1f".join(prefix + text for prefix, text in parts)
+    assert data == expected.encode("utf-8", "surrogatepass")
+    for i, (_prefix, text) in enumerate(parts):
+        assert data[bounds[2 * i] : bounds[2 * i + 1]] == text.encode("utf-8", "surrogatepass")

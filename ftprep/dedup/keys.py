@@ -2,6 +2,12 @@
 answer side and system prompt. Exact duplicates, contradictions, system-prompt consistency
 and split assignment all work from these keys.
 
+A text is normalised by Unicode NFC, collapsing whitespace runs (what ``str.split()`` splits
+on) to one space and trimming them, and case folding unless ``dedup.case-sensitive``. The
+keys hash (xxh3, 64 bits) every turn as ``role:text`` (``field/role:text`` for ``chosen`` and
+``rejected``) joined by U+001F, built in C (:mod:`ftprep.dedup._keys`): the prompt key hashes
+a prefix of the same bytes, the answer and system keys the spans of their texts.
+
 The sides of an example (:func:`sides`) are shared with the MinHash signer, so that the
 ``prompt`` and ``answer`` comparisons of near-duplicate detection mean the same turns as the
 keys here.
@@ -9,38 +15,12 @@ keys here.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
 import xxhash
 
+from ftprep.dedup import _keys
 from ftprep.model import SYSTEM_ROLES, Example, Message
-
-_SEPARATOR = "\x1f"
-
-
-def normalize(text: str, *, case_sensitive: bool = False) -> str:
-    """Unicode NFC, whitespace runs collapsed to one space, trimmed, case folded unless
-    ``case_sensitive``."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    # Every character str.split() splits on but the space is unprintable, so a printable text
-    # without double or outer spaces is already collapsed (most texts: no new string made).
-    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
-        # str.split() splits on exactly the characters ``\s`` matches, several times faster.
-        text = " ".join(text.split())
-    return text if case_sensitive else text.casefold()
-
-
-def _key(parts: list[str]) -> int:
-    if not parts:
-        return 0
-    return _hash(_SEPARATOR.join(parts))
-
-
-def _hash(text: str) -> int:
-    return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")) or 1
-
 
 Entries = Sequence[tuple[str, int, Message]]
 """``(field, index, message)`` of an example's messages, as :meth:`Example.iter_messages`
@@ -82,6 +62,8 @@ def record_keys(
     """
     if entries is None:
         entries = list(example.iter_messages())
+    if not entries:
+        return 0, 0, 0, 0
     fields: list[str] = []
     roles: list[str] = []
     texts: list[str] = []
@@ -89,29 +71,25 @@ def record_keys(
         role = message.role
         fields.append(field_name)
         roles.append(role if isinstance(role, str) else "")
-        texts.append(normalize(message.text(), case_sensitive=case_sensitive))
-    if not texts:
-        return 0, 0, 0, 0
+        texts.append(message.text())
+    data, bounds = _keys.joined(fields, roles, texts, case_sensitive)
+    view = memoryview(data)
     prompt, answer = sides(fields, roles)
-    # The exact and prompt keys hash the same turns up to the prompt's end: one streaming
-    # hash gives both (a streamed digest equals the digest of the joined text).
-    stream = xxhash.xxh3_64()
-    prompt_key = 0
-    system: list[str] = []
-    for i, (field_name, role, text) in enumerate(zip(fields, roles, texts, strict=True)):
-        if i == prompt.stop and i:
-            prompt_key = stream.intdigest() or 1
-        part = f"{role}:{text}" if field_name == "messages" else f"{field_name}/{role}:{text}"
-        stream.update((f"{_SEPARATOR}{part}" if i else part).encode("utf-8", "surrogatepass"))
-        if i < prompt.stop and role in SYSTEM_ROLES:
-            system.append(text)
-    exact_key = stream.intdigest() or 1
+    exact = _hash(view)
     if prompt.stop == len(texts):
-        prompt_key = exact_key
+        prompt_key = exact
+    else:
+        prompt_key = _hash(view[: bounds[2 * prompt.stop - 1]]) if prompt.stop else 0
     labelled = example.is_preference or example.label is not None
-    return (
-        exact_key,
-        prompt_key,
-        _hash(texts[answer]) if answer >= 0 and not labelled else 0,
-        _key(system),
-    )
+    answer_key = 0
+    if answer >= 0 and not labelled:
+        answer_key = _hash(view[bounds[2 * answer] : bounds[2 * answer + 1]])
+    system = [view[bounds[2 * i] : bounds[2 * i + 1]] for i in prompt if roles[i] in SYSTEM_ROLES]
+    system_key = 0
+    if system:
+        system_key = _hash(system[0] if len(system) == 1 else b"\x1f".join(system))
+    return exact, prompt_key, answer_key, system_key
+
+
+def _hash(data: bytes | memoryview) -> int:
+    return xxhash.xxh3_64_intdigest(data) or 1
