@@ -232,7 +232,9 @@ class _Locations(dict[int, Location]):
     """The locations of some rows of a fact table, read from its columns in one go."""
 
     def __init__(self, ctx: DatasetContext, facts: FactTable, rows: I64):
-        rows = np.unique(rows[rows >= 0])
+        wanted = np.zeros(len(facts), dtype=bool)
+        wanted[rows[rows >= 0]] = True
+        rows = np.flatnonzero(wanted)  # each row once, in order: no sort of all the rows
         paths = [ctx.paths[i] for i in facts.path[rows].tolist()]
         records = [r if r >= 0 else None for r in facts.record[rows].tolist()]
         super().__init__(
