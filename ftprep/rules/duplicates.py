@@ -168,9 +168,12 @@ class NearDuplicate(_FactRule):
         # Members that point at the same rows with the same similarities get the same message:
         # taken in that order, consecutive findings share one message, data and related.
         order = np.lexsort((through_equal, through, to_representative, representative))
+        members, representative, through = members[order], representative[order], through[order]
         # On templated data most records are cluster members: their locations are read from
         # the columns in bulk, each row once.
-        locate = _Locations(ctx, facts, np.concatenate((members, representative, through)))
+        locations, (member_at, representative_at, through_at) = _row_locations(
+            ctx, facts, members, representative, through
+        )
         num_perm = dedup.num_perm
         # Similarities are k / num_perm: their texts are made once, not per finding.
         shown = [f"{k / num_perm:.2f}" for k in range(num_perm + 1)]
@@ -180,20 +183,20 @@ class NearDuplicate(_FactRule):
         related: tuple[Location, ...] = ()
         data: dict[str, Any] = {}
         said: tuple[int, int, int, int, str] | None = None
-        for row, rep, rep_equal, via_row, via_equal, fingerprint in zip(
-            members[order].tolist(),
-            representative[order].tolist(),
+        for at, rep_at, rep_equal, via_at, via_equal, fingerprint in zip(
+            member_at,
+            representative_at,
             to_representative[order].tolist(),
-            through[order].tolist(),
+            through_at,
             through_equal[order].tolist(),
-            facts.fingerprint[members[order]].tolist(),
+            _hex(facts.fingerprint[members]),
             strict=True,
         ):
-            here = locate[row]
-            if said != (rep, rep_equal, via_row, via_equal, here.path):
-                said = (rep, rep_equal, via_row, via_equal, here.path)
-                there = locate[rep]
-                via = locate[via_row] if via_row >= 0 else None
+            here = locations[at]
+            if said != (rep_at, rep_equal, via_at, via_equal, here.path):
+                said = (rep_at, rep_equal, via_at, via_equal, here.path)
+                there = locations[rep_at]
+                via = locations[via_at] if via_at >= 0 else None
                 message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
             yield Finding(
                 self.code,
@@ -202,7 +205,7 @@ class NearDuplicate(_FactRule):
                 here,
                 hint,
                 related,
-                f"{fingerprint:016x}",
+                fingerprint,
                 data,
             )
 
@@ -228,22 +231,29 @@ class NearDuplicate(_FactRule):
         return message, (there, via), data
 
 
-class _Locations(dict[int, Location]):
-    """The locations of some rows of a fact table, read from its columns in one go."""
+def _row_locations(
+    ctx: DatasetContext, facts: FactTable, *rows: I64
+) -> tuple[list[Location], list[list[int]]]:
+    """The locations of the rows of ``facts`` named in the ``rows`` arrays, read from the
+    columns in one go, one per distinct row; and for each array, where each of its rows' is in
+    that list (``-1`` for a negative row)."""
+    wanted = np.zeros(len(facts), dtype=bool)
+    for some in rows:
+        wanted[some[some >= 0]] = True
+    distinct = np.flatnonzero(wanted)
+    slot = np.full(len(facts), -1, dtype=np.int64)
+    slot[distinct] = np.arange(len(distinct))
+    paths = [ctx.paths[i] for i in facts.path[distinct].tolist()]
+    records = [r if r >= 0 else None for r in facts.record[distinct].tolist()]
+    lines = facts.line[distinct].tolist()
+    locations = list(map(Location, paths, lines, repeat(None), records))
+    return locations, [np.where(some >= 0, slot[some], -1).tolist() for some in rows]
 
-    def __init__(self, ctx: DatasetContext, facts: FactTable, rows: I64):
-        wanted = np.zeros(len(facts), dtype=bool)
-        wanted[rows[rows >= 0]] = True
-        rows = np.flatnonzero(wanted)  # each row once, in order: no sort of all the rows
-        paths = [ctx.paths[i] for i in facts.path[rows].tolist()]
-        records = [r if r >= 0 else None for r in facts.record[rows].tolist()]
-        super().__init__(
-            zip(
-                rows.tolist(),
-                map(Location, paths, facts.line[rows].tolist(), repeat(None), records),
-                strict=True,
-            )
-        )
+
+def _hex(values: U64) -> list[str]:
+    """Each value as 16 hex digits (the findings' fingerprints), formatted in one go."""
+    digits = values.astype(">u8").tobytes().hex()
+    return [digits[i : i + 16] for i in range(0, len(digits), 16)]
 
 
 class ConflictingAnswers(_FactRule):
