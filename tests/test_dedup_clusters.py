@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ftprep.config import Config, parse_config
 from ftprep.dedup import index as index_module
 from ftprep.dedup.clusters import (
+    NearPairs,
     SignatureStore,
     duplicate_clusters,
     identical_signatures,
@@ -191,3 +192,14 @@ def test_band_keys_tell_identical_signatures_from_different_ones(num_perm: int) 
     assert np.array_equal(keys[500:], keys[:500][::-1])
     first = identical_signatures(SignatureStore(rows), np.arange(1000, dtype=np.int64))
     assert np.array_equal(first, np.concatenate((np.arange(500), np.arange(500)[::-1])))
+
+
+def test_near_pairs_look_up_their_matches() -> None:
+    left = np.array([0, 0, 3, 7], dtype=np.int64)
+    right = np.array([2, 5, 4, 9], dtype=np.int64)
+    pairs = NearPairs(left, right, np.array([128, 110, 120, 105], dtype=np.int64), 128)
+    asked_left = np.array([3, 0, 7, 0, 9, 2], dtype=np.int64)
+    asked_right = np.array([4, 5, 9, 3, 10, 0], dtype=np.int64)
+    assert pairs.matches_of(asked_left, asked_right).tolist() == [120, 110, 105, -1, -1, -1]
+    none = NearPairs(left[:0], right[:0], left[:0], 128)
+    assert none.matches_of(asked_left, asked_right).tolist() == [-1] * 6

@@ -87,6 +87,17 @@ class NearPairs:
         """Estimated Jaccard similarity of each pair."""
         return self.matches / self.num_perm
 
+    def matches_of(self, left: I64, right: I64) -> I64:
+        """The equal signature values of each pair ``left < right`` that is one of these
+        pairs, ``-1`` for the others (looked up, not recomputed from signatures)."""
+        if not len(self.left):
+            return np.full(len(left), -1, dtype=np.int64)
+        codes = (self.left << 32) | self.right  # sorted, as the pairs are
+        wanted = (left << 32) | right
+        at = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+        known: I64 = np.where(codes[at] == wanted, self.matches[at], -1)
+        return known
+
 
 def identical_signatures(store: SignatureStore, rows: I64) -> I64:
     """For each of ``rows`` (ascending), the first of ``rows`` with an identical signature

@@ -161,7 +161,12 @@ class NearDuplicate(_FactRule):
             return
         partner, partner_equal = _best_partners(found.near, n)
         representative = found.first[members]
-        to_representative = matches(SignatureStore(facts.signatures).take, members, representative)
+        # Most members are a confirmed pair with their representative (copies always are).
+        to_representative = found.near.matches_of(representative, members)
+        unknown = to_representative < 0
+        to_representative[unknown] = matches(
+            SignatureStore(facts.signatures).take, members[unknown], representative[unknown]
+        )
         through = partner[members]
         through[through == representative] = -1
         through_equal = partner_equal[members]
