@@ -36,7 +36,7 @@ WINDOW = 64
 #: Records whose band keys are computed at a time (bounds the temporary copy).
 KEY_CHUNK = 1 << 12
 #: Candidate pairs whose signatures are compared at a time.
-CONFIRM_CHUNK = 1 << 15
+CONFIRM_CHUNK = 1 << 12
 #: Candidate pairs gathered (with repeats across bands) before they are deduplicated.
 PAIRS_PENDING = 1 << 22
 #: Recall the default parameters aim for: a pair this much above the threshold becomes a
