@@ -240,8 +240,8 @@ def _row_locations(
     ctx: DatasetContext, facts: FactTable, *rows: I64
 ) -> tuple[list[Location], list[list[int]]]:
     """The locations of the rows of ``facts`` named in the ``rows`` arrays, read from the
-    columns in one go, one per distinct row; and for each array, where each of its rows' is in
-    that list (``-1`` for a negative row)."""
+    columns in one go, one per distinct row; and for each array, the position of each of its
+    rows' location in that list (``-1`` for a negative row)."""
     wanted = np.zeros(len(facts), dtype=bool)
     for some in rows:
         wanted[some[some >= 0]] = True
