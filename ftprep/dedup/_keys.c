@@ -1,5 +1,5 @@
 /* The text that content keys hash: every turn as "role:text" ("field/role:text" outside
- * `messages`), joined by U+001F, each text normalised as ftprep.dedup.keys.normalize does
+ * `messages`), joined by U+001F, each text normalised as the ftprep.dedup.keys docstring says
  * (Unicode NFC, whitespace runs collapsed to one space and trimmed, optionally case folded).
  *
  * Whitespace is what str.split() splits on (Py_UNICODE_ISSPACE), so the result is the same as
