@@ -1,4 +1,5 @@
-"""The C extensions (MinHash signing, content-key text); the rest is in pyproject.toml."""
+"""The C extensions (MinHash signing, content-key text, rule triggers); the rest is in
+pyproject.toml."""
 
 import sys
 
@@ -9,7 +10,11 @@ OPTIMISE = [] if sys.platform == "win32" else ["-O3"]
 
 setup(
     ext_modules=[
-        Extension(f"ftprep.dedup.{name}", [f"ftprep/dedup/{name}.c"], extra_compile_args=OPTIMISE)
-        for name in ("_minhash", "_keys")
+        Extension(f"ftprep.{name}", [f"ftprep/{path}.c"], extra_compile_args=OPTIMISE)
+        for name, path in (
+            ("dedup._minhash", "dedup/_minhash"),
+            ("dedup._keys", "dedup/_keys"),
+            ("rules._triggers", "rules/_triggers"),
+        )
     ]
 )

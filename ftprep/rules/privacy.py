@@ -22,6 +22,7 @@ from ftprep.findings import Finding, Severity, mask_secret
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule, RuleOptions
 from ftprep.rules.context import RecordContext
+from ftprep.rules.structure import Traits
 from ftprep.rules.texts import (
     SubstringScan,
     digit_count,
@@ -31,6 +32,7 @@ from ftprep.rules.texts import (
     per_example,
     scanned_texts,
 )
+from ftprep.rules.triggers import register_fact
 
 
 @per_example
@@ -66,10 +68,17 @@ class _PatternRule(RecordRule):
 
     patterns: ClassVar[tuple[Pattern, ...]]
     hint: ClassVar[str]
+    #: The trigger fact of the patterns' triggers.
+    fact: ClassVar[int]
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         super().__init__(options, severity)
         self.triggers = frozenset(t for p in self.patterns for t in p.triggers)
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with a trigger in their texts, and any with tool or function calls
+        (their arguments are scanned too)."""
+        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & self.fact)
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         """Whether a match is reported (placeholders and look-alikes are not)."""
@@ -154,6 +163,7 @@ class ApiKey(_PatternRule):
             "Slack token", ("xox",), _token(r"xox[baprs]-(?=[0-9A-Za-z-]*\d)[0-9A-Za-z-]{20,}")
         ),
     )
+    fact = register_fact("api-key", exact=tuple(t for p in patterns for t in p.triggers))
 
 
 class PrivateKey(_PatternRule):
@@ -182,6 +192,7 @@ class PrivateKey(_PatternRule):
             ),
         ),
     )
+    fact = register_fact("private-key", exact=tuple(t for p in patterns for t in p.triggers))
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         return True
@@ -217,6 +228,7 @@ class JsonWebToken(_PatternRule):
             _token(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"),
         ),
     )
+    fact = register_fact("jwt", exact=tuple(t for p in patterns for t in p.triggers))
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         return not value.endswith(_JWT_IO_SIGNATURE) and not looks_fake(value)
@@ -236,6 +248,7 @@ _TRIGGER_SCAN = SubstringScan(
     ]
 )
 
+_AT = register_fact("at-sign", any_byte=b"@")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![A-Za-z0-9_-])"
@@ -313,6 +326,10 @@ class EmailAddress(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains an e-mail address"
     Options = EmailOptions
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with ``@`` in their texts, or with tool or function calls."""
+        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _AT)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
@@ -393,6 +410,11 @@ class PhoneNumber(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains a phone number"
 
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples whose texts hold eight digits and a phone number's shape, or with tool or
+        function calls."""
+        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _PHONE_FACT)
+
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
         if example_digits(example) < _MIN_PHONE_DIGITS:
@@ -444,6 +466,11 @@ class PhoneNumber(RecordRule):
 
 _MIN_PHONE_DIGITS = 8
 _NANP_DIGITS = 10
+_PHONE_FACT = register_fact(
+    "phone-shape",
+    shapes=tuple(s.decode() for s in (_INTERNATIONAL_SHAPE, *_NANP_TAIL_SHAPES)),
+    min_digits=_MIN_PHONE_DIGITS,
+)
 
 
 def _digit_count(text: str) -> int:
@@ -459,6 +486,9 @@ _CARD_SHAPES = (
     b"0" * 13,
     *(sep.join((b"0000",) * 4) for sep in (b" ", b"-")),
     *(sep.join((b"0000", b"000000", b"0000")) for sep in (b" ", b"-")),
+)
+_CARD_FACT = register_fact(
+    "card-shape", shapes=tuple(s.decode() for s in _CARD_SHAPES), min_digits=_MIN_CARD_DIGITS
 )
 #: Characters next to a number that make it arithmetic rather than a card number.
 _MATH_NEIGHBOURS = frozenset("=+*/x\N{MULTIPLICATION SIGN}\N{DIVISION SIGN}^%$")
@@ -542,6 +572,10 @@ class PaymentCardNumber(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains a payment card number"
     Options = CardOptions
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples whose texts hold a card number's shape, or with tool or function calls."""
+        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _CARD_FACT)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []

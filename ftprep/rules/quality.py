@@ -32,6 +32,7 @@ from ftprep.rules.texts import (
     trained_answers,
     turns,
 )
+from ftprep.rules.triggers import register_fact
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -56,6 +57,8 @@ class _PhraseRule(RecordRule):
     Options = PhraseOptions
     #: Lower-case substrings, one of which must occur before the pattern runs.
     triggers: ClassVar[tuple[str, ...]]
+    #: The trigger fact of ``triggers``.
+    fact: ClassVar[int]
     pattern: ClassVar[re.Pattern[str]]
     what: ClassVar[str]
     hint: ClassVar[str]
@@ -64,6 +67,10 @@ class _PhraseRule(RecordRule):
         super().__init__(options, severity)
         assert isinstance(self.options, PhraseOptions)
         self.extra = [p.lower() for p in self.options.extra_phrases]
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with one of the triggers in their texts (any example with extra phrases)."""
+        return bool(self.extra) or traits.odd_content or bool(traits.text_facts & self.fact)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
@@ -123,6 +130,7 @@ class AiDisclaimer(_PhraseRule):
         "cutoff",
         "cut-off",
     )
+    fact = register_fact("ai-disclaimer", folded=triggers)
     pattern = re.compile(
         r"\bas an? (?:ai|artificial intelligence)"
         r"(?: (?:language model|assistant|model|chatbot|system))?,"
@@ -171,6 +179,7 @@ class Refusal(_PhraseRule):
         "won\N{RIGHT SINGLE QUOTATION MARK}t",
         "will not",
     )
+    fact = register_fact("refusal", folded=triggers)
     pattern = re.compile(
         rf"\bi{_APOS}?(?:m| am) (?:so |very |really |truly )?(?:sorry|afraid)[,.!]? "
         rf"(?:but )?(?:as an ai[^.\n]{{0,40}}?,? )?i {_CANNOT}"
@@ -203,6 +212,8 @@ class SlotOptions(RuleOptions):
 
 _SLOT = re.compile(r"(?<![${])\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}(?!\})")
 _DOLLAR_SLOT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_SLOT_FACT = register_fact("template-slot", exact=("{{",))
+_DOLLAR_SLOT_FACT = register_fact("dollar-slot", exact=("${",))
 #: A line holding one of these is template code even outside a fence (HTML, Jinja tags).
 _TEMPLATE_LINE_MARKERS = ("</", "/>", "{%", "%}")
 
@@ -225,6 +236,12 @@ class UnfilledTemplateSlot(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains an unfilled template slot"
     Options = SlotOptions
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with ``{{`` (or ``${`` with ``dollar-braces``) in their texts."""
+        assert isinstance(self.options, SlotOptions)
+        facts = _SLOT_FACT | (_DOLLAR_SLOT_FACT if self.options.dollar_braces else 0)
+        return traits.odd_content or bool(traits.text_facts & facts)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
@@ -623,6 +640,7 @@ class RepetitiveAnswer(RecordRule):
 # then continuation bytes 0x80-0xBF shown as their cp1252 or Latin-1 characters.
 _CONTINUATION = re.escape(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")) + "\x80-\x9f"
 _MOJIBAKE = re.compile(rf"[\xc2-\xdf][{_CONTINUATION}]|\xe2[{_CONTINUATION}]{{2}}|\ufffd")
+_NON_ASCII = register_fact("non-ascii", any_byte=bytes(range(0x80, 0x100)))
 
 
 class Mojibake(RecordRule):
@@ -640,6 +658,10 @@ class Mojibake(RecordRule):
     name = "mojibake"
     severity = Severity.WARNING
     summary = "Turn contains mojibake or replacement characters"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with non-ASCII text."""
+        return traits.odd_content or bool(traits.text_facts & _NON_ASCII)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
@@ -667,6 +689,11 @@ class Mojibake(RecordRule):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: Bytes an ASCII text may hold: tab, newline, carriage return and the printable range.
 _ALLOWED_ASCII = bytes([9, 10, 13, *range(32, 127)])
+#: The ASCII controls, and the lead byte of U+0080-U+00BF in UTF-8 (the C1 controls among
+#: them: a superset is enough to rule texts out).
+_CONTROL_FACT = register_fact(
+    "control", any_byte=bytes(b for b in range(128) if b not in _ALLOWED_ASCII) + b"\xc2"
+)
 
 
 def _has_control(text: str) -> bool:
@@ -690,6 +717,10 @@ class ControlCharacters(RecordRule):
     name = "control-characters"
     severity = Severity.WARNING
     summary = "Turn contains control characters"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Examples with a control character, or one of U+0080-U+00BF, in their texts."""
+        return traits.odd_content or bool(traits.text_facts & _CONTROL_FACT)
 
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []

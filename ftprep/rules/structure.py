@@ -19,6 +19,7 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
+from ftprep.rules.triggers import text_facts
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
@@ -139,6 +140,8 @@ class Traits(NamedTuple):
     """Some message's content is an empty or whitespace-only string."""
     markup: bool
     """Some message's string content holds ``<`` or ``[`` (template tokens, placeholders)."""
+    text_facts: int
+    """The :mod:`~ftprep.rules.triggers` facts of the messages' string contents."""
 
 
 @dataclass(slots=True)
@@ -217,6 +220,7 @@ def shape_of(example: Example) -> ExampleShape:
         return last.shape
     entries: list[tuple[str, int, Message]] = []
     turns: list[tuple[int, Message]] = []
+    texts: list[str] = []
     roles: set[str] = set()
     keys: set[str] = set()
     odd_roles = odd_content = odd_entries = blank = markup = late_system = answered = False
@@ -242,6 +246,7 @@ def shape_of(example: Example) -> ExampleShape:
                 answered = answered or role == "assistant"
             content = message.content
             if type(content) is str:
+                texts.append(content)
                 if not content or content.isspace():
                     blank = True
                 elif "<" in content or "[" in content:
@@ -273,6 +278,7 @@ def shape_of(example: Example) -> ExampleShape:
         (not preference and last_turn != "assistant" and isinstance(last_turn, str) and answered),
         blank,
         markup,
+        text_facts(texts),
     )
     shape = ExampleShape(entries, turns, traits)
     last.example, last.shape = example, shape

@@ -89,6 +89,8 @@ class Tokenizer(Protocol):
 _PROMPTS_KEPT = 64
 #: Keys of a message whose cost is its role and text alone.
 _PLAIN_KEYS = frozenset({"role", "content", "weight"})
+#: The lists of messages of an example, in :meth:`Example.iter_messages` order.
+_MESSAGE_FIELDS = ("messages", "chosen", "rejected")
 
 
 class TiktokenChatCounter:
@@ -134,40 +136,53 @@ class TiktokenChatCounter:
 
     def count(self, example: Example) -> ExampleTokens:
         """Count ``example``: messages (or prompt plus the longer preference branch), tools."""
-        result = ExampleTokens()
-        per_message = result.per_message
-        all_ids = result.ids
-        by_role = result.by_role
-        branches = {"messages": 0, "chosen": 0, "rejected": 0}
+        per_message: list[int] = []
+        all_ids: list[list[int]] = []
+        by_role: dict[str, int] = {}
+        prompt = longer_branch = 0
         encode = self._encode
+        role_costs = self._small
         trained = 0
-        for field_name, _index, message in example.iter_messages():
-            role = message.role if isinstance(message.role, str) else ""
-            content = message.content
-            if type(content) is str and message.model_fields_set <= _PLAIN_KEYS:
-                # The common message, role and text (and a weight): nothing else to count.
-                ids = self._prompt_ids(content) if role in SYSTEM_ROLES else encode(content)
-                cost = 0
-            else:
-                ids = encode(content if isinstance(content, str) else message.text())
-                cost = self._beyond_text_cost(message)
-            text_tokens = len(ids)
-            role_tokens = self._small_count(role)
-            cost += TOKENS_PER_MESSAGE + role_tokens + text_tokens
-            by_role[role] = by_role.get(role, 0) + text_tokens
-            if role == "assistant" and message.weight != 0:
-                trained += cost - TOKENS_PER_MESSAGE - role_tokens
-            per_message.append(cost)
-            all_ids.append(ids)
-            branches[field_name] += cost
-        total = REPLY_PRIMING + branches["messages"] + max(branches["chosen"], branches["rejected"])
+        for field_name in _MESSAGE_FIELDS:
+            messages = getattr(example, field_name)
+            if not isinstance(messages, list):
+                continue
+            branch = 0
+            for message in messages:
+                if not isinstance(message, Message):
+                    continue
+                role = message.role
+                if type(role) is not str:
+                    role = ""
+                content = message.content
+                if type(content) is str and message.__pydantic_fields_set__ <= _PLAIN_KEYS:
+                    # The common message, role and text (and a weight): nothing else to count.
+                    ids = self._prompt_ids(content) if role in SYSTEM_ROLES else encode(content)
+                    cost = 0
+                else:
+                    ids = encode(content if isinstance(content, str) else message.text())
+                    cost = self._beyond_text_cost(message)
+                text_tokens = len(ids)
+                role_tokens = role_costs.get(role)
+                if role_tokens is None:
+                    role_tokens = self._small_count(role)
+                cost += TOKENS_PER_MESSAGE + role_tokens + text_tokens
+                by_role[role] = by_role.get(role, 0) + text_tokens
+                if role == "assistant" and message.weight != 0:
+                    trained += cost - TOKENS_PER_MESSAGE - role_tokens
+                per_message.append(cost)
+                all_ids.append(ids)
+                branch += cost
+            if field_name == "messages":
+                prompt = branch
+            elif branch > longer_branch:
+                longer_branch = branch
+        total = REPLY_PRIMING + prompt + longer_branch
         if example.tools is not None:
             total += self.tools_cost(example.tools)
         if example.functions is not None:
             total += self.tools_cost(example.functions)
-        result.total = total
-        result.trained = trained
-        return result
+        return ExampleTokens(total, trained, by_role, per_message, all_ids)
 
     def _beyond_text_cost(self, message: Message) -> int:
         """What a message costs besides its role and text: images, name, tool calls, legacy

@@ -1,0 +1,182 @@
+"""The one-pass trigger scan (ftprep.rules.triggers and its C tables) gives the same facts as
+plain ``in`` tests on each text, and never fewer."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import ftprep.rules.registry  # noqa: F401  (registers every rule's triggers)
+from ftprep.load import load_path
+from ftprep.rules import _triggers
+from ftprep.rules.structure import shape_of
+from ftprep.rules.triggers import (
+    _TRIGGERS,
+    LOWER_TO_ASCII,
+    Match,
+    all_facts,
+    build_tables,
+    register_fact,
+    text_facts,
+)
+
+REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
+_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
+
+
+def reference_facts(texts: list[str]) -> int:
+    """The facts by one ``in`` test per substring and text."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    digits = sum(len(e) - len(e.translate(None, b"0123456789")) for e in encoded)
+    facts = 0
+    for trigger in _TRIGGERS:
+        if trigger.match is Match.FOLDED:
+            hit = any(s in t.lower() for s in trigger.substrings for t in texts)
+        elif trigger.match is Match.SHAPE:
+            hit = any(
+                s.encode() in e.translate(_ZEROS) for s in trigger.substrings for e in encoded
+            )
+        else:
+            hit = any(s in t for s in trigger.substrings for t in texts)
+        hit = hit or any(b in trigger.bytes for e in encoded for b in e)
+        if hit and digits >= trigger.min_digits:
+            facts |= trigger.bit
+    return facts
+
+
+def _folded_bits() -> int:
+    return sum(t.bit for t in _TRIGGERS if t.match is Match.FOLDED)
+
+
+def test_every_rule_family_registered_its_triggers() -> None:
+    names = {t.name for t in _TRIGGERS}
+    assert {"ai-disclaimer", "refusal", "api-key", "phone-shape", "card-shape"} <= names
+    assert {"template-slot", "non-ascii", "control", "at-sign"} <= names
+    assert all_facts() == sum(t.bit for t in _TRIGGERS)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("As an AI language model, I CANNOT do that.", {"ai-disclaimer", "refusal"}),
+        ("I can\N{RIGHT SINGLE QUOTATION MARK}t help", {"refusal", "non-ascii"}),
+        ("key sk-proj-abc and AKIA1234", {"api-key"}),
+        ("akia is not a key, SK- is not either", set()),
+        ("-----BEGIN RSA PRIVATE KEY-----", {"private-key"}),
+        ("Hello {{name}}, ${HOME}", {"template-slot", "dollar-slot"}),
+        ("call +44 20 7946 0958", {"phone-shape"}),
+        ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
+        ("4242 4242 4242 4242", {"card-shape"}),
+        ("caf\N{LATIN SMALL LETTER E WITH ACUTE} a@b", {"non-ascii", "at-sign"}),
+        ("bell \x07", {"control"}),
+        ("plain text, nothing to see", set()),
+    ],
+)
+def test_facts_of_typical_texts(text: str, names: set[str]) -> None:
+    facts = text_facts([text])
+    assert {t.name for t in _TRIGGERS if facts & t.bit} == names
+    assert facts == reference_facts([text])
+
+
+def test_digits_add_up_over_the_texts_of_an_example() -> None:
+    phone = next(t.bit for t in _TRIGGERS if t.name == "phone-shape")
+    assert not text_facts(["call 415-8675"]) & phone  # 7 digits
+    assert text_facts(["call 415-8675", "room 12"]) & phone
+
+
+_PIECES = st.sampled_from(
+    sorted(
+        {s for t in _TRIGGERS for s in t.substrings}
+        | {s.upper() for t in _TRIGGERS for s in t.substrings}
+        | {"0", "7", "-", ".", "+", " ", "\n", "a", "I", "\x7f", "\x85", "\N{EM DASH}"}
+        | {"s", "k", "AKI", "-----", "{", "$", "@", "\N{KELVIN SIGN}"}
+    )
+)
+
+
+@given(st.lists(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=8).map("".join)))
+@example(["can\N{RIGHT SINGLE QUOTATION MARK}t", "sk-"])
+@example(["AN A\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}"])
+@example(["\ud800 sk-"])
+def test_scan_never_misses_a_trigger(texts: list[str]) -> None:
+    assert_scan_is_right(texts)
+
+
+def assert_scan_is_right(texts: list[str]) -> int:
+    """The scan's facts are the reference's, or more where the design says so."""
+    facts = text_facts(texts)
+    expected = reference_facts(texts)
+    assert facts & expected == expected
+    encodable = all(not any("\ud800" <= c <= "\udfff" for c in t) for t in texts)
+    special = any(c in t for c in LOWER_TO_ASCII for t in texts)
+    if not encodable:
+        assert facts == all_facts()
+    elif special:
+        assert facts & ~_folded_bits() == expected & ~_folded_bits()
+    else:
+        assert facts == expected
+    return facts
+
+
+def test_scan_agrees_with_plain_tests_on_real_files() -> None:
+    files = sorted(REALDATA.rglob("*.json*"))
+    assert len(files) >= 10
+    seen = 0
+    ruled_out = 0
+    for path in files:
+        for item in itertools.islice(load_path(path), 1500):
+            if item.example is None:
+                continue
+            entries = shape_of(item.example).entries
+            texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
+            facts = assert_scan_is_right(texts)
+            seen += 1
+            ruled_out += not facts & _folded_bits()
+    # Guard against a vacuous scan: most real examples hold no refusal or disclaimer trigger.
+    assert seen > 5_000
+    assert ruled_out > seen // 2
+
+
+def test_lower_to_ascii_is_every_character_the_folded_scan_must_know() -> None:
+    # The scan lower-cases ASCII letters only. It is exact for ``text.lower()`` if no other
+    # character lowers to something holding an ASCII letter, or a trigger's own character.
+    trigger_chars = {
+        c for t in _TRIGGERS if t.match is Match.FOLDED for s in t.substrings for c in s
+    }
+    special = []
+    for point in range(0x80, sys.maxunicode + 1):
+        char = chr(point)
+        lowered = char.lower()
+        if lowered != char and any(c.isascii() or c in trigger_chars for c in lowered):
+            special.append(char)
+    assert tuple(special) == LOWER_TO_ASCII
+
+
+def test_triggers_must_suit_their_match() -> None:
+    count = len(_TRIGGERS)
+    for bad in (
+        {"folded": ("Sorry",)},
+        {"folded": ("4chan",)},
+        {"folded": ("\N{LATIN SMALL LETTER E WITH ACUTE}",)},
+        {"exact": ("",)},
+    ):
+        with pytest.raises(ValueError, match="trigger 'bad'"):
+            register_fact("bad", **bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="one kind"):
+        register_fact("bad", exact=("a",), folded=("b",))
+    assert len(_TRIGGERS) == count
+
+
+def test_malformed_tables_are_refused() -> None:
+    good = build_tables(_TRIGGERS)
+    assert _triggers.text_facts(_triggers.compile(good), ["sk-"]) == text_facts(["sk-"])
+    for bad in (b"", good[:100], good[:-200], b"\xff" * len(good)):
+        with pytest.raises(ValueError, match="malformed"):
+            _triggers.compile(bad)
+    with pytest.raises(TypeError):
+        _triggers.text_facts(_triggers.compile(good), ["ok", 3])  # type: ignore[list-item]
