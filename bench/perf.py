@@ -344,7 +344,7 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
             timed("record rules (S R C T Q P O)", start)
             start = time.perf_counter()
             for example in examples:
-                record_keys(example, entries=list(example.iter_messages()))
+                record_keys(example)
             timed("content keys", start)
             start = time.perf_counter()
             batch = record_pass.signer.batch()

@@ -15,16 +15,27 @@ keys here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import xxhash
 
 from ftprep.dedup import _keys
-from ftprep.model import SYSTEM_ROLES, Example, Message
+from ftprep.model import SYSTEM_ROLES, Example
 
-Entries = Sequence[tuple[str, int, Message]]
-"""``(field, index, message)`` of an example's messages, as :meth:`Example.iter_messages`
-yields them."""
+Turns = tuple[list[str], list[str], list[str]]
+"""The fields, roles (``""`` where not a string) and texts of an example's messages, in
+:meth:`Example.iter_messages` order."""
+
+
+def message_columns(example: Example) -> Turns:
+    """The :data:`Turns` of ``example``."""
+    fields: list[str] = []
+    roles: list[str] = []
+    texts: list[str] = []
+    for field_name, _i, message in example.iter_messages():
+        role = message.role
+        fields.append(field_name)
+        roles.append(role if isinstance(role, str) else "")
+        texts.append(message.text())
+    return fields, roles, texts
 
 
 def sides(fields: list[str], roles: list[str]) -> tuple[range, int]:
@@ -49,7 +60,10 @@ def sides(fields: list[str], roles: list[str]) -> tuple[range, int]:
 
 
 def record_keys(
-    example: Example, *, case_sensitive: bool = False, entries: Entries | None = None
+    example: Example,
+    *,
+    case_sensitive: bool = False,
+    turns: Turns | None = None,
 ) -> tuple[int, int, int, int]:
     """``(exact, prompt, answer, system)`` keys of ``example``; 0 where a side is empty.
 
@@ -58,20 +72,11 @@ def record_keys(
     ``rejected``) and labelled data (KTO's ``label``) have no answer key: their answers are
     judged against each other or by their label, not learned as *the* answer to the prompt,
     so several different answers to one prompt are the point there, not a contradiction.
-    ``entries`` saves walking the example's messages again when the caller has them.
+    ``turns`` saves walking the messages again when the caller has them.
     """
-    if entries is None:
-        entries = list(example.iter_messages())
-    if not entries:
+    fields, roles, texts = message_columns(example) if turns is None else turns
+    if not fields:
         return 0, 0, 0, 0
-    fields: list[str] = []
-    roles: list[str] = []
-    texts: list[str] = []
-    for field_name, _i, message in entries:
-        role = message.role
-        fields.append(field_name)
-        roles.append(role if isinstance(role, str) else "")
-        texts.append(message.text())
     data, bounds = _keys.joined(fields, roles, texts, case_sensitive)
     view = memoryview(data)
     prompt, answer = sides(fields, roles)

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ftprep.config import DedupConfig
 from ftprep.dedup import _minhash
-from ftprep.dedup.keys import Entries, sides
+from ftprep.dedup.keys import Turns, message_columns, sides
 from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
 
@@ -76,25 +76,22 @@ class Signer:
         return cls(config.num_perm, config.seed, config.shingle, config.compare)
 
     def compared_ids(
-        self, example: Example, tokens: ExampleTokens, entries: Entries | None = None
+        self, example: Example, tokens: ExampleTokens, turns: Turns | None = None
     ) -> list[list[int]]:
         """The token ids of ``example``'s compared side, one list per compared message, in
-        order (``entries``: its messages, when the caller has them at hand)."""
-        if entries is None:
-            entries = list(example.iter_messages())
+        order (``turns``: the fields, roles and texts of its messages, when the caller has
+        them at hand)."""
+        if turns is None:
+            turns = message_columns(example)
+        fields, roles, _texts = turns
         per_message = tokens.ids
-        if len(per_message) != len(entries):
+        if len(per_message) != len(roles):
             per_message = self._encode_messages(example)
         if self.compare == "conversation":
-            # The default, on the hot path: one plain loop, no lists of roles or indices.
-            parts = []
-            for (_f, _i, m), ids in zip(entries, per_message, strict=False):
-                role = m.role
-                if not (isinstance(role, str) and role in SYSTEM_ROLES):
-                    parts.append(ids)
-            return parts
-        roles = [m.role if isinstance(m.role, str) else "" for _f, _i, m in entries]
-        prompt, answer = sides([f for f, _i, _m in entries], roles)
+            # The default, on the hot path: one plain loop, no lists of indices.
+            parts = zip(roles, per_message, strict=True)
+            return [ids for role, ids in parts if role not in SYSTEM_ROLES]
+        prompt, answer = sides(fields, roles)
         if self.compare == "prompt":
             chosen = [i for i in prompt if roles[i] not in SYSTEM_ROLES]
         else:
@@ -141,12 +138,12 @@ class SignatureBatch:
         self._values = bytearray()
 
     def add(
-        self, row: int, example: Example, tokens: ExampleTokens, entries: Entries | None = None
+        self, row: int, example: Example, tokens: ExampleTokens, turns: Turns | None = None
     ) -> None:
         """Sign ``example`` (which is row ``row`` of the fact table); nothing is kept when its
         compared side is empty (its row stays all ``MAX_HASH``)."""
         signer = self.signer
-        signature = signer.signature(signer.compared_ids(example, tokens, entries))
+        signature = signer.signature(signer.compared_ids(example, tokens, turns))
         if signature is not None:
             self._rows.append(row)
             self._values += signature

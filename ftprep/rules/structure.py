@@ -19,7 +19,7 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-from ftprep.rules.triggers import text_facts
+from ftprep.rules.triggers import register_fact, text_facts
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
@@ -152,6 +152,12 @@ class ExampleShape:
     looking at each message again."""
 
     entries: list[tuple[str, int, Message]]
+    fields: list[str]
+    """Each entry's field (``messages``, ``chosen`` or ``rejected``)."""
+    role_names: list[str]
+    """Each entry's role (``""`` where it is not a string)."""
+    texts: list[str]
+    """Each entry's text (:meth:`Message.text`)."""
     turns: list[tuple[int, Message]]
     traits: Traits
 
@@ -179,6 +185,9 @@ class ExampleShape:
     def odd_entries(self) -> bool:
         """Some entry of messages, chosen or rejected is not a well-formed message."""
         return self.traits.odd_entries
+
+
+_MARKUP = register_fact("markup", any_byte=b"<[")
 
 
 def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, str]]:
@@ -219,11 +228,13 @@ def shape_of(example: Example) -> ExampleShape:
     if last.example is example and last.shape is not None:
         return last.shape
     entries: list[tuple[str, int, Message]] = []
-    turns: list[tuple[int, Message]] = []
+    fields: list[str] = []
+    role_names: list[str] = []
     texts: list[str] = []
+    turns: list[tuple[int, Message]] = []
     roles: set[str] = set()
     keys: set[str] = set()
-    odd_roles = odd_content = odd_entries = blank = markup = late_system = answered = False
+    odd_roles = odd_content = odd_entries = blank = late_system = False
     for field in ("messages", *PAIR_FIELDS):
         value = getattr(example, field)
         if not isinstance(value, list):
@@ -234,30 +245,31 @@ def shape_of(example: Example) -> ExampleShape:
                 odd_entries = True
                 continue
             entries.append((field, index, message))
+            fields.append(field)
             role = message.role
-            if isinstance(role, str):
+            if type(role) is str:
+                role_names.append(role)
                 roles.add(role)
                 if in_messages and index > 0 and role in SYSTEM_ROLES:
                     late_system = True
             else:
+                role_names.append("")
                 odd_roles = True
             if in_messages:
                 turns.append((index, message))
-                answered = answered or role == "assistant"
             content = message.content
             if type(content) is str:
                 texts.append(content)
                 if not content or content.isspace():
                     blank = True
-                elif "<" in content or "[" in content:
-                    markup = True
             else:
+                texts.append(message.text())
                 odd_content = True
             keys.update(message.__pydantic_fields_set__)
     messages = example.messages
     preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
-    fields_set = example.model_fields_set
+    facts = text_facts(texts)
     traits = Traits(
         example.dialect,
         frozenset(roles),
@@ -270,17 +282,22 @@ def shape_of(example: Example) -> ExampleShape:
         "weight" in keys,
         isinstance(messages, list) and len(messages) > 0,
         preference,
-        not fields_set.isdisjoint(_TOOL_KEYS),
+        not example.model_fields_set.isdisjoint(_TOOL_KEYS),
         bool(example.model_extra),
         bool(example.metadata),
         late_system,
         next(alternation_breaks(turns), None) is not None,
-        (not preference and last_turn != "assistant" and isinstance(last_turn, str) and answered),
+        (
+            not preference
+            and last_turn != "assistant"
+            and isinstance(last_turn, str)
+            and "assistant" in role_names[: len(turns)]
+        ),
         blank,
-        markup,
-        text_facts(texts),
+        bool(facts & _MARKUP),
+        facts,
     )
-    shape = ExampleShape(entries, turns, traits)
+    shape = ExampleShape(entries, fields, role_names, texts, turns, traits)
     last.example, last.shape = example, shape
     return shape
 

@@ -177,6 +177,7 @@ class RecordPass:
                     tokens = next(counted)
                     ctx.tokens = tokens
                     shape = shape_of(example)
+                    turns = (shape.fields, shape.role_names, shape.texts)
                     active = by_traits.get(shape.traits)
                     if active is None:
                         active = [r for r in rules if r.relevant(shape.traits, ctx)]
@@ -196,12 +197,10 @@ class RecordPass:
                         tokens=tokens,
                         n_messages=len(tokens.per_message),
                         roles=shape.roles,
-                        keys=record_keys(
-                            example, case_sensitive=case_sensitive, entries=shape.entries
-                        ),
+                        keys=record_keys(example, case_sensitive=case_sensitive, turns=turns),
                         fingerprint=fingerprint,
                     )
-                    signatures.add(row, example, tokens, shape.entries)
+                    signatures.add(row, example, tokens, turns)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
