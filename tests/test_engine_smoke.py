@@ -120,3 +120,52 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(RecordPass, "run_unit", _in_workers_only(lambda: os._exit(3)))
     with pytest.raises(RuntimeError, match=r"workers ended \(exit codes 3\)"):
         run_check([path], Config(workers=2))
+
+
+def test_a_parallel_pass_drops_the_vocabulary_it_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a parallel record pass the vocabulary it loaded is no longer held (the dataset
+    pass that follows peaks without it); one loaded before stays, and a serial pass keeps
+    what it loads for the next check."""
+    import gc
+    import weakref
+
+    from ftprep.tokens import encodings
+
+    path = _sharded_drone(monkeypatch)
+    monkeypatch.setattr(encodings, "_LOADED", {})
+    loaded: list[weakref.ref[object]] = []
+    load = encodings._load
+
+    def load_and_watch(name: str) -> object:
+        encoding = load(name)
+        loaded.append(weakref.ref(encoding))
+        return encoding
+
+    monkeypatch.setattr(encodings, "_load", load_and_watch)
+    result = run_check([path], Config(workers=2))
+    assert result.loaded == 103
+    gc.collect()
+    assert len(loaded) == 1 and loaded[0]() is None
+    assert encodings._LOADED == {}
+
+    kept = encodings.get_encoding("o200k_base")
+    run_check([path], Config(workers=2))
+    assert encodings._LOADED["o200k_base"] is kept and len(encodings._LOADED) == 1
+
+    monkeypatch.setattr(encodings, "_LOADED", {})
+    run_check([path], Config(workers=1))
+    assert list(encodings._LOADED) == ["o200k_base"]
+
+
+def test_transient_encodings_frees_what_the_block_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    from ftprep.tokens import encodings
+
+    monkeypatch.setattr(encodings, "_LOADED", {})
+    with encodings.transient_encodings():
+        loaded = weakref.ref(encodings.get_encoding("cl100k_base"))
+        assert encodings.get_encoding("cl100k_base") is loaded()
+    gc.collect()
+    assert loaded() is None

@@ -47,6 +47,7 @@ from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
+from ftprep.tokens.encodings import transient_encodings
 from ftprep.validate.facts import FactTable, FactTableBuilder
 
 #: Below this many input bytes the pool's start-up costs more than it saves.
@@ -298,7 +299,16 @@ def _receive(
 def _share_units(units: list[Unit], config: Config, workers: int) -> Iterator[UnitResult]:
     """Run ``units`` in this process and ``workers - 1`` worker processes, each taking the next
     unit as soon as it is free (so no process idles while another still has a queue), and
-    yield the results in unit order."""
+    yield the results in unit order.
+
+    A vocabulary this process loads for the pass is dropped after it: a parallel pass means
+    a large input, whose check peaks in the dataset pass that follows, which needs none.
+    """
+    with transient_encodings():
+        yield from _share_loaded_units(units, config, workers)
+
+
+def _share_loaded_units(units: list[Unit], config: Config, workers: int) -> Iterator[UnitResult]:
     global _WORKER
     record_pass = RecordPass(config)
     forking = "fork" in multiprocessing.get_all_start_methods()
