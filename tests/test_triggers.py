@@ -68,7 +68,8 @@ def test_every_rule_family_registered_its_triggers() -> None:
         ("key sk-proj-abc and AKIA1234", {"api-key"}),
         ("akia is not a key, SK- is not either", set()),
         ("-----BEGIN RSA PRIVATE KEY-----", {"private-key"}),
-        ("Hello {{name}}, ${HOME}", {"template-slot", "dollar-slot"}),
+        ("Hello {{name}}, ${HOME}", {"template-slot", "dollar-slot", "opening-bracket"}),
+        ("```py\n[x] <b>", {"fence", "opening-bracket", "markup"}),
         ("call +44 20 7946 0958", {"phone-shape"}),
         ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
         ("4242 4242 4242 4242", {"card-shape"}),

@@ -14,7 +14,8 @@
  *   verify_start[n_states + 1], verify[...]   exact triggers ending in each state
  *   exact_start[n_exact + 1], exact_facts[n_exact]
  *   thresholds[n_thresholds][2]               (minimum digits, facts that need them)
- *   next[n_states * n_classes]                (16-bit)
+ *   next[n_states * n_classes]   the next state's row (state * n_classes), FOUND set where
+ *                                some trigger ends in that state
  *   exact bytes
  */
 #define PY_SSIZE_T_CLEAN
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #define VERIFY 0x80000000u
+#define FOUND 0x80000000u
 #define HEADER_WORDS 5
 
 typedef struct {
@@ -30,7 +32,7 @@ typedef struct {
     const uint8_t *class_of;
     const uint32_t *byte_facts, *out, *verify_start, *verify, *exact_start, *exact_facts;
     const uint32_t *thresholds;
-    const uint16_t *next;
+    const uint32_t *next;
     const uint8_t *exact_bytes;
     Py_ssize_t exact_size;
     PyObject *owner; /* the bytes object the pointers point into */
@@ -81,10 +83,11 @@ read_tables(const char *blob, Py_ssize_t blob_size, Tables *t)
     at += t->n_exact;
     t->thresholds = words + at;
     at += 2 * (Py_ssize_t)t->n_thresholds;
-    Py_ssize_t next_bytes = 2 * (Py_ssize_t)t->n_states * t->n_classes;
+    Py_ssize_t n_next = (Py_ssize_t)t->n_states * t->n_classes;
+    Py_ssize_t next_bytes = 4 * n_next;
     if (at * 4 + next_bytes > blob_size)
         return bad_tables();
-    t->next = (const uint16_t *)(words + at);
+    t->next = words + at;
     t->exact_bytes = (const uint8_t *)blob + at * 4 + next_bytes;
     t->exact_size = blob_size - (at * 4 + next_bytes);
     if ((Py_ssize_t)t->exact_start[t->n_exact] > t->exact_size)
@@ -98,9 +101,11 @@ read_tables(const char *blob, Py_ssize_t blob_size, Tables *t)
     for (uint32_t i = 0; i < 256; i++)
         if (t->class_of[i] >= t->n_classes)
             return bad_tables();
-    for (Py_ssize_t i = 0; i < next_bytes / 2; i++)
-        if (t->next[i] >= t->n_states)
+    for (Py_ssize_t i = 0; i < n_next; i++) {
+        uint32_t row = t->next[i] & ~FOUND;
+        if (row >= n_next || row % t->n_classes != 0)
             return bad_tables();
+    }
     return 0;
 }
 
@@ -109,26 +114,28 @@ static uint32_t
 scan(const Tables *t, const uint8_t *s, Py_ssize_t n, Py_ssize_t *digits)
 {
     const uint8_t *class_of = t->class_of;
-    const uint32_t *byte_facts = t->byte_facts, *out = t->out;
-    const uint16_t *next = t->next;
-    uint32_t n_classes = t->n_classes, state = 0, facts = 0;
+    const uint32_t *byte_facts = t->byte_facts, *next = t->next;
+    uint32_t row = 0, facts = 0;
     Py_ssize_t count = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         uint8_t b = s[i];
         facts |= byte_facts[b];
         count += (uint8_t)(b - '0') < 10;
-        state = next[state * n_classes + class_of[b]];
-        uint32_t found = out[state];
-        if (found & VERIFY) {
-            for (uint32_t v = t->verify_start[state]; v < t->verify_start[state + 1]; v++) {
-                uint32_t id = t->verify[v];
-                Py_ssize_t size = t->exact_start[id + 1] - t->exact_start[id];
-                if (size <= i + 1 &&
-                    memcmp(s + i + 1 - size, t->exact_bytes + t->exact_start[id], size) == 0)
-                    facts |= t->exact_facts[id];
+        uint32_t step = next[row + class_of[b]];
+        row = step & ~FOUND;
+        if (step & FOUND) {
+            uint32_t state = row / t->n_classes, found = t->out[state];
+            if (found & VERIFY) {
+                for (uint32_t v = t->verify_start[state]; v < t->verify_start[state + 1]; v++) {
+                    uint32_t id = t->verify[v];
+                    Py_ssize_t size = t->exact_start[id + 1] - t->exact_start[id];
+                    if (size <= i + 1 &&
+                        memcmp(s + i + 1 - size, t->exact_bytes + t->exact_start[id], size) == 0)
+                        facts |= t->exact_facts[id];
+                }
             }
+            facts |= found & ~VERIFY;
         }
-        facts |= found & ~VERIFY;
     }
     *digits += count;
     return facts;

@@ -20,7 +20,7 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule, RuleOptions
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import Traits
+from ftprep.rules.structure import Traits, shape_of
 from ftprep.rules.texts import (
     SubstringScan,
     code_spans,
@@ -421,6 +421,8 @@ class PlaceholderAnswer(RecordRule):
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+_FENCE = register_fact("fence", exact=("```", "~~~"))
+_OPENING_BRACKET = register_fact("opening-bracket", any_byte=b"{[")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\N{RIGHT DOUBLE QUOTATION MARK}]?\s+[\"'(]?[A-Z]")
 _NOT_PROSE = re.compile(r"^(?:[-*+\N{BULLET}#>|]|\d+[.)]|[A-Za-z][.)]\s)")
 _DANGLING_WORDS = frozenset(
@@ -495,9 +497,12 @@ class TruncatedAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
         findings: list[Finding] = []
         assert isinstance(self.options, TruncationOptions)
+        facts = shape_of(example).traits.text_facts
         for turn in trained_answers(example):
             text = turn.text
-            why = _truncation(text.rstrip() if text[-1].isspace() else text, self.options.min_words)
+            why = _truncation(
+                text.rstrip() if text[-1].isspace() else text, self.options.min_words, facts
+            )
             if why:
                 findings.append(
                     self.finding(
@@ -511,15 +516,17 @@ class TruncatedAnswer(RecordRule):
         return findings
 
 
-def _truncation(text: str, min_words: int) -> str | None:
-    """Why ``text`` looks cut off, or ``None``."""
+def _truncation(text: str, min_words: int, facts: int) -> str | None:
+    """Why ``text`` looks cut off, or ``None`` (``facts``: the example's trigger facts, which
+    rule out fences and brackets in most answers without a scan)."""
     if not text:
         return None
-    if ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
+    if facts & _FENCE and ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
         return "a code fence is never closed"
-    for opening, closing in (("{", "}"), ("[", "]")):
-        if text.count(opening) > text.count(closing):
-            return f"more '{opening}' than '{closing}'"
+    if facts & _OPENING_BRACKET:
+        for opening, closing in (("{", "}"), ("[", "]")):
+            if text.count(opening) > text.count(closing):
+                return f"more '{opening}' than '{closing}'"
     last_line = text[text.rfind("\n") + 1 :].strip()
     # At most ``min_words`` pieces, the last one the last word: enough to tell whether the
     # line has ``min_words`` words without splitting all of a long one-line answer.

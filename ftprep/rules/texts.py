@@ -66,13 +66,14 @@ def per_example(compute: Callable[[Example], T]) -> Callable[[Example], T]:
 @per_example
 def turns(example: Example) -> tuple[Turn, ...]:
     """Every message of ``example`` that has text, in order (messages, chosen, rejected)."""
-    found = []
-    for field_name, index, message in shape_of(example).entries:
-        text = message.text()
-        if text:
-            role = message.role if isinstance(message.role, str) else ""
-            found.append(Turn(field_name, index, message, text, role))
-    return tuple(found)
+    shape = shape_of(example)
+    return tuple(
+        Turn(field_name, index, message, text, role)
+        for (field_name, index, message), role, text in zip(
+            shape.entries, shape.role_names, shape.texts, strict=True
+        )
+        if text
+    )
 
 
 @per_example
@@ -85,10 +86,13 @@ def trained_answers(example: Example) -> tuple[Turn, ...]:
     """
     if example.label is False:
         return ()
+    shape = shape_of(example)
     return tuple(
-        turn
-        for turn in turns(example)
-        if turn.role == "assistant" and turn.field != "rejected" and turn.message.weight != 0
+        Turn(field_name, index, message, text, "assistant")
+        for (field_name, index, message), role, text in zip(
+            shape.entries, shape.role_names, shape.texts, strict=True
+        )
+        if role == "assistant" and text and field_name != "rejected" and message.weight != 0
     )
 
 

@@ -187,6 +187,8 @@ def build_tables(triggers: list[Trigger]) -> bytes:
     exact_start = [0]
     for raw, _facts in exact:
         exact_start.append(exact_start[-1] + len(raw))
+    found = 1 << MAX_FACTS
+    rows = [target * n_classes | (found if out[target] else 0) for target in next_state]
     thresholds = [(t.min_digits, t.bit) for t in triggers if t.min_digits]
     words = [
         n_states,
@@ -205,6 +207,6 @@ def build_tables(triggers: list[Trigger]) -> bytes:
     ]
     return (
         struct.pack(f"={len(words)}I", *words)
-        + struct.pack(f"={len(next_state)}H", *next_state)
+        + struct.pack(f"={len(rows)}I", *rows)
         + b"".join(raw for raw, _facts in exact)
     )
