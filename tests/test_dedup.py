@@ -137,6 +137,10 @@ def test_messages_are_signed_as_one_sequence() -> None:
     assert signer.signature([second, first]) != joined
     # Not the union of the messages' own shingles.
     assert signer.signature([first]) != joined
+    # The counter's compact ids (native uint32 bytes) and arrays sign alike.
+    compact = np.array(second, dtype=np.uint32)
+    assert signer.signature([first, compact.tobytes()]) == joined
+    assert signer.signature([np.array(first, dtype=np.uint32), compact]) == joined
 
 
 def test_bad_token_ids_are_refused() -> None:
@@ -147,6 +151,8 @@ def test_bad_token_ids_are_refused() -> None:
         signer.signature([[1 << 32]])
     with pytest.raises(TypeError):
         signer.signature([np.array([1, 2], dtype=np.int64)])
+    with pytest.raises(TypeError, match="uint32"):
+        signer.signature([b"\x01\x00\x00"])  # not a whole number of ids
 
 
 def test_batch_fills_the_rows_it_signed() -> None:
@@ -193,7 +199,7 @@ def test_compared_sides() -> None:
 
     def ids(compare: str) -> list[int]:
         parts = Signer(128, 1, 5, compare).compared_ids(example, tokens)
-        return [i for part in parts for i in part]
+        return [i for part in parts for i in np.frombuffer(part, dtype=np.uint32).tolist()]
 
     assert ids("prompt") == counter.encode("Name a prime number.")
     assert ids("answer") == counter.encode("Seven.")

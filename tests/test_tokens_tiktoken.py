@@ -8,12 +8,13 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ftprep.config import Config
 from ftprep.model import Example
 from ftprep.tokens.chat import TOKENS_PER_IMAGE, TiktokenChatCounter
-from ftprep.tokens.encodings import get_encoding
+from ftprep.tokens.encodings import encode_ids, get_encoding
 from ftprep.validate.engine import run_check
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "openai_cookbook"
@@ -234,3 +235,34 @@ def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatC
         fresh = TiktokenChatCounter("o200k_base").count(Example.model_validate(record))
         assert counted.total == fresh.total == cookbook_count(record["messages"], "o200k_base")
         assert counted.ids == fresh.ids
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Hello, world!",
+        "lone \ud800 surrogate",
+        "<|endoftext|> and <|fim_prefix|> are text here",
+        "naïve café 漢字 🙂",
+    ],
+)
+def test_compact_ids_are_the_ordinary_encoding(text: str) -> None:
+    encoding = get_encoding("o200k_base")
+    ids = encode_ids(encoding, text)
+    assert np.frombuffer(ids, dtype=np.uint32).tolist() == encoding.encode_ordinary(text)
+
+
+def test_counter_keeps_each_messages_ids_compactly() -> None:
+    counter = TiktokenChatCounter("o200k_base")
+    record = {
+        "messages": [
+            {"role": "user", "content": "Hi there"},
+            {"role": "assistant", "content": "Hello!"},
+        ]
+    }
+    counted = counter.count(Example.model_validate(record))
+    assert [np.frombuffer(ids, dtype=np.uint32).tolist() for ids in counted.ids] == [
+        counter.encode("Hi there"),
+        counter.encode("Hello!"),
+    ]

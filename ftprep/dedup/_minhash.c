@@ -1,7 +1,7 @@
 /* MinHash signatures of token-id sequences: the hot path of ftprep.dedup.signatures.
  *
- * A sequence is given as "parts": a sequence of lists (or tuples) of ints, or of uint32
- * buffers, concatenated. Its shingles are the runs of `width` consecutive ids (the whole
+ * A sequence is given as "parts": a sequence of lists (or tuples) of ints, of uint32
+ * buffers, or of bytes holding native uint32 values, concatenated. Its shingles are the runs of `width` consecutive ids (the whole
  * sequence when it is shorter), each hashed as
  *     h = 0; for k < width: h = fmix32(h ^ id[pos + k] ^ k * 0x9E3779B9)
  * and the signature is, per permutation p, min over shingles of a[p] * fmix32(h) + b[p]
@@ -111,13 +111,16 @@ reserve(Ids *ids, Py_ssize_t extra)
     return 0;
 }
 
-/* Get a C-contiguous buffer of native uint32 ("I"). */
+/* Get a C-contiguous buffer of native uint32: format "I", or with `raw`, also plain bytes
+ * (format "B") of a whole number of uint32 values. */
 static int
-get_u32(PyObject *obj, Py_buffer *view, const char *what)
+get_u32(PyObject *obj, Py_buffer *view, const char *what, int raw)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
         return -1;
-    if (view->itemsize != 4 || strcmp(view->format, "I") != 0) {
+    int words = view->itemsize == 4 && strcmp(view->format, "I") == 0;
+    int bytes = raw && view->itemsize == 1 && strcmp(view->format, "B") == 0 && view->len % 4 == 0;
+    if (!words && !bytes) {
         PyErr_Format(PyExc_TypeError, "%s must be a uint32 buffer", what);
         PyBuffer_Release(view);
         return -1;
@@ -163,7 +166,7 @@ gather(PyObject *parts, Ids *ids)
         }
         else {
             Py_buffer view;
-            if (get_u32(part, &view, "a part") < 0)
+            if (get_u32(part, &view, "a part", 1) < 0)
                 goto fail;
             Py_ssize_t size = view.len / 4;
             if (reserve(ids, size) < 0) {
@@ -228,8 +231,8 @@ sign(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     Py_buffer a = {NULL}, b = {NULL};
     PyObject *result = NULL;
     if (check_nargs("sign", nargs, 4) < 0 || get_width(args[1], &width) < 0 ||
-        get_u32(args[2], &a, "a") < 0 ||
-        get_u32(args[3], &b, "b") < 0)
+        get_u32(args[2], &a, "a", 0) < 0 ||
+        get_u32(args[3], &b, "b", 0) < 0)
         goto done;
     if (a.len != b.len || a.len == 0) {
         PyErr_SetString(PyExc_ValueError, "a and b must be of one non-zero length");

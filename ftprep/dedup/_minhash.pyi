@@ -1,7 +1,8 @@
 """MinHash signing of token-id sequences (``_minhash.c``).
 
-``parts`` is a sequence of token-id lists (or tuples) of ints, or of native uint32 buffers;
-the sequence signed or shingled is their concatenation. Ids must fit 32 bits unsigned.
+``parts`` is a sequence of token-id lists (or tuples) of ints, of native uint32 buffers, or
+of bytes holding native uint32 values; the sequence signed or shingled is their
+concatenation. Ids must fit 32 bits unsigned.
 """
 
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing_extensions import Buffer
 
 # numpy's stubs give ndarray a __buffer__ only from Python 3.12 on.
 U32Buffer = Buffer | npt.NDArray[np.uint32]
-Parts = Sequence[list[int] | tuple[int, ...] | U32Buffer]
+Parts = Sequence[list[int] | tuple[int, ...] | U32Buffer | bytes]
 
 def sign(parts: Parts, width: int, a: U32Buffer, b: U32Buffer, /) -> bytes | None:
     """The MinHash signature (``len(a)`` native uint32) of the sequence: per permutation

@@ -30,10 +30,12 @@ from ftprep.dedup import _minhash
 from ftprep.dedup.keys import Turns, message_columns, sides
 from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
+from ftprep.tokens.encodings import encode_ids, get_encoding
 
 U32 = npt.NDArray[np.uint32]
-#: A token-id sequence: a list of ints (as tokenizers give them) or a uint32 array.
-Ids = list[int] | U32
+#: A token-id sequence: a list of ints (as tokenizers give them), a uint32 array, or native
+#: uint32 bytes (as the tiktoken counter keeps them).
+Ids = list[int] | U32 | bytes
 MAX_HASH = np.uint32(0xFFFFFFFF)
 
 #: Encoding of the shingles when the target's tokenizer gives no per-message token ids.
@@ -77,8 +79,8 @@ class Signer:
 
     def compared_ids(
         self, example: Example, tokens: ExampleTokens, turns: Turns | None = None
-    ) -> list[list[int]]:
-        """The token ids of ``example``'s compared side, one list per compared message, in
+    ) -> list[bytes]:
+        """The token ids of ``example``'s compared side, one sequence per compared message, in
         order (``turns``: the fields, roles and texts of its messages, when the caller has
         them at hand)."""
         if turns is None:
@@ -98,15 +100,13 @@ class Signer:
             chosen = [answer] if answer >= 0 else []
         return [per_message[i] for i in chosen if i < len(per_message)]
 
-    def _encode_messages(self, example: Example) -> list[list[int]]:
+    def _encode_messages(self, example: Example) -> list[bytes]:
         # Tokenizers without per-message ids (chat templates render whole conversations):
         # shingle the o200k_base tokens of each message instead.
         if self._fallback is None:
-            from ftprep.tokens.encodings import get_encoding
-
             self._fallback = get_encoding(FALLBACK_ENCODING)
-        encode = self._fallback.encode_ordinary
-        return [encode(m.text()) for _f, _i, m in example.iter_messages()]
+        encoding = self._fallback
+        return [encode_ids(encoding, m.text()) for _f, _i, m in example.iter_messages()]
 
     def signature(self, parts: Sequence[Ids]) -> bytes | None:
         """The signature (``num_perm`` native uint32) of the concatenation of ``parts``, or

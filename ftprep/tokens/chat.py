@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, Message, ToolCall
-from ftprep.tokens.encodings import get_encoding
+from ftprep.tokens.encodings import encode_ids, get_encoding
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
@@ -62,15 +62,16 @@ class ExampleTokens:
     ``total`` is what the provider counts against the per-example limit and bills;
     ``trained`` the tokens of assistant turns that are trained on (weight not 0);
     ``by_role`` the content tokens per role; ``per_message`` each message's cost and ``ids``
-    the token ids of each message's text, both in :meth:`Example.iter_messages` order (the ids
-    feed near-duplicate shingles).
+    the token ids of each message's text as native uint32 bytes (``np.frombuffer(ids,
+    np.uint32)``), both in :meth:`Example.iter_messages` order (the ids feed near-duplicate
+    shingles; counters that render whole conversations leave them empty).
     """
 
     total: int = 0
     trained: int = 0
     by_role: dict[str, int] = field(default_factory=dict)
     per_message: list[int] = field(default_factory=list)
-    ids: list[list[int]] = field(default_factory=list)
+    ids: list[bytes] = field(default_factory=list)
     template_error: str | None = None
     """Set when a chat template raised for the example (self-hosted tokenizers)."""
 
@@ -107,7 +108,7 @@ class TiktokenChatCounter:
         self._encoding = get_encoding(encoding)
         self._encode = self._encoding.encode_ordinary
         self._small: dict[str, int] = {}
-        self._prompts: dict[str, list[int]] = {}
+        self._prompts: dict[str, bytes] = {}
         self._tools = TOOL_OVERHEADS.get(encoding, TOOL_OVERHEADS["o200k_base"])
 
     def _small_count(self, text: str) -> int:
@@ -119,12 +120,12 @@ class TiktokenChatCounter:
                 self._small[text] = cached
         return cached
 
-    def _prompt_ids(self, text: str) -> list[int]:
+    def _prompt_ids(self, text: str) -> bytes:
         # A system prompt usually repeats on every record of a file: encode each distinct one
-        # once (the ids are only read, so records share the list).
+        # once.
         ids = self._prompts.get(text)
         if ids is None:
-            ids = self._encode(text)
+            ids = encode_ids(self._encoding, text)
             if len(self._prompts) >= _PROMPTS_KEPT:
                 self._prompts.clear()
             self._prompts[text] = ids
@@ -137,10 +138,10 @@ class TiktokenChatCounter:
     def count(self, example: Example) -> ExampleTokens:
         """Count ``example``: messages (or prompt plus the longer preference branch), tools."""
         per_message: list[int] = []
-        all_ids: list[list[int]] = []
+        all_ids: list[bytes] = []
         by_role: dict[str, int] = {}
         prompt = longer_branch = 0
-        encode = self._encode
+        encoding = self._encoding
         role_costs = self._small
         trained = 0
         for field_name in _MESSAGE_FIELDS:
@@ -157,12 +158,17 @@ class TiktokenChatCounter:
                 content = message.content
                 if type(content) is str and message.__pydantic_fields_set__ <= _PLAIN_KEYS:
                     # The common message, role and text (and a weight): nothing else to count.
-                    ids = self._prompt_ids(content) if role in SYSTEM_ROLES else encode(content)
+                    if role in SYSTEM_ROLES:
+                        ids = self._prompt_ids(content)
+                    else:
+                        ids = encode_ids(encoding, content)
                     cost = 0
                 else:
-                    ids = encode(content if isinstance(content, str) else message.text())
+                    ids = encode_ids(
+                        encoding, content if isinstance(content, str) else message.text()
+                    )
                     cost = self._beyond_text_cost(message)
-                text_tokens = len(ids)
+                text_tokens = len(ids) >> 2
                 role_tokens = role_costs.get(role)
                 if role_tokens is None:
                     role_tokens = self._small_count(role)

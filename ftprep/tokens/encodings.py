@@ -81,6 +81,22 @@ class BundledEncoding(tiktoken.Encoding):
         return get_encoding, (self.name,)
 
 
+_NO_SPECIAL: frozenset[str] = frozenset()
+
+
+def encode_ids(encoding: tiktoken.Encoding, text: str) -> bytes:
+    """The token ids of ``text`` as :meth:`tiktoken.Encoding.encode_ordinary` gives them, but
+    as native uint32 bytes (``np.frombuffer(ids, np.uint32)`` reads them): no Python int per
+    token is made or freed. (Encoding with no special token allowed is ordinary encoding;
+    text with lone surrogates is repaired first, as ``encode_ordinary`` does.)"""
+    core = encoding._core_bpe
+    try:
+        return bytes(core.encode_to_tiktoken_buffer(text, _NO_SPECIAL))
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return bytes(core.encode_to_tiktoken_buffer(text, _NO_SPECIAL))
+
+
 #: Encodings loaded so far, by name (a vocabulary is loaded once per process).
 _LOADED: dict[str, tiktoken.Encoding] = {}
 
