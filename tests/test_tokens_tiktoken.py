@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -247,10 +248,16 @@ def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatC
         "naïve café 漢字 🙂",
     ],
 )
-def test_compact_ids_are_the_ordinary_encoding(text: str) -> None:
+def test_compact_ids_are_the_ordinary_encoding(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     encoding = get_encoding("o200k_base")
-    ids = encode_ids(encoding, text)
-    assert np.frombuffer(ids, dtype=np.uint32).tolist() == encoding.encode_ordinary(text)
+    expected = encoding.encode_ordinary(text)
+    assert np.frombuffer(encode_ids(encoding, text), dtype=np.uint32).tolist() == expected
+    # A tiktoken without the buffer encoding: the list, packed.
+    core = encoding._core_bpe
+    monkeypatch.setattr(
+        encoding, "_core_bpe", SimpleNamespace(encode_ordinary=core.encode_ordinary)
+    )
+    assert np.frombuffer(encode_ids(encoding, text), dtype=np.uint32).tolist() == expected
 
 
 def test_counter_keeps_each_messages_ids_compactly() -> None:

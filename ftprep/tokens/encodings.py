@@ -13,6 +13,7 @@ import contextlib
 import gzip
 import hashlib
 import threading
+from array import array
 from collections.abc import Callable, Iterator
 from importlib import resources
 
@@ -87,14 +88,21 @@ _NO_SPECIAL: frozenset[str] = frozenset()
 def encode_ids(encoding: tiktoken.Encoding, text: str) -> bytes:
     """The token ids of ``text`` as :meth:`tiktoken.Encoding.encode_ordinary` gives them, but
     as native uint32 bytes (``np.frombuffer(ids, np.uint32)`` reads them): no Python int per
-    token is made or freed. (Encoding with no special token allowed is ordinary encoding;
-    text with lone surrogates is repaired first, as ``encode_ordinary`` does.)"""
-    core = encoding._core_bpe
+    token is made or freed.
+
+    This is the buffer encoding tiktoken's ``encode_to_numpy`` uses, with no special token
+    allowed (which is ordinary encoding); text with lone surrogates is repaired first, as
+    ``encode_ordinary`` does. A tiktoken without it gets the list, packed.
+    """
     try:
-        return bytes(core.encode_to_tiktoken_buffer(text, _NO_SPECIAL))
+        buffer = encoding._core_bpe.encode_to_tiktoken_buffer
+    except AttributeError:
+        return array("I", encoding.encode_ordinary(text)).tobytes()
+    try:
+        return bytes(buffer(text, _NO_SPECIAL))
     except UnicodeEncodeError:
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return bytes(core.encode_to_tiktoken_buffer(text, _NO_SPECIAL))
+        return bytes(buffer(text, _NO_SPECIAL))
 
 
 #: Encodings loaded so far, by name (a vocabulary is loaded once per process).
