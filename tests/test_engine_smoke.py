@@ -1,5 +1,6 @@
 """The engine loads real files and accounts for every record."""
 
+import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -169,3 +170,22 @@ def test_transient_encodings_frees_what_the_block_loaded(monkeypatch: pytest.Mon
         assert encodings.get_encoding("cl100k_base") is loaded()
     gc.collect()
     assert loaded() is None
+
+
+def test_shards_cover_the_file_and_end_in_smaller_ones(tmp_path: Path) -> None:
+    from ftprep.load.containers import plan_shards
+
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(
+        b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * (i % 40)) for i in range(3000))
+    )
+    data = path.read_bytes()
+    shards = plan_shards(str(path), 4096, tail_bytes=4 * 4096)
+    assert shards is not None
+    assert shards[0].start == 0 and shards[-1].end == len(data)
+    assert all(a.end == b.start for a, b in itertools.pairwise(shards))
+    assert all(data[s.end - 1 : s.end] == b"\n" for s in shards)
+    sizes = [s.end - s.start for s in shards]
+    tail = [size for s, size in zip(shards, sizes, strict=True) if len(data) - s.start <= 4 * 4096]
+    assert len(tail) >= 15
+    assert max(tail) < 1200 < 4096 <= min(sizes[: -len(tail)])

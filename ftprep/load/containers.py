@@ -498,9 +498,11 @@ class Shard:
     end: int
 
 
-def plan_shards(path: str, target_bytes: int = 4 << 20) -> list[Shard] | None:
+def plan_shards(path: str, target_bytes: int = 4 << 20, tail_bytes: int = 0) -> list[Shard] | None:
     """Cut a plain (not gzip, not JSON array, not stdin) JSON Lines file into shards of about
-    ``target_bytes``. Returns ``None`` when the file cannot be sharded."""
+    ``target_bytes``, the last ``tail_bytes`` of it into shards a quarter that size (so that
+    processes sharing the shards run out of work close together). Returns ``None`` when the
+    file cannot be sharded."""
     if path == STDIN:
         return None
     try:
@@ -512,7 +514,8 @@ def plan_shards(path: str, target_bytes: int = 4 << 20) -> list[Shard] | None:
             shards: list[Shard] = []
             start = 0
             while start < size:
-                handle.seek(min(start + target_bytes, size))
+                step = target_bytes if size - start > tail_bytes else max(1, target_bytes // 4)
+                handle.seek(min(start + step, size))
                 if handle.tell() < size:
                     handle.readline()
                 end = handle.tell()

@@ -53,6 +53,8 @@ from ftprep.validate.facts import FactTable, FactTableBuilder
 #: Below this many input bytes the pool's start-up costs more than it saves.
 PARALLEL_MIN_BYTES = 4 << 20
 SHARD_BYTES = 2 << 20
+#: The end of a file is cut in shards a quarter that size, over this many shards' worth.
+TAIL_SHARDS = 4
 #: Records counted in one batch by the record pass.
 BATCH_RECORDS = 256
 
@@ -363,7 +365,11 @@ def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> li
                 detect_dialect(path, options=options, max_line_bytes=config.max_line_bytes)
                 or "auto"
             )
-        shards = plan_shards(path, SHARD_BYTES) if path != STDIN else None
+        shards = (
+            plan_shards(path, SHARD_BYTES, tail_bytes=TAIL_SHARDS * SHARD_BYTES)
+            if path != STDIN
+            else None
+        )
         if shards and len(shards) > 1:
             units.extend(Unit(index, path, dialect, shard) for shard in shards)
         else:
