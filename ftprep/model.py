@@ -53,7 +53,7 @@ class ToolCall(BaseModel):
 
     id: Any = None
     type: Any = "function"
-    function: FunctionCall | Any = None
+    function: FunctionCall | Any = Field(None, union_mode="left_to_right")
 
 
 class ContentPart(BaseModel):
@@ -77,9 +77,9 @@ class Message(BaseModel):
     model_config = _LENIENT
 
     role: Any = None
-    content: str | list[ContentPart] | Any | None = None
+    content: str | list[ContentPart] | Any | None = Field(None, union_mode="left_to_right")
     name: Any = None
-    tool_calls: list[ToolCall] | Any | None = None
+    tool_calls: list[ToolCall] | Any | None = Field(None, union_mode="left_to_right")
     tool_call_id: Any = None
     function_call: Any = None
     weight: Any = None
@@ -114,12 +114,12 @@ class Example(BaseModel):
 
     model_config = _LENIENT
 
-    messages: list[Message] | Any = Field(default_factory=list)
-    tools: list[Any] | Any | None = None
+    messages: list[Message] | Any = Field(default_factory=list, union_mode="left_to_right")
+    tools: list[Any] | Any | None = Field(None, union_mode="left_to_right")
     parallel_tool_calls: Any = None
     functions: Any = None
-    chosen: list[Message] | Any | None = None
-    rejected: list[Message] | Any | None = None
+    chosen: list[Message] | Any | None = Field(None, union_mode="left_to_right")
+    rejected: list[Message] | Any | None = Field(None, union_mode="left_to_right")
     label: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: Source | None = None

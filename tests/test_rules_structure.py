@@ -106,3 +106,27 @@ def test_rules_never_raise_on_lenient_values(record: dict[str, object], target: 
 def test_family_codes_are_s_and_in_order() -> None:
     codes = [rule.code for rule in RULES]
     assert codes == [f"S{n:03d}" for n in range(1, len(codes) + 1)]
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        ("hi", "text"),
+        ([{"type": "text", "text": "a"}], "parts"),
+        ([{"type": "text", "text": "a"}, "b"], "raw"),
+        ([1, 2], "raw"),
+        (5, "raw"),
+        (None, "raw"),
+        (True, "raw"),
+        ({"text": "a"}, "raw"),
+    ],
+)
+def test_lenient_unions_take_the_model_where_it_fits(content: object, kind: str) -> None:
+    """A union field takes its first alternative that validates (text, then a list of parts)
+    and keeps any other value as it was, for the structure rules to point at."""
+    loaded = Example.model_validate({"messages": [{"role": "user", "content": content}]})
+    got = loaded.messages[0].content
+    if kind == "parts":
+        assert [type(p).__name__ for p in got] == ["ContentPart"]
+    else:
+        assert got == content and type(got) is type(content)
