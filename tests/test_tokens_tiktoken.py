@@ -3,6 +3,7 @@ calls, preference pairs, and the T rules at a model's own limit."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
 from pathlib import Path
@@ -273,3 +274,19 @@ def test_counter_keeps_each_messages_ids_compactly() -> None:
         counter.encode("Hi there"),
         counter.encode("Hello!"),
     ]
+
+
+@pytest.mark.parametrize("encoding", ["cl100k_base", "o200k_base"])
+def test_bundled_ranks_are_the_files_own(encoding: str) -> None:
+    # A file whose hash tiktoken knows is read with ranks 0, 1, 2...: that must be what the
+    # file says, rank by rank.
+    from tiktoken_ext import openai_public
+
+    from ftprep.tokens.encodings import _bundled_ranks
+
+    expected_hash = {
+        "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    }[encoding]
+    assert expected_hash in inspect.getsource(getattr(openai_public, encoding))
+    assert _bundled_ranks(encoding, expected_hash) == _bundled_ranks(encoding, None)

@@ -41,10 +41,14 @@ def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
             "reinstall ftprep"
         )
     # binascii.a2b_base64 is what base64.b64decode calls, without its per-call argument checks:
-    # half the time over 200,000 lines.
+    # half the time over 200,000 lines. Each line is "token rank"; in the files tiktoken
+    # publishes (the hash proves it is one) the ranks are 0, 1, 2... in order, which saves
+    # parsing 200,000 numbers.
     decode = binascii.a2b_base64
-    lines = (line.split() for line in data.splitlines() if line)
-    return {decode(token): int(rank) for token, rank in lines}
+    fields = data.split()
+    tokens = map(decode, fields[0::2])
+    ranks = range(len(fields) // 2) if expected_hash is not None else map(int, fields[1::2])
+    return dict(zip(tokens, ranks, strict=True))
 
 
 class BundledEncoding(tiktoken.Encoding):
