@@ -43,7 +43,7 @@ def reference_facts(texts: list[str]) -> int:
             )
         else:
             hit = any(s in t for s in trigger.substrings for t in texts)
-        hit = hit or any(b in trigger.bytes for e in encoded for b in e)
+        hit = hit or any(b in trigger.any_byte for e in encoded for b in e)
         if hit and digits >= trigger.min_digits:
             facts |= trigger.bit
     return facts

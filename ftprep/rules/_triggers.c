@@ -6,7 +6,7 @@
  * bytes where the automaton says they end, a table of single bytes that set facts, and
  * digit-count thresholds below which facts are cleared.
  *
- * Layout of the tables (native byte order, 32-bit words, then 16-bit, then bytes):
+ * Layout of the tables (native byte order, 32-bit words, then bytes):
  *   n_states, n_classes, n_exact, n_thresholds, all_facts
  *   class_of[256]          (bytes, packed four to a word)
  *   byte_facts[256]
@@ -90,6 +90,9 @@ read_tables(const char *blob, Py_ssize_t blob_size, Tables *t)
     t->next = words + at;
     t->exact_bytes = (const uint8_t *)blob + at * 4 + next_bytes;
     t->exact_size = blob_size - (at * 4 + next_bytes);
+    for (uint32_t i = 0; i < t->n_exact; i++)
+        if (t->exact_start[i] > t->exact_start[i + 1])
+            return bad_tables();
     if ((Py_ssize_t)t->exact_start[t->n_exact] > t->exact_size)
         return bad_tables();
     for (uint32_t i = 0; i < t->n_states; i++)

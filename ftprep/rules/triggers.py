@@ -3,9 +3,10 @@ found in one compiled pass over its texts before any rule runs.
 
 Most text rules look for something rare (a secret's prefix, a refusal phrase, ``{{``, a
 phone number's shape) and can say nothing about an example whose texts lack a short
-substring. A rule declares such a *trigger* here (:func:`register_fact`) and gets a bit; the bits
-present in an example are its :attr:`~ftprep.rules.structure.Traits.text_facts`, and the rule's
-``relevant`` lets the engine skip it for every example without them, without calling it.
+substring. A rule declares such a *trigger* here (:func:`register_fact`) and gets a bit; the
+bits present in an example are its :attr:`~ftprep.rules.structure.Traits.text_facts`, and the
+rule's ``relevant`` lets the engine skip it for every example without them, without calling
+it.
 
 A trigger is a set of substrings, matched in one of three ways:
 
@@ -40,8 +41,10 @@ class Match(Enum):
 #: and a combining dot, the Kelvin sign to ``k``); the scan compares ASCII letters only, so
 #: their presence sets every folded fact.
 LOWER_TO_ASCII = ("\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}", "\N{KELVIN SIGN}")
-#: The facts fit in 31 bits; the last one marks automaton states with exact triggers.
+#: The facts fit in 31 bits; the last bit marks, in the tables, automaton states where exact
+#: triggers end and transitions into states where any trigger ends.
 MAX_FACTS = 31
+_MARK = 1 << MAX_FACTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,7 @@ class Trigger:
     bit: int
     substrings: tuple[str, ...]
     match: Match
-    bytes: bytes
+    any_byte: bytes
     min_digits: int
 
 
@@ -126,7 +129,7 @@ def build_tables(triggers: list[Trigger]) -> bytes:
     # (mapped bytes, facts set where they end, exact bytes to check or None)
     patterns: list[tuple[bytes, int, bytes | None]] = []
     for t in triggers:
-        for b in t.bytes:
+        for b in t.any_byte:
             byte_facts[b] |= t.bit
         for text in t.substrings:
             raw = text.encode()
@@ -183,12 +186,11 @@ def build_tables(triggers: list[Trigger]) -> bytes:
         verify += exact_here[state]
         verify_start.append(len(verify))
         if exact_here[state]:
-            out[state] |= 1 << MAX_FACTS
+            out[state] |= _MARK
     exact_start = [0]
     for raw, _facts in exact:
         exact_start.append(exact_start[-1] + len(raw))
-    found = 1 << MAX_FACTS
-    rows = [target * n_classes | (found if out[target] else 0) for target in next_state]
+    rows = [target * n_classes | (_MARK if out[target] else 0) for target in next_state]
     thresholds = [(t.min_digits, t.bit) for t in triggers if t.min_digits]
     words = [
         n_states,
