@@ -189,3 +189,32 @@ def test_shards_cover_the_file_and_end_in_smaller_ones(tmp_path: Path) -> None:
     tail = [size for s, size in zip(shards, sizes, strict=True) if len(data) - s.start <= 4 * 4096]
     assert len(tail) >= 15
     assert max(tail) < 1200 < 4096 <= min(sizes[: -len(tail)])
+
+
+def test_the_passes_run_with_the_collector_paused_and_restore_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from ftprep.rules.duplicates import NearDuplicate
+    from ftprep.validate.engine import paused_gc
+
+    seen: list[bool] = []
+    check_dataset = NearDuplicate.check_dataset
+
+    def watched(self: NearDuplicate, ctx: object) -> object:
+        seen.append(gc.isenabled())
+        return check_dataset(self, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NearDuplicate, "check_dataset", watched)
+    assert gc.isenabled()
+    run_check([FIXTURES / "drone" / "drone_training.jsonl"], Config(workers=1))
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

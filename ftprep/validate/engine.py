@@ -8,6 +8,7 @@ whole file), so the same code runs in-process, in a process pool or on Ray.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import multiprocessing
@@ -136,13 +137,8 @@ class RecordPass:
         distinct traits). The cyclic garbage collector is paused meanwhile: the pass makes
         and drops millions of small acyclic objects, and collections would rescan them.
         """
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return self._run(stream, path_index, path)
-        finally:
-            if paused:
-                gc.enable()
 
     def _run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
         config = self.config
@@ -535,10 +531,27 @@ def run_check(
         against=against_facts,
         dialects=_dialects_by_path(len(names) + len(against_names), [*units, *against_units]),
     )
-    for rule in dataset_rules(config):
-        findings.extend(
-            f for f in rule.check_dataset(ctx) if not config.is_ignored_for(f.code, f.path)
-        )
-    order = {name: i for i, name in enumerate(ctx.paths)}
-    findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
+    with paused_gc():  # one finding per near duplicate: many objects, none cyclic
+        for rule in dataset_rules(config):
+            findings.extend(
+                f for f in rule.check_dataset(ctx) if not config.is_ignored_for(f.code, f.path)
+            )
+        order = {name: i for i, name in enumerate(ctx.paths)}
+        findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
     return CheckResult(findings, main.facts, names, config, against_names, against_facts)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block (as it was before, after it).
+
+    The passes make and keep or drop millions of small acyclic objects; collections would
+    rescan every live one again and again (at 4x, a fifth of the dataset pass).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
