@@ -16,7 +16,7 @@ import pytest
 from ftprep.config import Config
 from ftprep.model import Example
 from ftprep.tokens.chat import TOKENS_PER_IMAGE, TiktokenChatCounter
-from ftprep.tokens.encodings import encode_ids, get_encoding
+from ftprep.tokens.encodings import get_encoding, ids_encoder
 from ftprep.validate.engine import run_check
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "openai_cookbook"
@@ -249,16 +249,31 @@ def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatC
         "naïve café 漢字 🙂",
     ],
 )
-def test_compact_ids_are_the_ordinary_encoding(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compact_ids_are_the_ordinary_encoding(text: str) -> None:
     encoding = get_encoding("o200k_base")
+    encode = ids_encoder(encoding)
+    assert encode.__name__ == "buffered"  # tiktoken's buffer encoding, no int per token
     expected = encoding.encode_ordinary(text)
-    assert np.frombuffer(encode_ids(encoding, text), dtype=np.uint32).tolist() == expected
-    # A tiktoken without the buffer encoding: the list, packed.
+    assert np.frombuffer(encode(text), dtype=np.uint32).tolist() == expected
+
+
+def test_compact_ids_fall_back_to_the_packed_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoding = get_encoding("o200k_base")
     core = encoding._core_bpe
-    monkeypatch.setattr(
-        encoding, "_core_bpe", SimpleNamespace(encode_ordinary=core.encode_ordinary)
-    )
-    assert np.frombuffer(encode_ids(encoding, text), dtype=np.uint32).tolist() == expected
+    text = "Ça marche: 12,345 tokens"
+    expected = encoding.encode_ordinary(text)
+
+    def wider(text: str, allowed: object) -> bytes:  # a buffer of 64-bit ids
+        return np.array(core.encode_ordinary(text), dtype=np.uint64).tobytes()
+
+    for stand_in in (
+        SimpleNamespace(encode_ordinary=core.encode_ordinary),
+        SimpleNamespace(encode_ordinary=core.encode_ordinary, encode_to_tiktoken_buffer=wider),
+    ):
+        monkeypatch.setattr(encoding, "_core_bpe", stand_in)
+        encode = ids_encoder(encoding)
+        assert encode.__name__ == "packed"
+        assert np.frombuffer(encode(text), dtype=np.uint32).tolist() == expected
 
 
 def test_counter_keeps_each_messages_ids_compactly() -> None:

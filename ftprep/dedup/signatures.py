@@ -19,8 +19,7 @@ all permutations with vector instructions. A record of the benchmark corpus cost
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +29,7 @@ from ftprep.dedup import _minhash
 from ftprep.dedup.keys import Turns, message_columns, sides
 from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
-from ftprep.tokens.encodings import encode_ids, get_encoding
+from ftprep.tokens.encodings import get_encoding, ids_encoder
 
 U32 = npt.NDArray[np.uint32]
 #: A token-id sequence: a list of ints (as tokenizers give them), a uint32 array, or native
@@ -70,7 +69,7 @@ class Signer:
         self.shingle = shingle
         self.compare = compare
         self._a, self._b = permutations(num_perm, seed)
-        self._fallback: Any = None
+        self._fallback: Callable[[str], bytes] | None = None
 
     @classmethod
     def from_config(cls, config: DedupConfig) -> Signer:
@@ -104,9 +103,9 @@ class Signer:
         # Tokenizers without per-message ids (chat templates render whole conversations):
         # shingle the o200k_base tokens of each message instead.
         if self._fallback is None:
-            self._fallback = get_encoding(FALLBACK_ENCODING)
-        encoding = self._fallback
-        return [encode_ids(encoding, m.text()) for _f, _i, m in example.iter_messages()]
+            self._fallback = ids_encoder(get_encoding(FALLBACK_ENCODING))
+        encode = self._fallback
+        return [encode(m.text()) for _f, _i, m in example.iter_messages()]
 
     def signature(self, parts: Sequence[Ids]) -> bytes | None:
         """The signature (``num_perm`` native uint32) of the concatenation of ``parts``, or

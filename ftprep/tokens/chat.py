@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, Message, ToolCall
-from ftprep.tokens.encodings import encode_ids, get_encoding
+from ftprep.tokens.encodings import get_encoding, ids_encoder
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
@@ -107,6 +107,7 @@ class TiktokenChatCounter:
         self.name = encoding
         self._encoding = get_encoding(encoding)
         self._encode = self._encoding.encode_ordinary
+        self._ids = ids_encoder(self._encoding)
         self._small: dict[str, int] = {}
         self._prompts: dict[str, bytes] = {}
         self._tools = TOOL_OVERHEADS.get(encoding, TOOL_OVERHEADS["o200k_base"])
@@ -125,7 +126,7 @@ class TiktokenChatCounter:
         # once.
         ids = self._prompts.get(text)
         if ids is None:
-            ids = encode_ids(self._encoding, text)
+            ids = self._ids(text)
             if len(self._prompts) >= _PROMPTS_KEPT:
                 self._prompts.clear()
             self._prompts[text] = ids
@@ -141,7 +142,7 @@ class TiktokenChatCounter:
         all_ids: list[bytes] = []
         by_role: dict[str, int] = {}
         prompt = longer_branch = 0
-        encoding = self._encoding
+        encode = self._ids
         role_costs = self._small
         trained = 0
         for field_name in _MESSAGE_FIELDS:
@@ -161,12 +162,10 @@ class TiktokenChatCounter:
                     if role in SYSTEM_ROLES:
                         ids = self._prompt_ids(content)
                     else:
-                        ids = encode_ids(encoding, content)
+                        ids = encode(content)
                     cost = 0
                 else:
-                    ids = encode_ids(
-                        encoding, content if isinstance(content, str) else message.text()
-                    )
+                    ids = encode(content if isinstance(content, str) else message.text())
                     cost = self._beyond_text_cost(message)
                 text_tokens = len(ids) >> 2
                 role_tokens = role_costs.get(role)

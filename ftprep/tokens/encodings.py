@@ -89,24 +89,33 @@ class BundledEncoding(tiktoken.Encoding):
 _NO_SPECIAL: frozenset[str] = frozenset()
 
 
-def encode_ids(encoding: tiktoken.Encoding, text: str) -> bytes:
-    """The token ids of ``text`` as :meth:`tiktoken.Encoding.encode_ordinary` gives them, but
-    as native uint32 bytes (``np.frombuffer(ids, np.uint32)`` reads them): no Python int per
+def ids_encoder(encoding: tiktoken.Encoding) -> Callable[[str], bytes]:
+    """A function giving the token ids of a text as ``encoding.encode_ordinary`` does, but as
+    native uint32 bytes (``np.frombuffer(ids, np.uint32)`` reads them): no Python int per
     token is made or freed.
 
-    This is the buffer encoding tiktoken's ``encode_to_numpy`` uses, with no special token
+    It is the buffer encoding tiktoken's ``encode_to_numpy`` uses, with no special token
     allowed (which is ordinary encoding); text with lone surrogates is repaired first, as
-    ``encode_ordinary`` does. A tiktoken without it gets the list, packed.
+    ``encode_ordinary`` does. It is checked once against ``encode_ordinary``: a tiktoken
+    without it, or whose buffers differ, gets the list, packed.
     """
-    try:
-        buffer = encoding._core_bpe.encode_to_tiktoken_buffer
-    except AttributeError:
+
+    def packed(text: str) -> bytes:
         return array("I", encoding.encode_ordinary(text)).tobytes()
-    try:
-        return bytes(buffer(text, _NO_SPECIAL))
-    except UnicodeEncodeError:
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return bytes(buffer(text, _NO_SPECIAL))
+
+    buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+    if buffer is None:
+        return packed
+
+    def buffered(text: str) -> bytes:
+        try:
+            return bytes(buffer(text, _NO_SPECIAL))
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return bytes(buffer(text, _NO_SPECIAL))
+
+    probe = "ftprep <|endoftext|> 12,345 na\N{LATIN SMALL LETTER I WITH DIAERESIS}ve \ud800"
+    return buffered if buffered(probe) == packed(probe) else packed
 
 
 #: Encodings loaded so far, by name (a vocabulary is loaded once per process).
