@@ -2,8 +2,9 @@
 writer consumes.
 
 Parsing is deliberately lenient. A field that holds the wrong type keeps the value it had
-(typed as ``Any`` in the fallback branch of its union) so that a rule can point at it
-(``/messages/2/content is a number``) instead of the loader crashing on it. Unknown keys are
+(typed as ``Any`` in the fallback branch of its union, whose branches are tried left to right)
+so that a rule can point at it (``/messages/2/content is a number``) instead of the loader
+crashing on it. Unknown keys are
 kept as pydantic extras for the same reason.
 """
 

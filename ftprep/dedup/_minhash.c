@@ -1,8 +1,8 @@
 /* MinHash signatures of token-id sequences: the hot path of ftprep.dedup.signatures.
  *
  * A sequence is given as "parts": a sequence of lists (or tuples) of ints, of uint32
- * buffers, or of bytes holding native uint32 values, concatenated. Its shingles are the runs of `width` consecutive ids (the whole
- * sequence when it is shorter), each hashed as
+ * buffers, or of bytes holding native uint32 values, concatenated. Its shingles are the runs
+ * of `width` consecutive ids (the whole sequence when it is shorter), each hashed as
  *     h = 0; for k < width: h = fmix32(h ^ id[pos + k] ^ k * 0x9E3779B9)
  * and the signature is, per permutation p, min over shingles of a[p] * fmix32(h) + b[p]
  * mod 2^32: datasketch's affine32 MinHash of the shingle hashes.

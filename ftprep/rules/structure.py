@@ -139,9 +139,9 @@ class Traits(NamedTuple):
     blank_content: bool
     """Some message's content is an empty or whitespace-only string."""
     markup: bool
-    """Some message's string content holds ``<`` or ``[`` (template tokens, placeholders)."""
+    """Some message's text holds ``<`` or ``[`` (template tokens, placeholders)."""
     text_facts: int
-    """The :mod:`~ftprep.rules.triggers` facts of the messages' string contents."""
+    """The :mod:`~ftprep.rules.triggers` facts of the messages' texts."""
 
 
 @dataclass(slots=True)
