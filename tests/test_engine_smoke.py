@@ -1,6 +1,7 @@
 """The engine loads real files and accounts for every record."""
 
 import itertools
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -218,3 +219,28 @@ def test_the_passes_run_with_the_collector_paused_and_restore_it(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_per_file_ignores_switch_rules_off_for_matching_files_only(tmp_path: Path) -> None:
+    """Record and dataset rules alike: an ignored code is not reported for a matching file,
+    and still is for the others."""
+    answer = "As an AI language model, I don't have personal opinions on that."
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": answer}]
+    record = json.dumps({"messages": messages}).encode() + b"\n"
+    for name in ("generated.jsonl", "curated.jsonl"):
+        (tmp_path / name).write_bytes(record * 2)  # an exact duplicate (X001) in each
+    paths = [tmp_path / "generated.jsonl", tmp_path / "curated.jsonl"]
+
+    def codes(config: Config) -> set[tuple[str, str]]:
+        return {(Path(f.path).name, f.code) for f in run_check(paths, config).findings}
+
+    everything = codes(Config(workers=1))
+    assert {("generated.jsonl", "X001"), ("curated.jsonl", "X001")} <= everything
+    assert ("generated.jsonl", "Q001") in everything
+    ignored = codes(Config(workers=1, per_file_ignores={"*generated*": ["X001", "Q"]}))
+    assert ignored == {
+        (name, code)
+        for name, code in everything
+        if name != "generated.jsonl" or not (code == "X001" or code.startswith("Q"))
+    }
+    assert ("curated.jsonl", "X001") in ignored

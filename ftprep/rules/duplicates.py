@@ -257,8 +257,9 @@ def _row_locations(
 
 def _hex(values: U64) -> list[str]:
     """Each value as 16 hex digits (the findings' fingerprints), formatted in one go."""
-    digits = values.astype(">u8").tobytes().hex()
-    return [digits[i : i + 16] for i in range(0, len(digits), 16)]
+    if not len(values):
+        return []
+    return values.astype(">u8").tobytes().hex(" ", 8).split(" ")
 
 
 class ConflictingAnswers(_FactRule):

@@ -533,9 +533,10 @@ def run_check(
     )
     with paused_gc():  # one finding per near duplicate: many objects, none cyclic
         for rule in dataset_rules(config):
-            findings.extend(
-                f for f in rule.check_dataset(ctx) if not config.is_ignored_for(f.code, f.path)
-            )
+            found = rule.check_dataset(ctx)
+            if config.per_file_ignores:
+                found = (f for f in found if not config.is_ignored_for(f.code, f.path))
+            findings.extend(found)
         order = {name: i for i, name in enumerate(ctx.paths)}
         findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
     return CheckResult(findings, main.facts, names, config, against_names, against_facts)
