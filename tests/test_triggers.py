@@ -164,7 +164,11 @@ def test_triggers_must_suit_their_match() -> None:
         {"folded": ("Sorry",)},
         {"folded": ("4chan",)},
         {"folded": ("\N{LATIN SMALL LETTER E WITH ACUTE}",)},
+        {"folded": ("\ud800",)},
         {"exact": ("",)},
+        {"exact": ("a\nb",)},
+        {"shapes": ("00x00",)},
+        {"any_byte": b"@", "min_digits": -1},
     ):
         with pytest.raises(ValueError, match="trigger 'bad'"):
             register_fact("bad", **bad)  # type: ignore[arg-type]
@@ -179,5 +183,15 @@ def test_malformed_tables_are_refused() -> None:
     for bad in (b"", good[:100], good[:-200], b"\xff" * len(good)):
         with pytest.raises(ValueError, match="malformed"):
             _triggers.compile(bad)
+    tables = _triggers.compile(good)
     with pytest.raises(TypeError):
-        _triggers.text_facts(_triggers.compile(good), ["ok", 3])  # type: ignore[list-item]
+        _triggers.text_facts(tables, ["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(TypeError):  # every item is checked, unscannable ones too
+        _triggers.text_facts(tables, ["\ud800", 3])  # type: ignore[list-item]
+    # Table sizes that would wrap a 32-bit offset are refused, not trusted.
+    huge = bytearray(good)
+    n_states = int.from_bytes(good[:4], sys.byteorder)
+    verify_end = (5 + 64 + 256 + 2 * n_states) * 4
+    huge[verify_end : verify_end + 4] = (0xFFFFFFFF).to_bytes(4, sys.byteorder)
+    with pytest.raises(ValueError, match="malformed"):
+        _triggers.compile(bytes(huge))

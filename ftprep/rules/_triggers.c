@@ -47,49 +47,51 @@ bad_tables(void)
     return -1;
 }
 
+/* The next `count` words of the blob at *at, or NULL when fewer are left (counted in 64 bits,
+ * so that no table size can wrap around the checks). */
+static const uint32_t *
+take(const uint32_t *words, uint64_t n_words, uint64_t *at, uint64_t count)
+{
+    if (count > n_words - *at)
+        return NULL;
+    const uint32_t *start = words + *at;
+    *at += count;
+    return start;
+}
+
 /* Point t into the blob, checking that every offset and index stays inside it. */
 static int
 read_tables(const char *blob, Py_ssize_t blob_size, Tables *t)
 {
     const uint32_t *words = (const uint32_t *)blob;
-    Py_ssize_t n_words = blob_size / 4;
-    if (n_words < HEADER_WORDS)
+    uint64_t n_words = (uint64_t)blob_size / 4, at = 0;
+    const uint32_t *header = take(words, n_words, &at, HEADER_WORDS);
+    if (header == NULL)
         return bad_tables();
-    t->n_states = words[0];
-    t->n_classes = words[1];
-    t->n_exact = words[2];
-    t->n_thresholds = words[3];
-    t->all_facts = words[4];
+    t->n_states = header[0];
+    t->n_classes = header[1];
+    t->n_exact = header[2];
+    t->n_thresholds = header[3];
+    t->all_facts = header[4];
     if (t->n_states == 0 || t->n_states > 65535 || t->n_classes == 0 || t->n_classes > 256)
         return bad_tables();
-    Py_ssize_t at = HEADER_WORDS;
-    t->class_of = (const uint8_t *)(words + at);
-    at += 64;
-    t->byte_facts = words + at;
-    at += 256;
-    t->out = words + at;
-    at += t->n_states;
-    t->verify_start = words + at;
-    at += (Py_ssize_t)t->n_states + 1;
-    if (at > n_words)
+    t->class_of = (const uint8_t *)take(words, n_words, &at, 64);
+    t->byte_facts = take(words, n_words, &at, 256);
+    t->out = take(words, n_words, &at, t->n_states);
+    t->verify_start = take(words, n_words, &at, (uint64_t)t->n_states + 1);
+    if (t->class_of == NULL || t->byte_facts == NULL || t->out == NULL || t->verify_start == NULL)
         return bad_tables();
-    t->verify = words + at;
-    at += t->verify_start[t->n_states];
-    t->exact_start = words + at;
-    at += (Py_ssize_t)t->n_exact + 1;
-    if (at > n_words)
+    t->verify = take(words, n_words, &at, t->verify_start[t->n_states]);
+    t->exact_start = take(words, n_words, &at, (uint64_t)t->n_exact + 1);
+    t->exact_facts = take(words, n_words, &at, t->n_exact);
+    t->thresholds = take(words, n_words, &at, 2 * (uint64_t)t->n_thresholds);
+    uint64_t n_next = (uint64_t)t->n_states * t->n_classes;
+    t->next = take(words, n_words, &at, n_next);
+    if (t->verify == NULL || t->exact_start == NULL || t->exact_facts == NULL ||
+        t->thresholds == NULL || t->next == NULL)
         return bad_tables();
-    t->exact_facts = words + at;
-    at += t->n_exact;
-    t->thresholds = words + at;
-    at += 2 * (Py_ssize_t)t->n_thresholds;
-    Py_ssize_t n_next = (Py_ssize_t)t->n_states * t->n_classes;
-    Py_ssize_t next_bytes = 4 * n_next;
-    if (at * 4 + next_bytes > blob_size)
-        return bad_tables();
-    t->next = words + at;
-    t->exact_bytes = (const uint8_t *)blob + at * 4 + next_bytes;
-    t->exact_size = blob_size - (at * 4 + next_bytes);
+    t->exact_bytes = (const uint8_t *)blob + at * 4;
+    t->exact_size = blob_size - (Py_ssize_t)(at * 4);
     for (uint32_t i = 0; i < t->n_exact; i++)
         if (t->exact_start[i] > t->exact_start[i + 1])
             return bad_tables();
@@ -104,7 +106,7 @@ read_tables(const char *blob, Py_ssize_t blob_size, Tables *t)
     for (uint32_t i = 0; i < 256; i++)
         if (t->class_of[i] >= t->n_classes)
             return bad_tables();
-    for (Py_ssize_t i = 0; i < n_next; i++) {
+    for (uint64_t i = 0; i < n_next; i++) {
         uint32_t row = t->next[i] & ~FOUND;
         if (row >= n_next || row % t->n_classes != 0)
             return bad_tables();
@@ -199,6 +201,7 @@ text_facts(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     }
     uint32_t facts = 0;
     Py_ssize_t digits = 0;
+    int unscanned = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(texts); i++) {
         PyObject *text = PyList_GET_ITEM(texts, i);
         if (!PyUnicode_Check(text)) {
@@ -208,13 +211,18 @@ text_facts(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         Py_ssize_t size;
         const char *data = PyUnicode_AsUTF8AndSize(text, &size);
         if (data == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+                return NULL;
             /* Lone surrogates have no UTF-8: anything may be in the text. */
             PyErr_Clear();
-            facts = t->all_facts;
-            digits = PY_SSIZE_T_MAX;
-            break;
+            unscanned = 1;
+            continue;
         }
         facts |= scan(t, (const uint8_t *)data, size, &digits);
+    }
+    if (unscanned) {
+        facts = t->all_facts;
+        digits = PY_SSIZE_T_MAX;
     }
     for (uint32_t i = 0; i < t->n_thresholds; i++)
         if (digits < (Py_ssize_t)t->thresholds[2 * i])

@@ -12,7 +12,8 @@ A trigger is a set of substrings, matched in one of three ways:
 
 - ``exact``: byte for byte;
 - ``folded``: as in ``text.lower()`` (ASCII triggers, or characters that have no case);
-- ``shapes``: with every ASCII digit written as ``0`` (``-0000`` is a dash and four digits);
+- ``shapes`` (digits and punctuation): with every ASCII digit written as ``0`` (``-0000`` is
+  a dash and four digits);
 
 or a set of single ``bytes`` of the UTF-8 text, and optionally a least number of ASCII digits
 in all of the example's texts together. Facts only rule out: a fact may be set where the rule
@@ -84,15 +85,19 @@ def register_fact(
     if len(kinds) > 1 or len(_TRIGGERS) >= MAX_FACTS:
         raise ValueError(f"trigger {name!r}: one kind of substring, at most {MAX_FACTS} facts")
     match, substrings = kinds[0] if kinds else (Match.EXACT, ())
+    if not 0 <= min_digits < 1 << 32:
+        raise ValueError(f"trigger {name!r}: min_digits out of range")
     for text in substrings:
-        if not text:
-            raise ValueError(f"trigger {name!r}: empty substring")
+        if not text or not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
+            raise ValueError(f"trigger {name!r}: empty, unprintable or unencodable substring")
         if match is Match.FOLDED and any(
             c.isdigit() or c.lower() != c or (not c.isascii() and c.upper() != c) for c in text
         ):
             raise ValueError(
                 f"trigger {name!r}: folded substrings are lower case ASCII or caseless, no digits"
             )
+        if match is Match.SHAPE and any(c.isascii() and c.isalpha() for c in text):
+            raise ValueError(f"trigger {name!r}: shapes are digits and punctuation")
     bit = 1 << len(_TRIGGERS)
     _TRIGGERS.append(Trigger(name, bit, tuple(substrings), match, any_byte, min_digits))
     _compiled.clear()
