@@ -2,9 +2,8 @@
 writer consumes.
 
 Parsing is deliberately lenient. A field that holds the wrong type keeps the value it had
-(typed as ``Any`` in the fallback branch of its union, whose branches are tried left to right)
-so that a rule can point at it (``/messages/2/content is a number``) instead of the loader
-crashing on it. Unknown keys are
+(typed as ``Any`` in the fallback branch of its union) so that a rule can point at it
+(``/messages/2/content is a number``) instead of the loader crashing on it. Unknown keys are
 kept as pydantic extras for the same reason.
 """
 
@@ -54,7 +53,7 @@ class ToolCall(BaseModel):
 
     id: Any = None
     type: Any = "function"
-    function: FunctionCall | Any = Field(None, union_mode="left_to_right")
+    function: FunctionCall | Any = None
 
 
 class ContentPart(BaseModel):
@@ -78,9 +77,9 @@ class Message(BaseModel):
     model_config = _LENIENT
 
     role: Any = None
-    content: str | list[ContentPart] | Any | None = Field(None, union_mode="left_to_right")
+    content: str | list[ContentPart] | Any | None = None
     name: Any = None
-    tool_calls: list[ToolCall] | Any | None = Field(None, union_mode="left_to_right")
+    tool_calls: list[ToolCall] | Any | None = None
     tool_call_id: Any = None
     function_call: Any = None
     weight: Any = None
@@ -115,12 +114,12 @@ class Example(BaseModel):
 
     model_config = _LENIENT
 
-    messages: list[Message] | Any = Field(default_factory=list, union_mode="left_to_right")
-    tools: list[Any] | Any | None = Field(None, union_mode="left_to_right")
+    messages: list[Message] | Any = Field(default_factory=list)
+    tools: list[Any] | Any | None = None
     parallel_tool_calls: Any = None
     functions: Any = None
-    chosen: list[Message] | Any | None = Field(None, union_mode="left_to_right")
-    rejected: list[Message] | Any | None = Field(None, union_mode="left_to_right")
+    chosen: list[Message] | Any | None = None
+    rejected: list[Message] | Any | None = None
     label: Any = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: Source | None = None
