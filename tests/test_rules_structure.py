@@ -119,11 +119,13 @@ def test_family_codes_are_s_and_in_order() -> None:
         (None, "raw"),
         (True, "raw"),
         ({"text": "a"}, "raw"),
+        (b"hello", "raw"),  # in-memory records: bytes are not text,
+        (({"type": "text", "text": "a"},), "raw"),  # nor a tuple a list
     ],
 )
 def test_lenient_unions_take_the_model_where_it_fits(content: object, kind: str) -> None:
-    """A union field takes its first alternative that validates (text, then a list of parts)
-    and keeps any other value as it was, for the structure rules to point at."""
+    """A union field takes text or a list of parts when the value is exactly that, and keeps
+    any other value as it was, for the structure rules to point at."""
     loaded = Example.model_validate({"messages": [{"role": "user", "content": content}]})
     got = loaded.messages[0].content
     if kind == "parts":
