@@ -190,6 +190,9 @@ def test_shards_cover_the_file_and_end_in_smaller_ones(tmp_path: Path) -> None:
     tail = [size for s, size in zip(shards, sizes, strict=True) if len(data) - s.start <= 4 * 4096]
     assert len(tail) >= 15
     assert max(tail) < 1200 < 4096 <= min(sizes[: -len(tail)])
+    # A file no longer than the tail keeps whole shards (it gains nothing from smaller ones).
+    whole = plan_shards(str(path), 4096, tail_bytes=len(data))
+    assert whole is not None and min(s.end - s.start for s in whole[:-1]) >= 4096
 
 
 def test_the_passes_run_with_the_collector_paused_and_restore_it(

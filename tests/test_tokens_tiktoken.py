@@ -266,9 +266,14 @@ def test_compact_ids_fall_back_to_the_packed_list(monkeypatch: pytest.MonkeyPatc
     def wider(text: str, allowed: object) -> bytes:  # a buffer of 64-bit ids
         return np.array(core.encode_ordinary(text), dtype=np.uint64).tobytes()
 
+    def other_call(text: str) -> bytes:  # called another way
+        raise TypeError("encode_to_tiktoken_buffer() takes 1 positional argument")
+
+    ordinary = core.encode_ordinary
     for stand_in in (
-        SimpleNamespace(encode_ordinary=core.encode_ordinary),
-        SimpleNamespace(encode_ordinary=core.encode_ordinary, encode_to_tiktoken_buffer=wider),
+        SimpleNamespace(encode_ordinary=ordinary),
+        SimpleNamespace(encode_ordinary=ordinary, encode_to_tiktoken_buffer=wider),
+        SimpleNamespace(encode_ordinary=ordinary, encode_to_tiktoken_buffer=other_call),
     ):
         monkeypatch.setattr(encoding, "_core_bpe", stand_in)
         encode = ids_encoder(encoding)

@@ -500,9 +500,9 @@ class Shard:
 
 def plan_shards(path: str, target_bytes: int = 4 << 20, tail_bytes: int = 0) -> list[Shard] | None:
     """Cut a plain (not gzip, not JSON array, not stdin) JSON Lines file into shards of about
-    ``target_bytes``, the last ``tail_bytes`` of it into shards a quarter that size (so that
-    processes sharing the shards run out of work close together). Returns ``None`` when the
-    file cannot be sharded."""
+    ``target_bytes``; a file longer than ``tail_bytes`` has its last ``tail_bytes`` cut into
+    shards a quarter that size (so that processes sharing the shards run out of work close
+    together). Returns ``None`` when the file cannot be sharded."""
     if path == STDIN:
         return None
     try:
@@ -514,7 +514,8 @@ def plan_shards(path: str, target_bytes: int = 4 << 20, tail_bytes: int = 0) -> 
             shards: list[Shard] = []
             start = 0
             while start < size:
-                step = target_bytes if size - start > tail_bytes else max(1, target_bytes // 4)
+                in_tail = size - start <= tail_bytes < size
+                step = max(1, target_bytes // 4) if in_tail else target_bytes
                 handle.seek(min(start + step, size))
                 if handle.tell() < size:
                     handle.readline()

@@ -115,7 +115,11 @@ def ids_encoder(encoding: tiktoken.Encoding) -> Callable[[str], bytes]:
             return bytes(buffer(text, _NO_SPECIAL))
 
     probe = "ftprep <|endoftext|> 12,345 na\N{LATIN SMALL LETTER I WITH DIAERESIS}ve \ud800"
-    return buffered if buffered(probe) == packed(probe) else packed
+    try:
+        agrees = buffered(probe) == packed(probe)
+    except Exception:  # a tiktoken whose buffer encoding is called differently
+        agrees = False
+    return buffered if agrees else packed
 
 
 #: Encodings loaded so far, by name (a vocabulary is loaded once per process).
@@ -136,7 +140,9 @@ def transient_encodings() -> Iterator[None]:
 
     For one-off work that peaks later (a large check's dataset pass needs no vocabulary):
     the memory of a vocabulary (about 40 MB for ``o200k_base``) is freed once nothing else
-    holds the encoding. Encodings loaded before the block stay loaded.
+    holds the encoding. Encodings loaded before the block stay loaded; one that other code
+    (another thread) first loads while the block is open is forgotten too, and loaded again
+    when next asked for.
     """
     before = set(_LOADED)
     try:
