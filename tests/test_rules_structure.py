@@ -132,3 +132,27 @@ def test_lenient_unions_take_the_model_where_it_fits(content: object, kind: str)
         assert [type(p).__name__ for p in got] == ["ContentPart"]
     else:
         assert got == content and type(got) is type(content)
+
+
+def test_a_role_given_as_a_str_enum_is_a_role() -> None:
+    """Records built in Python may give roles as a ``str`` enum: they are roles, for the shape
+    the rules read and for token counting alike."""
+    from enum import StrEnum
+
+    from ftprep.rules.structure import shape_of
+    from ftprep.tokens.chat import TiktokenChatCounter
+
+    class Role(StrEnum):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    messages = [{"role": Role.USER, "content": "Hi"}, {"role": Role.ASSISTANT, "content": "Hello"}]
+    example = Example.model_validate({"messages": messages})
+    shape = shape_of(example)
+    assert not shape.traits.odd_roles
+    assert shape.role_names == ["user", "assistant"]
+    plain = Example.model_validate(
+        {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    )
+    counter = TiktokenChatCounter()
+    assert counter.count(example).trained == counter.count(plain).trained > 0

@@ -247,7 +247,7 @@ def shape_of(example: Example) -> ExampleShape:
             entries.append((field, index, message))
             fields.append(field)
             role = message.role
-            if type(role) is str:
+            if isinstance(role, str):
                 role_names.append(role)
                 roles.add(role)
                 if in_messages and index > 0 and role in SYSTEM_ROLES:

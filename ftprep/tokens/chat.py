@@ -154,7 +154,7 @@ class TiktokenChatCounter:
                 if not isinstance(message, Message):
                     continue
                 role = message.role
-                if type(role) is not str:
+                if not isinstance(role, str):
                     role = ""
                 content = message.content
                 if type(content) is str and message.__pydantic_fields_set__ <= _PLAIN_KEYS:
