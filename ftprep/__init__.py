@@ -19,7 +19,7 @@ from ftprep.load.paths import InputError
 from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
 from ftprep.report.report import Report
 from ftprep.targets import TARGETS, Target, get_target
-from ftprep.validate.engine import CheckResult
+from ftprep.validate.check import CheckResult
 from ftprep.write import AccountingError, ConvertResult, PrepareError, PrepareResult
 
 __all__ = [

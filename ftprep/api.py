@@ -19,11 +19,12 @@ from contextlib import contextmanager
 
 from ftprep.config import Config, ConfigError, resolve_config
 from ftprep.dialects import dialect_names
+from ftprep.facts import FactTable
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
 from ftprep.progress import progress_bar
 from ftprep.split import SplitSpec
-from ftprep.validate.engine import CheckResult, Progress, run_check
-from ftprep.validate.facts import FactTable
+from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.engine import Progress
 from ftprep.write import ConvertResult, PrepareResult, convert_files, prepare_files
 
 REPORT = "report.html"
@@ -34,7 +35,7 @@ def reading_bar(paths: Sequence[str], enabled: bool | None) -> Iterator[Progress
     """A progress bar over the bytes of ``paths`` (a widget in Jupyter, text on stderr),
     shown when ``enabled``, or when it is ``None`` and a person is watching
     (:func:`ftprep.progress.interactive`); silent without tqdm. Yields the callback
-    :func:`~ftprep.validate.engine.run_check` advances."""
+    :func:`~ftprep.validate.check.run_check` advances."""
     total = input_bytes(paths)
     with progress_bar(total, desc="ftprep", unit="B", unit_scale=True, enabled=enabled) as bar:
         yield bar
@@ -47,7 +48,7 @@ def check_files(
     against: Sequence[str] = (),
     progress: bool | None = None,
 ) -> CheckResult:
-    """:func:`~ftprep.validate.engine.run_check` of resolved inputs, with a
+    """:func:`~ftprep.validate.check.run_check` of resolved inputs, with a
     :func:`reading_bar` (the command line's check)."""
     with reading_bar([*paths, *against], progress) as bar:
         return run_check(paths, config, against=against, progress=bar)

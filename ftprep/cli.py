@@ -33,7 +33,7 @@ from ftprep.progress import interactive
 from ftprep.report.formats import FORMATS, render, summary_line
 from ftprep.rules.registry import ALL_RULES, rule_for
 from ftprep.targets import TARGETS, get_target
-from ftprep.validate.engine import CheckResult
+from ftprep.validate.check import CheckResult
 from ftprep.write import AccountingError, PrepareError
 
 EXAMPLES = """\

@@ -21,7 +21,7 @@ from ftprep.dedup.signatures import MAX_HASH, Signer, permutations, shingle_hash
 from ftprep.findings import Finding
 from ftprep.model import Example
 from ftprep.tokens.chat import TiktokenChatCounter
-from ftprep.validate.engine import CheckResult, run_check
+from ftprep.validate.check import CheckResult, run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 MLX = REALDATA / "mlx_examples"

@@ -19,7 +19,7 @@ import pytest
 from ftprep.config import parse_config
 from ftprep.findings import Finding
 from ftprep.rules.registry import ALL_RULES
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 

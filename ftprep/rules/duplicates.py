@@ -25,10 +25,10 @@ from ftprep.dedup.clusters import (
 )
 from ftprep.dedup.conflicts import find_conflicts
 from ftprep.dedup.index import I64, U64, matches
+from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.rules.base import DatasetRule
 from ftprep.rules.context import DatasetContext
-from ftprep.validate.facts import FactTable
 
 
 class _FactRule(DatasetRule):

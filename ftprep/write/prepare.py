@@ -1,6 +1,6 @@
 """``prepare``: raw records in, upload-ready files out, in two passes with flat memory.
 
-Pass 1 is the check engine (:func:`~ftprep.validate.engine.run_check`): findings plus one row
+Pass 1 is the check engine (:func:`~ftprep.validate.check.run_check`): findings plus one row
 of compact facts per input record. From those facts alone :func:`plan` decides every record's
 destination: rejected (with the findings or fix that excluded it), train or holdout. Pass 2
 reads the inputs again with the same loaders and streams each record to its destination:
@@ -40,6 +40,7 @@ from ftprep.config import Config
 from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, get_dialect
 from ftprep.dialects.base import messages_to_dicts
+from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.model import Example, Message
@@ -56,8 +57,8 @@ from ftprep.split import (
 )
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
-from ftprep.validate.engine import CheckResult, Progress, dialect_options, run_check
-from ftprep.validate.facts import FactTable
+from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.engine import Progress, dialect_options
 from ftprep.write.encode import encode
 from ftprep.write.files import OutputFile, SplitFile, Staging, write_bytes
 from ftprep.write.fixes import apply_fixes
@@ -441,7 +442,7 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.engine.run_check`.
+    by :func:`~ftprep.validate.check.run_check`.
 
     Raises :class:`PrepareError` for stdin, an input inside ``out_dir`` or another prepare
     output, or an input that changes between the passes; :class:`AccountingError` if
