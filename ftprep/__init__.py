@@ -11,10 +11,9 @@ The data flows ``load -> validate -> dedup -> split -> write -> report``:
 from __future__ import annotations
 
 from ftprep._version import __version__
-from ftprep.api import check, convert, prepare
+from ftprep.api import check, convert, load, prepare
 from ftprep.config import Config, ConfigError
 from ftprep.findings import Finding, Location, Severity
-from ftprep.load import load
 from ftprep.load.paths import InputError
 from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
 from ftprep.report.report import Report

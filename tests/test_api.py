@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import ftprep
-from ftprep.config import Config, ConfigError, config_for_inputs, resolve_config
+from ftprep.api import resolve_config
+from ftprep.config import Config, ConfigError, config_for_inputs
 from ftprep.load.paths import InputError, expand_paths, input_names
 from ftprep.targets import TARGETS
 from ftprep.tokens import make_tokenizer

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from ftprep.facts import ROLES, FactTable
 from ftprep.findings import Finding, Location, Severity, plural
 from ftprep.report.stats import Distribution, token_stats
-from ftprep.rules.registry import rule_for
+from ftprep.rules.registry import rule_codes, rule_for
 from ftprep.targets import get_target
 from ftprep.tokens.billing import BillingEstimate, estimate_facts
 from ftprep.write.files import write_atomic
@@ -372,8 +372,9 @@ def _histogram(tokens: npt.NDArray[np.int64]) -> Histogram:
 
 def _clusters(findings: Sequence[Finding]) -> tuple[DuplicateCluster, ...]:
     groups: dict[tuple[str, Location], list[Location]] = defaultdict(list)
+    relating = rule_codes(relates_records=True)
     for finding in findings:
-        if finding.code.startswith("X") and finding.related:
+        if finding.code in relating and finding.related:
             groups[(finding.code, finding.related[0])].append(finding.location)
     clusters = [
         DuplicateCluster(code, first, tuple(copies)) for (code, first), copies in groups.items()

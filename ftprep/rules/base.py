@@ -46,6 +46,17 @@ class Rule:
     scope: ClassVar[Scope]
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     fixable: ClassVar[bool] = False
+    default_on: ClassVar[bool] = True
+    """Whether the rule runs without being selected by code."""
+    once_per_file: ClassVar[bool] = False
+    """Whether the rule is reported at most once per file (the first occurrence)."""
+    rejects_record: ClassVar[bool] = True
+    """Whether an error of the rule leaves the record it is located at out of prepare's
+    output (false for rules about the dataset as a whole, placed at a record for the
+    reader's sake)."""
+    relates_records: ClassVar[bool] = False
+    """Whether a finding ties its record to others (its ``related`` locations: the copy it
+    duplicates, the training record it leaks from)."""
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()
@@ -99,7 +110,9 @@ class Rule:
 
 
 class LoadRule(Rule):
-    """A problem found while reading the input (container, JSON, shape detection)."""
+    """A problem found while reading the input (container, JSON, shape detection). The loader
+    reports it as a :class:`~ftprep.findings.Problem` of the rule's ``name``; the rule gives
+    it its code and severity."""
 
     scope: ClassVar[Scope] = "load"
 

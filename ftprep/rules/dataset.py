@@ -56,7 +56,14 @@ def _share(part: int, whole: int) -> str:
     return f"{part:,} of {whole:,} examples ({part / whole:.0%})"
 
 
-class TooFewExamples(DatasetRule):
+class _CompositionRule(DatasetRule):
+    """A rule about the dataset as a whole: its findings never reject the record they point
+    at."""
+
+    rejects_record = False
+
+
+class TooFewExamples(_CompositionRule):
     """The dataset has fewer examples than the provider requires.
 
     OpenAI refuses to start a fine-tuning job with fewer than 10 training examples; other
@@ -94,7 +101,7 @@ class FewExamplesOptions(RuleOptions):
     """Examples that teaching a style or a domain usually takes."""
 
 
-class FewExamples(DatasetRule):
+class FewExamples(_CompositionRule):
     """The dataset is smaller than practice recommends for what fine-tuning usually aims at.
 
     Providers accept small datasets, but results follow the number of good examples: about
@@ -139,7 +146,7 @@ class InconsistentSystemPromptsOptions(RuleOptions):
     """Report when more distinct system prompts than this are used."""
 
 
-class InconsistentSystemPrompts(DatasetRule):
+class InconsistentSystemPrompts(_CompositionRule):
     """Examples use several different system prompts.
 
     A fine-tuned model learns its behaviour together with the system prompt it saw in
@@ -191,7 +198,7 @@ class InconsistentSystemPrompts(DatasetRule):
         )
 
 
-class MissingSystemMessage(DatasetRule):
+class MissingSystemMessage(_CompositionRule):
     """Some examples have a system (or developer) message and others do not.
 
     The cookbook's data check counts examples without a system message because a model tuned
@@ -224,7 +231,7 @@ class MissingSystemMessage(DatasetRule):
             )
 
 
-class MissingUserMessage(DatasetRule):
+class MissingUserMessage(_CompositionRule):
     """Examples have no user message.
 
     Without a user turn the model learns to produce the answer unprompted, from the system

@@ -32,7 +32,10 @@ from ftprep.rules.context import DatasetContext
 
 
 class _FactRule(DatasetRule):
-    """Helpers to place findings on rows of a fact table."""
+    """A rule relating records to each other, with helpers to place findings on rows of a
+    fact table."""
+
+    relates_records = True
 
     @staticmethod
     def location(ctx: DatasetContext, facts: FactTable, row: int) -> Location:

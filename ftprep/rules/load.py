@@ -1,8 +1,9 @@
 """L: problems found while reading the input, before any record is understood.
 
-The loader emits these findings itself; each class here is the rule's documentation and
-metadata. A line that fails with an error-severity L rule is not loaded (it goes to rejects);
-warnings and infos ride along with a record that did load.
+The loader reports these problems itself, by the rule's name; each class here is the rule's
+documentation and metadata, and gives the problem its code and configured severity. A line
+with a fatal problem (broken JSON, a shape no dialect reads) is not loaded and goes to rejects;
+notes (a byte order mark, CRLF endings) ride along with a record that did load.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class CrlfLineEndings(LoadRule):
     name = "crlf-line-endings"
     severity = Severity.INFO
     summary = "File uses CRLF line endings"
+    once_per_file = True
 
 
 class BlankLine(LoadRule):

@@ -39,7 +39,12 @@ from ftprep.load.paths import input_bytes
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import DatasetContext, RecordContext
-from ftprep.rules.registry import dataset_rules, enabled_rules, record_rules
+from ftprep.rules.registry import (
+    ProblemRules,
+    dataset_rules,
+    record_rules,
+    rule_codes,
+)
 from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
@@ -102,7 +107,7 @@ class RecordPass:
         self.model = self.target.spec_for(config)
         self.tokenizer = make_tokenizer(config, self.model)
         self.rules = record_rules(config)
-        self.load_codes = {r.code for r in enabled_rules(config, "load")}
+        self.problems = ProblemRules(config)
         self.signer = Signer.from_config(config.dedup)
         self.options = dialect_options(config)
 
@@ -144,7 +149,7 @@ class RecordPass:
     def _run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
         config = self.config
         rules = [r for r in self.rules if not config.is_ignored_for(r.code, path)]
-        load_codes = {c for c in self.load_codes if not config.is_ignored_for(c, path)}
+        problems = self.problems
         ctx = RecordContext(self.target, self.model, config)
         by_traits: dict[Traits, list[RecordRule]] = {}
         builder = FactTableBuilder(self.signer.num_perm)
@@ -161,9 +166,7 @@ class RecordPass:
                 if raw.index is not None:
                     indexed += 1
                 fingerprint = xxhash.xxh3_64_intdigest(raw.raw)
-                record_findings = (
-                    [f for f in item.findings if f.code in load_codes] if item.findings else []
-                )
+                record_findings = problems.findings(item.problems, path) if item.problems else []
                 example = item.example
                 if example is None:
                     builder.add(
@@ -275,12 +278,13 @@ def record_pass(
 ) -> RecordPassResult:
     """Run the record pass over ``units`` on ``executor`` and stitch the units back together
     per file: line numbers and record indices of shards (local to each) renumbered in file
-    order, the once-per-file CRLF note kept once."""
+    order, a finding of a rule reported once per file (CRLF line endings) kept once."""
     findings: list[Finding] = []
     tables: list[FactTable] = []
     indexed_before: dict[int, int] = {}
     lines_before: dict[int, int] = {}
-    crlf_seen: set[int] = set()
+    once_per_file = rule_codes(once_per_file=True)
+    seen_once: set[tuple[int, str]] = set()
     for unit, result in zip(units, executor.map(units, config), strict=True):
         offset = indexed_before.get(unit.path_index, 0)
         indexed_before[unit.path_index] = offset + result.indexed
@@ -292,10 +296,10 @@ def record_pass(
         if line_offset:
             facts.line = facts.line + line_offset  # (Ray hands out read-only arrays)
         for finding in result.findings:
-            if finding.code == "L004":
-                if unit.path_index in crlf_seen:
+            if finding.code in once_per_file:
+                if (unit.path_index, finding.code) in seen_once:
                     continue
-                crlf_seen.add(unit.path_index)
+                seen_once.add((unit.path_index, finding.code))
             if offset or line_offset:
                 finding = finding.shifted(records=offset, lines=line_offset)
             findings.append(finding)

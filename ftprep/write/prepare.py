@@ -44,9 +44,8 @@ from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.model import Example, Message
-from ftprep.rules import dataset
 from ftprep.rules.dataset import TooFewExamples
-from ftprep.rules.registry import dataset_rules
+from ftprep.rules.registry import ProblemRules, dataset_rules, rule_codes
 from ftprep.split import (
     SplitSpec,
     assign_holdout,
@@ -71,9 +70,6 @@ from ftprep.write.manifest import (
     output_entry,
 )
 from ftprep.write.rejects import drop_reason, reason, reject_line
-
-DATASET_CODES = frozenset(rule.code for rule in dataset.RULES)
-"""Codes of the rules about the dataset as a whole (too few examples, mixed system prompts)."""
 
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
 SPLITS = ("train", "holdout", "rejected")
@@ -127,13 +123,14 @@ def _findings_by_row(
     describe the whole dataset, so they never reject that example."""
     lookup = _row_lookup(check.facts, check.paths)
     path_index = {p: i for i, p in enumerate(check.paths)}
+    whole_dataset = rule_codes(rejects_record=False)
     by_row: dict[int, list[Finding]] = {}
     unplaced: list[Finding] = []
     for finding in check.findings:
         loc = finding.location
         p = path_index.get(loc.path)
         row = None
-        if p is not None and finding.code not in DATASET_CODES:
+        if p is not None and finding.code not in whole_dataset:
             if loc.record is not None:
                 row = lookup.get((p, "r", loc.record))
             elif loc.line is not None or loc.column is None:
@@ -191,6 +188,7 @@ def plan(
     keeper = np.full(n, -1, dtype=np.int64)
     keeper[unit[clean_rows[first]]] = clean_rows[first]
     dropped = 0
+    relating = rule_codes(relates_records=True)
     if config.dedup.drop:
         for row in clean_rows[keeper[unit[clean_rows]] != clean_rows].tolist():
             kept[row] = False
@@ -203,7 +201,7 @@ def plan(
                     f"duplicate of {kept_at.path}:{kept_at.line}, which is kept",
                     kept_at,
                 ),
-                *(reason(f) for f in by_row.get(row, []) if f.code.startswith("X")),
+                *(reason(f) for f in by_row.get(row, []) if f.code in relating),
             ]
 
     content = np.where(facts.exact_key != 0, facts.exact_key, facts.fingerprint)
@@ -287,6 +285,7 @@ class _Pass2:
         }
         self.eval = SplitFile(staging, EVAL, max_file_bytes) if eval_file else None
         self.tally = _Tally()
+        self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
 
     def _dialect_for(self, example: Example) -> Dialect:
@@ -342,12 +341,12 @@ class _Pass2:
             return
         example = item.example
         fixed = apply_fixes(example, self.config.prepare.fixes)
-        line, findings = encode(self._dialect_for(example), example)
+        line, problems = encode(self._dialect_for(example), example)
         if line is None:
-            self._reject(item, [reason(f) for f in findings])
+            self._reject(item, [reason(self.problems.finding(p)) for p in problems])
             return
-        for finding in findings:
-            self.tally.writer_findings[finding.code] += 1
+        for problem in problems:
+            self.tally.writer_findings[self.problems.rule(problem.kind).code] += 1
         split = SPLITS[destination]
         self.files[destination].write(line)
         self.tally.fixes.update(fixed)
