@@ -128,3 +128,33 @@ def test_the_layer_map_is_not_vacuous() -> None:
     assert {"ftprep.validate.engine", "ftprep.facts", "ftprep.rules.base"} <= found
     assert layer_of("ftprep.validate.engine") > layer_of("ftprep.validate.check")
     assert layer_of("ftprep.rules.quality") > layer_of("ftprep.validate.engine")
+
+
+def test_no_code_outside_rules_names_a_rule_code() -> None:
+    """Rules are data the framework reads: outside ``ftprep/rules`` no string in the code is
+    a rule code (docstrings may cite one)."""
+    import re
+
+    code_like = re.compile(r"^[A-Z][0-9]{3}$")
+    wrong = []
+    for module, path in modules():
+        if module.startswith("ftprep.rules"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        wrong.extend(
+            f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and code_like.match(node.value)
+        )
+    assert wrong == []
