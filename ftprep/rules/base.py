@@ -14,7 +14,6 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -132,9 +131,8 @@ class RecordRule(Rule):
         """
         return True
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
-        """The findings for ``example`` (rules the engine runs on every record return a list,
-        usually empty, rather than a generator: that is cheaper to call)."""
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """The findings for ``example``, usually none."""
         raise NotImplementedError
 
 
@@ -143,6 +141,6 @@ class DatasetRule(Rule):
 
     scope: ClassVar[Scope] = "dataset"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
-        """Yield the findings for the dataset."""
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """The findings for the dataset."""
         raise NotImplementedError

@@ -8,7 +8,7 @@ one (or, for leakage, at the training example) in ``related``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import repeat
 from typing import Any, ClassVar
 
@@ -110,22 +110,26 @@ class ExactDuplicate(_FactRule):
     severity: ClassVar[Severity] = Severity.WARNING
     summary: ClassVar[str] = "Example repeats an earlier example exactly"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per later copy, pointing at the first occurrence."""
+        found: list[Finding] = []
         facts = ctx.facts
         first = first_with_key(facts.exact_key, facts.loaded)
         for row in np.flatnonzero(first != np.arange(len(facts))).tolist():
             here = self.location(ctx, facts, row)
             there = self.location(ctx, facts, int(first[row]))
-            yield self.at_row(
-                ctx,
-                facts,
-                row,
-                f"exact duplicate of {self.describe(here, there)}",
-                related=(there,),
-                hint="remove the copy; prepare keeps the first occurrence",
-                data={"duplicate_of": there.line, "similarity": 1.0},
+            found.append(
+                self.at_row(
+                    ctx,
+                    facts,
+                    row,
+                    f"exact duplicate of {self.describe(here, there)}",
+                    related=(there,),
+                    hint="remove the copy; prepare keeps the first occurrence",
+                    data={"duplicate_of": there.line, "similarity": 1.0},
+                )
             )
+        return found
 
 
 class NearDuplicate(_FactRule):
@@ -153,15 +157,16 @@ class NearDuplicate(_FactRule):
     severity: ClassVar[Severity] = Severity.WARNING
     summary: ClassVar[str] = "Example is a near duplicate of an earlier example"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per cluster member but the representative."""
+        reported: list[Finding] = []
         facts = ctx.facts
         dedup = ctx.config.dedup
         found = find_duplicates(facts, dedup)
         n = len(facts)
         members = np.flatnonzero((found.first != np.arange(n)) & (found.exact_of == np.arange(n)))
         if not len(members):
-            return
+            return reported
         partner, partner_equal = _best_partners(found.near, n)
         representative = found.first[members]
         # Most members are a confirmed pair with their representative (copies always are).
@@ -206,16 +211,19 @@ class NearDuplicate(_FactRule):
                 there = locations[rep_at]
                 via = locations[via_at] if via_at >= 0 else None
                 message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
-            yield Finding(
-                self.code,
-                self.effective_severity,
-                message,
-                here,
-                hint,
-                related,
-                fingerprint,
-                data,
+            reported.append(
+                Finding(
+                    self.code,
+                    self.effective_severity,
+                    message,
+                    here,
+                    hint,
+                    related,
+                    fingerprint,
+                    data,
+                )
             )
+        return reported
 
     def _near(
         self,
@@ -297,12 +305,13 @@ class ConflictingAnswers(_FactRule):
     severity: ClassVar[Severity] = Severity.WARNING
     summary: ClassVar[str] = "Same prompt as an earlier example but a different answer"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per different answer to a repeated prompt."""
+        found: list[Finding] = []
         facts = ctx.facts
         conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if conflicts.multi_answer:
-            return
+            return found
         for row, first, answers in zip(
             conflicts.rows.tolist(),
             conflicts.first.tolist(),
@@ -311,16 +320,19 @@ class ConflictingAnswers(_FactRule):
         ):
             here = self.location(ctx, facts, row)
             there = self.location(ctx, facts, first)
-            yield self.at_row(
-                ctx,
-                facts,
-                row,
-                f"same prompt as {self.describe(here, there)} but a different answer "
-                f"({answers} different answers to this prompt)",
-                related=(there,),
-                hint="keep the correct answer, or make the prompts say what differs",
-                data={"prompt_of": there.line, "answers": answers},
+            found.append(
+                self.at_row(
+                    ctx,
+                    facts,
+                    row,
+                    f"same prompt as {self.describe(here, there)} but a different answer "
+                    f"({answers} different answers to this prompt)",
+                    related=(there,),
+                    hint="keep the correct answer, or make the prompts say what differs",
+                    data={"prompt_of": there.line, "answers": answers},
+                )
             )
+        return found
 
 
 class MultiAnswerPrompts(_FactRule):
@@ -341,25 +353,29 @@ class MultiAnswerPrompts(_FactRule):
     severity: ClassVar[Severity] = Severity.INFO
     summary: ClassVar[str] = "Many prompts have several different answers, by design it seems"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One summary finding when the data looks multi-answer by design."""
+        found: list[Finding] = []
         facts = ctx.facts
         conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if not conflicts.multi_answer:
-            return
+            return found
         row = int(conflicts.rows[0])
         there = self.location(ctx, facts, int(conflicts.first[0]))
-        yield self.at_row(
-            ctx,
-            facts,
-            row,
-            f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once have "
-            f"several different answers (up to {int(conflicts.answers.max())}); treated as "
-            "several answers per prompt by design, so X003 does not report them one by one",
-            related=(there,),
-            hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
-            data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+        found.append(
+            self.at_row(
+                ctx,
+                facts,
+                row,
+                f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once "
+                f"have several different answers (up to {int(conflicts.answers.max())}); treated "
+                "as several answers per prompt by design, so X003 does not report them one by one",
+                related=(there,),
+                hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
+                data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+            )
         )
+        return found
 
 
 class HoldoutLeakage(_FactRule):
@@ -381,12 +397,14 @@ class HoldoutLeakage(_FactRule):
     severity: ClassVar[Severity] = Severity.ERROR
     summary: ClassVar[str] = "Holdout example also appears in the training data"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per leaked holdout example."""
+        found: list[Finding] = []
         train, holdout = ctx.facts, ctx.against
         if holdout is None or not len(holdout) or not len(train):
-            return
-        yield from self._leaks(ctx, train, holdout)
+            return found
+        found.extend(self._leaks(ctx, train, holdout))
+        return found
 
     def _leaks(
         self, ctx: DatasetContext, train: FactTable, holdout: FactTable

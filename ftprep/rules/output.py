@@ -8,7 +8,6 @@ the conversation; records already in the target's shape are not rewritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 
 from ftprep.dialects import Dialect, DialectOptions, Written, get_dialect
@@ -61,7 +60,7 @@ class _OutputRule(RecordRule):
             or traits.dialect != ctx.target.dialect
         )
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         return [
             self.finding(p.location, p.message, hint=p.hint)
             for p in written_problems(example, ctx)

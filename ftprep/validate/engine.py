@@ -336,7 +336,7 @@ def dataset_pass(
         for rule in dataset_rules(config):
             found = rule.check_dataset(ctx)
             if config.per_file_ignores:
-                found = (f for f in found if not config.is_ignored_for(f.code, f.path))
+                found = [f for f in found if not config.is_ignored_for(f.code, f.path)]
             findings.extend(found)
         order = {name: i for i, name in enumerate(ctx.paths)}
         findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
