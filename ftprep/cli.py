@@ -312,7 +312,8 @@ def run_rules(args: argparse.Namespace) -> int:
         default = "" if rule.default_on else " (off by default)"
         fixable = " Fixable with --fix." if rule.fixable else ""
         print(f"{rule.code} {rule.name}: {rule.summary}")
-        print(f"Severity: {rule.severity.value}{default}.{fixable}\n")
+        print(f"Severity: {rule.severity.value}{default}.{fixable}")
+        print(f"Defined in: {rule.source()}\n")
         print(rule.documentation())
         return 0
     width = max((len(rule.name) for rule in ALL_RULES), default=0)

@@ -14,6 +14,7 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -60,6 +61,14 @@ class Rule:
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()
         self.effective_severity = severity or self.severity
+
+    @classmethod
+    def source(cls) -> str:
+        """Where the rule is defined, as ``ftprep/rules/quality.py:478``."""
+        path = Path(inspect.getfile(cls))
+        package = Path(__file__).resolve().parents[1]
+        where = path.resolve().relative_to(package.parent) if path.is_absolute() else path
+        return f"{where.as_posix()}:{inspect.getsourcelines(cls)[1]}"
 
     @classmethod
     def documentation(cls) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import repeat
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -96,19 +96,19 @@ class ExactDuplicate(_FactRule):
     Unicode NFC and collapsing whitespace (and folding case with ``dedup.case-sensitive =
     false``).
 
-    Why it matters: repeated examples are trained on several times, which over-weights them,
+    repeated examples are trained on several times, which over-weights them,
     skews the dataset towards whatever was copied, and wastes training tokens; an example
     repeated across a train/validation split also inflates validation scores.
 
-    How to fix: remove the later copies (``ftprep prepare`` keeps the first occurrence when
+    Fix: remove the later copies (``ftprep prepare`` keeps the first occurrence when
     ``dedup.drop`` is on). If the repetition is deliberate up-weighting, raise the epochs or
     ignore this rule for the file instead.
     """
 
-    code: ClassVar[str] = "X001"
-    name: ClassVar[str] = "exact-duplicate"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Example repeats an earlier example exactly"
+    code = "X001"
+    name = "exact-duplicate"
+    severity = Severity.WARNING
+    summary = "Example repeats an earlier example exactly"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per later copy, pointing at the first occurrence."""
@@ -145,17 +145,17 @@ class NearDuplicate(_FactRule):
     reported by X001 instead. Candidates come from LSH band keys (16 bands x 8 rows by
     default, chosen for recall) and are all confirmed on their signatures before reporting.
 
-    Why it matters: templated or lightly edited copies over-weight one pattern as much as
+    templated or lightly edited copies over-weight one pattern as much as
     exact copies do, and are much harder to see by eye.
 
-    How to fix: keep one example per cluster (``ftprep prepare`` keeps the first), or make the
+    Fix: keep one example per cluster (``ftprep prepare`` keeps the first), or make the
     variants genuinely different. Raise ``dedup.threshold`` if the variants are intended.
     """
 
-    code: ClassVar[str] = "X002"
-    name: ClassVar[str] = "near-duplicate"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Example is a near duplicate of an earlier example"
+    code = "X002"
+    name = "near-duplicate"
+    severity = Severity.WARNING
+    summary = "Example is a near duplicate of an earlier example"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per cluster member but the representative."""
@@ -292,18 +292,18 @@ class ConflictingAnswers(_FactRule):
     more than once have several answers (and at least 3 do), this rule stays quiet and X005
     says once that the data looks multi-answer by design.
 
-    Why it matters: training on contradictory targets teaches the model that either answer is
+    training on contradictory targets teaches the model that either answer is
     right, so it hedges or picks at random; a corrected answer next to the stale one is a
     common cause.
 
-    How to fix: keep the correct answer and remove the other examples, or make the prompts
+    Fix: keep the correct answer and remove the other examples, or make the prompts
     say what distinguishes them.
     """
 
-    code: ClassVar[str] = "X003"
-    name: ClassVar[str] = "conflicting-answers"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Same prompt as an earlier example but a different answer"
+    code = "X003"
+    name = "conflicting-answers"
+    severity = Severity.WARNING
+    summary = "Same prompt as an earlier example but a different answer"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per different answer to a repeated prompt."""
@@ -341,17 +341,17 @@ class MultiAnswerPrompts(_FactRule):
     contradictions (X003) are not reported example by example. Reported once, on the first
     example with a second answer.
 
-    Why it matters: several answers per prompt are fine for data augmentation, but if they
+    several answers per prompt are fine for data augmentation, but if they
     were not intended they are contradictions the model will learn to hedge between.
 
-    How to fix: nothing, if the answers are meant as alternatives. Otherwise set
+    Fix: nothing, if the answers are meant as alternatives. Otherwise set
     ``dedup.multi-answer-share = 1`` to see every conflicting example (X003).
     """
 
-    code: ClassVar[str] = "X005"
-    name: ClassVar[str] = "multi-answer-prompts"
-    severity: ClassVar[Severity] = Severity.INFO
-    summary: ClassVar[str] = "Many prompts have several different answers, by design it seems"
+    code = "X005"
+    name = "multi-answer-prompts"
+    severity = Severity.INFO
+    summary = "Many prompts have several different answers, by design it seems"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One summary finding when the data looks multi-answer by design."""
@@ -385,17 +385,17 @@ class HoldoutLeakage(_FactRule):
     least ``dedup.threshold``, as for X002), checked in that order. Reported once per holdout
     example, pointing at the training example.
 
-    Why it matters: evaluation on examples the model was trained on measures memorisation,
+    evaluation on examples the model was trained on measures memorisation,
     not generalisation; validation loss and scores come out better than they are.
 
-    How to fix: remove the example from the holdout set (or from the training set), and
+    Fix: remove the example from the holdout set (or from the training set), and
     split by prompt so that one prompt never lands on both sides (``ftprep prepare`` does).
     """
 
-    code: ClassVar[str] = "X004"
-    name: ClassVar[str] = "holdout-leakage"
-    severity: ClassVar[Severity] = Severity.ERROR
-    summary: ClassVar[str] = "Holdout example also appears in the training data"
+    code = "X004"
+    name = "holdout-leakage"
+    severity = Severity.ERROR
+    summary = "Holdout example also appears in the training data"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per leaked holdout example."""

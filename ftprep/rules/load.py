@@ -67,6 +67,8 @@ class CrlfLineEndings(LoadRule):
     Accepted: JSON allows the carriage return as whitespace, and every reader ftprep knows
     handles it. Reported once per file, as information, so that diffs that flip line endings
     are not a surprise.
+
+    Fix: nothing is needed; ``dos2unix`` converts the file if you want LF endings.
     """
 
     code = "L004"
@@ -158,6 +160,8 @@ class LineTooLong(LoadRule):
 class UnreadableFile(LoadRule):
     """A file could not be read at all: missing, a directory, not permitted, or a corrupt
     gzip stream.
+
+    Nothing of it can be checked or written: whatever records it holds are in no output.
 
     Fix: check the path; for gzip, re-compress the file.
     """
