@@ -25,9 +25,9 @@ import argparse
 import hashlib
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class Key:
     pointer: str | None
     record: str
     """A short hash of the record's content (``-`` for a finding about the whole file)."""
+    n: int = 0
+    """The finding's rank among those sharing the fields above, in ftprep's order (one record
+    can hold several phone numbers)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The key's fields, as written in ``labels.jsonl``."""
@@ -66,6 +69,7 @@ class Key:
             "message": self.message,
             "pointer": self.pointer,
             "record": self.record,
+            "n": self.n,
         }
 
 
@@ -135,7 +139,10 @@ def findings_of(name: str, spec: dict[str, Any]) -> list[Finding]:
 
 
 def _rank(key: Key, finding: Finding) -> str:
-    blob = json.dumps([SEED, key.as_dict(), finding.message], sort_keys=True)
+    fields = key.as_dict()
+    if not key.n:  # a finding alone on its record ranks without the rank field
+        del fields["n"]
+    blob = json.dumps([SEED, fields, finding.message], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -144,10 +151,13 @@ def sample(name: str, spec: dict[str, Any], findings: Sequence[Finding]) -> list
     records = Records(DATA / spec["file"])
     by_code: dict[str, list[tuple[str, Sampled]]] = defaultdict(list)
     out: list[Sampled] = []
+    seen: Counter[Key] = Counter()
     for finding in findings:
         raw = records.get(finding)
         loc = finding.location
         key = Key(spec["file"], finding.code, loc.line, loc.message, loc.pointer, record_hash(raw))
+        seen[key] += 1
+        key = replace(key, n=seen[key] - 1)
         item = Sampled(name, key, finding, raw)
         if finding.severity is Severity.ERROR:
             out.append(item)
@@ -168,7 +178,13 @@ def read_labels(path: Path = LABELS) -> dict[Key, Label]:
             continue
         row = json.loads(line)
         key = Key(
-            row["file"], row["code"], row["line"], row["message"], row["pointer"], row["record"]
+            row["file"],
+            row["code"],
+            row["line"],
+            row["message"],
+            row["pointer"],
+            row["record"],
+            row.get("n", 0),
         )
         if row["label"] not in VERDICTS:
             raise ValueError(f"{path.name}:{number}: unknown label {row['label']!r}")
@@ -308,18 +324,17 @@ def datasets_table() -> list[list[str]]:
 
 
 def pointed_text(raw: Any, pointer: str | None) -> Any:
-    """The part of ``raw`` that a JSON pointer names (``raw`` itself when it names nothing)."""
-    if raw is None or not pointer:
-        return raw
+    """The deepest part of ``raw`` that a JSON pointer names (``/chosen/0/content`` names the
+    ``chosen`` string of a record whose ``chosen`` is a whole transcript)."""
     node = raw
-    for part in pointer.lstrip("/").split("/"):
+    for part in (pointer or "").lstrip("/").split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return raw
+            break
     return node
 
 
@@ -330,7 +345,8 @@ def show(item: Sampled, width: int) -> str:
     where = f"  at {k.pointer} (message {k.message}) record {k.record}"
     part = pointed_text(item.raw, k.pointer)
     text = part if isinstance(part, str) else json.dumps(part, ensure_ascii=False)
-    body = text if len(text) <= width else text[: width // 2] + " [...] " + text[-width // 2 :]
+    # Keep more of the end: cut-off answers and refusals are seen there.
+    body = text if len(text) <= width else f"{text[: width // 3]} [...] {text[-2 * width // 3 :]}"
     return f"{head}\n{where}\n  > " + body.replace("\n", "\n  > ")
 
 
