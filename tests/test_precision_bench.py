@@ -7,6 +7,7 @@ make a rule look good. Precision thresholds are not asserted yet (issue 18, part
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import re
@@ -43,9 +44,12 @@ def sample() -> tuple[list[Any], dict[str, int]]:
 
 
 def _records(path: Path) -> int:
+    text = path.read_bytes()
+    if path.name.endswith(".gz"):
+        text = gzip.decompress(text)
     if path.name.endswith(".json"):
-        return len(json.loads(path.read_text(encoding="utf-8")))
-    return len(path.read_bytes().splitlines())
+        return len(json.loads(text))
+    return len(text.splitlines())
 
 
 def test_every_data_file_has_provenance_and_a_licence() -> None:
@@ -55,7 +59,7 @@ def test_every_data_file_has_provenance_and_a_licence() -> None:
     data_files = {
         path.relative_to(run.DATA).as_posix()
         for path in run.DATA.rglob("*")
-        if path.is_file() and path.name.endswith((".json", ".jsonl"))
+        if path.is_file() and path.name.endswith((".json", ".jsonl", ".jsonl.gz"))
     }
     assert data_files == listed, "every data file is listed in datasets.json, and only those"
     for name, spec in manifest.items():

@@ -22,6 +22,7 @@ record changed no longer applies.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import sys
@@ -104,6 +105,8 @@ class Records:
     def __init__(self, path: Path) -> None:
         self.path = path
         text = path.read_bytes()
+        if path.name.endswith(".gz"):
+            text = gzip.decompress(text)
         self.lines: list[bytes] = []
         self.array: list[Any] = []
         if path.name.endswith(".json"):
@@ -168,6 +171,12 @@ def sample(name: str, spec: dict[str, Any], findings: Sequence[Finding]) -> list
     return sorted(out, key=lambda s: (s.key, s.finding.message))
 
 
+def key_of(row: dict[str, Any]) -> Key:
+    """The key of a ``labels.jsonl`` row."""
+    fields = (row["file"], row["code"], row["line"], row["message"], row["pointer"])
+    return Key(*fields, row["record"], row.get("n", 0))
+
+
 def read_labels(path: Path = LABELS) -> dict[Key, Label]:
     """``labels.jsonl`` as a mapping; a key given twice is an error (labels must not clash)."""
     labels: dict[Key, Label] = {}
@@ -177,15 +186,7 @@ def read_labels(path: Path = LABELS) -> dict[Key, Label]:
         if not line.strip():
             continue
         row = json.loads(line)
-        key = Key(
-            row["file"],
-            row["code"],
-            row["line"],
-            row["message"],
-            row["pointer"],
-            row["record"],
-            row.get("n", 0),
-        )
+        key = key_of(row)
         if row["label"] not in VERDICTS:
             raise ValueError(f"{path.name}:{number}: unknown label {row['label']!r}")
         if not row.get("reason", "").strip():
@@ -205,6 +206,16 @@ def label_row(item: Sampled, verdict: str, reason: str) -> dict[str, Any]:
         "severity": item.finding.severity.value,
         "finding": item.finding.message[:160],
     }
+
+
+def prune(stale: set[Key], path: Path = LABELS) -> None:
+    """Rewrite ``labels.jsonl`` without the labels of ``stale`` keys (a rule no longer makes
+    those findings, or the sample no longer draws them), keeping the others in order."""
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if key_of(json.loads(line)) not in stale:
+            kept.append(line + "\n")
+    path.write_text("".join(kept), encoding="utf-8")
 
 
 def collect(names: Iterable[str] | None = None) -> tuple[list[Sampled], dict[str, int]]:
@@ -279,11 +290,15 @@ def tables(
         per_pair[item.dataset, item.key.code].add(label)
         severities[item.key.code].add(item.finding.severity.value)
     overall = Tally()
-    rules = [["rule", "severity", *TALLY_HEAD]]
+    rules = [["rule", "severity", *TALLY_HEAD, "files", "per-file mean"]]
     for code, tally in sorted(per_code.items()):
         overall.merge(tally)
-        rules.append([code, "/".join(sorted(severities[code])), *tally.cells()])
-    rules.append(["all", "", *overall.cells()])
+        per_file = [t.precision for (_, c), t in per_pair.items() if c == code]
+        known = [p for p in per_file if p is not None]
+        mean = f"{sum(known) / len(known):.2f}" if known else "-"
+        severity = "/".join(sorted(severities[code]))
+        rules.append([code, severity, *tally.cells(), str(len(per_file)), mean])
+    rules.append(["all", "", *overall.cells(), str(len(per_set)), ""])
     sets = [["dataset", "findings", *TALLY_HEAD]]
     sets.extend([name, str(totals[name]), *per_set[name].cells()] for name in sorted(totals))
     pairs = [["dataset", "rule", *TALLY_HEAD]]
@@ -300,8 +315,12 @@ def render_text(table: list[list[str]]) -> str:
 
 def render_markdown(table: list[list[str]]) -> str:
     """A table as GitHub Markdown."""
-    lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
-    lines.extend("| " + " | ".join(row) + " |" for row in table[1:])
+
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    lines = [row(table[0]), "|" + "---|" * len(table[0])]
+    lines.extend(row(cells) for cells in table[1:])
     return "\n".join(lines)
 
 
@@ -359,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="with --unlabelled: the record too")
     parser.add_argument("--width", type=int, default=1200, help="characters of record shown")
     parser.add_argument("--check", action="store_true", help="exit 1 if any finding is unlabelled")
+    parser.add_argument(
+        "--prune", action="store_true", help="drop labels of findings no longer sampled"
+    )
     args = parser.parse_args(argv)
 
     sampled, totals = collect(args.dataset)
@@ -378,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = {s.key for s in sampled}
     checked = {manifest()[name]["file"] for name in totals}
     stale = [k for k in labels if k.file in checked and k not in keys]
+    if args.prune and stale:
+        prune(set(stale))
     print(f"\n{len(sampled)} sampled findings, {len(unlabelled)} unlabelled, {len(stale)} stale")
     if unlabelled:
         print("unlabelled (label them in labels.jsonl; --unlabelled --show prints the records):")
