@@ -290,14 +290,19 @@ def tables(
         per_pair[item.dataset, item.key.code].add(label)
         severities[item.key.code].add(item.finding.severity.value)
     overall = Tally()
+    per_severity: dict[str, Tally] = defaultdict(Tally)
     rules = [["rule", "severity", *TALLY_HEAD, "files", "per-file mean"]]
     for code, tally in sorted(per_code.items()):
         overall.merge(tally)
+        per_severity["/".join(sorted(severities[code]))].merge(tally)
         per_file = [t.precision for (_, c), t in per_pair.items() if c == code]
         known = [p for p in per_file if p is not None]
         mean = f"{sum(known) / len(known):.2f}" if known else "-"
         severity = "/".join(sorted(severities[code]))
         rules.append([code, severity, *tally.cells(), str(len(per_file)), mean])
+    for severity in ("error", "warning", "info"):
+        if severity in per_severity:
+            rules.append([f"all {severity}s", severity, *per_severity[severity].cells(), "", ""])
     rules.append(["all", "", *overall.cells(), str(len(per_set)), ""])
     sets = [["dataset", "findings", *TALLY_HEAD]]
     sets.extend([name, str(totals[name]), *per_set[name].cells()] for name in sorted(totals))
