@@ -7,6 +7,7 @@ see ``ftprep/_accel.py``)."""
 
 import os
 import sys
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -25,25 +26,32 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         if PURE_PYTHON:
             print("ftprep: FTPREP_PURE_PYTHON is set: not building the C accelerators")
+            self._drop_stale(self.extensions)
             return
         try:
             super().run()
         except BUILD_ERRORS as err:  # no usable compiler at all
-            self._left_out("the C accelerators", err)
+            self._left_out("the C accelerators", err, self.extensions)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
         except BUILD_ERRORS as err:
-            self._left_out(ext.name, err)
+            self._left_out(ext.name, err, [ext])
 
-    @staticmethod
-    def _left_out(what: str, err: Exception) -> None:
+    def _left_out(self, what: str, err: Exception, extensions: list[Extension]) -> None:
         print(
             f"WARNING: ftprep: could not build {what} ({err}); installing without: the "
             "plain-Python fallback gives the same results, more slowly",
             file=sys.stderr,
         )
+        self._drop_stale(extensions)
+
+    def _drop_stale(self, extensions: list[Extension]) -> None:
+        # A build folder reused from an earlier build may hold these extensions built from
+        # older sources: they must not end up in the wheel.
+        for ext in extensions:
+            Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
 
 
 setup(
