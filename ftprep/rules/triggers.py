@@ -146,7 +146,7 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 
 
 #: A pattern of the scan: its mapped bytes, the facts it sets, and for the triggers matched
-#: exactly, the bytes it must also be in the text itself (``None`` for the others).
+#: exactly, the bytes that must also occur in the text itself (``None`` for the others).
 Pattern = tuple[bytes, int, bytes | None]
 
 
