@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ftprep.tokens",),
     ("ftprep.targets",),
     ("ftprep.config", "ftprep.progress"),
-    ("ftprep.facts", "ftprep.model", "ftprep.findings", "ftprep._version"),
+    ("ftprep.facts", "ftprep.model", "ftprep.findings", "ftprep._version", "ftprep._accel"),
 )
 
 
