@@ -19,7 +19,6 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-from ftprep.rules.triggers import register_fact, text_facts
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
@@ -138,10 +137,6 @@ class Traits(NamedTuple):
     """The conversation has an assistant turn but ends with another role's turn."""
     blank_content: bool
     """Some message's content is an empty or whitespace-only string."""
-    markup: bool
-    """Some message's text holds ``<`` or ``[`` (template tokens, placeholders)."""
-    text_facts: int
-    """The :mod:`~ftprep.rules.triggers` facts of the messages' texts."""
 
 
 @dataclass(slots=True)
@@ -185,9 +180,6 @@ class ExampleShape:
     def odd_entries(self) -> bool:
         """Some entry of messages, chosen or rejected is not a well-formed message."""
         return self.traits.odd_entries
-
-
-_MARKUP = register_fact("markup", any_byte=b"<[")
 
 
 def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, str]]:
@@ -269,7 +261,6 @@ def shape_of(example: Example) -> ExampleShape:
     messages = example.messages
     preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
-    facts = text_facts(texts)
     traits = Traits(
         example.dialect,
         frozenset(roles),
@@ -294,8 +285,6 @@ def shape_of(example: Example) -> ExampleShape:
             and "assistant" in role_names[: len(turns)]
         ),
         blank,
-        bool(facts & _MARKUP),
-        facts,
     )
     shape = ExampleShape(entries, fields, role_names, texts, turns, traits)
     last.example, last.shape = example, shape
