@@ -123,6 +123,31 @@ def test_alpaca_keeps_wrong_types_for_rules() -> None:
     assert [m.content for m in example.conversation()] == [3, ["x"]]
 
 
+def test_alpaca_with_chosen_and_rejected_is_a_pair_whatever_else_it_has() -> None:
+    record = {
+        "instruction": "Edit for grammar.",
+        "input": "He go to the park.",
+        "output": "He goes to the park.",
+        "rejected": "He goes to the stupid park.",
+        "chosen": "He goes to the park.",
+    }
+    example = one(record)
+    assert [(m.role, m.content) for m in example.conversation()] == [
+        ("user", "Edit for grammar.\n\nHe go to the park.")
+    ]
+    assert [m.content for m in example.chosen] == ["He goes to the park."]
+    assert [m.content for m in example.rejected] == ["He goes to the stupid park."]
+    assert example.model_extra == {"output": "He goes to the park."}
+    written = get_dialect("alpaca").write(example)
+    assert written.problems == [] and written.record == {
+        "instruction": "Edit for grammar.\n\nHe go to the park.",
+        "input": "",
+        "chosen": "He goes to the park.",
+        "rejected": "He goes to the stupid park.",
+        "output": "He goes to the park.",
+    }
+
+
 def test_trl_implicit_prompt_is_the_shared_beginning() -> None:
     example = one({"chosen": "The sky is blue.", "rejected": "The sky is green."})
     assert [m.content for m in example.conversation()] == ["The sky is"]
