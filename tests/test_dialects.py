@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,53 @@ def test_llamafactory_v1_weights() -> None:
         "content": "b",
         "weight": 0,
     }
+
+
+def test_llamafactory_v1_reasoning_tool_calls_and_tools() -> None:
+    call = '{"name": "weather", "arguments": {"city": "Paris"}}'
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {}}}]
+    record = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "value": "Rain?"}], "loss_weight": 0.0},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "reasoning", "value": "Call weather."},
+                    {"type": "tool_call", "value": call},
+                ],
+                "loss_weight": 1.0,
+            },
+            {"role": "tool", "content": [{"type": "text", "value": "sunny"}], "loss_weight": 0.0},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "reasoning", "value": "It is sunny."},
+                    {"type": "text", "value": "Sunny."},
+                ],
+                "loss_weight": 1.0,
+            },
+        ],
+        "tools": json.dumps(tools),
+    }
+    example = one(record)
+    messages = example.conversation()
+    assert example.tools == tools
+    assert messages[1].content is None and messages[1].model_extra == {
+        "reasoning_content": "Call weather."
+    }
+    [tool_call] = messages[1].tool_calls
+    assert (tool_call.id, tool_call.function.name, tool_call.function.arguments) == (
+        "call_0",
+        "weather",
+        '{"city": "Paris"}',
+    )
+    assert messages[2].tool_call_id == "call_0"
+    assert (messages[3].content, messages[3].model_extra) == (
+        "Sunny.",
+        {"reasoning_content": "It is sunny."},
+    )
+    written = get_dialect("llamafactory_v1").write(example)
+    assert written.problems == [] and written.record == record
 
 
 def test_text_is_one_assistant_message() -> None:
