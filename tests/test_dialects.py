@@ -174,6 +174,22 @@ def test_trl_implicit_prompt_is_the_shared_beginning() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("chosen", "rejected"),
+    [
+        ("Sure, here it is.", "Sorry, no."),  # shared "S": TRL would cut inside the word
+        ("You are welcome.  Come again.", "You are welcome."),  # one answer starts the other
+        ("I am happy to help.", "I am sorry, I cannot."),  # shared words
+    ],
+)
+def test_transcript_pairs_split_at_the_shared_assistant_marker(chosen: str, rejected: str) -> None:
+    prompt = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Can you help?\n\nAssistant:"
+    example = one({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
+    assert [m.content for m in example.conversation()] == [prompt]
+    assert [m.content for m in example.chosen] == [f" {chosen}"]
+    assert [m.content for m in example.rejected] == [f" {rejected}"]
+
+
 def test_prompt_completion_conversational_and_kto() -> None:
     record = {
         "prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
