@@ -75,7 +75,7 @@ class Alpaca(Dialect):
                     data[side] = [{"role": "assistant", "content": data[side]}]
         else:
             messages.append({"role": "assistant", "content": data.pop("output", None)})
-        if "kto_tag" in data:
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         data["messages"] = self.with_system_prompt(messages)
         return build_example(data, source, self.name)

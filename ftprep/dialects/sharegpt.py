@@ -12,7 +12,7 @@ assistant messages, ``system`` turns (and the ``system`` field) system messages.
 whose tool calls get the ids ``call_0``, ``call_1``... in order; an ``observation`` turn is a
 ``tool`` message answering the oldest call not yet answered. ``tools`` (a JSON string of
 function definitions) becomes OpenAI-style tools. FastChat's ``id`` goes to
-``metadata["id"]``; ``kto_tag`` to ``label``.
+``metadata["id"]``; a boolean ``kto_tag`` to ``label``.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class ShareGPT(Dialect):
                 value = data[side]
                 turns_of = value if isinstance(value, list) else [value]
                 data[side] = [read_turn(turn, calls) for turn in turns_of]
-        if "kto_tag" in data:
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         if "id" in data and "metadata" not in data:
             data["metadata"] = {"id": data.pop("id")}
