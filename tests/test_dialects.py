@@ -201,6 +201,26 @@ def test_prompt_completion_conversational_and_kto() -> None:
     assert get_dialect("prompt_completion").write(example).record == record
 
 
+def test_a_label_that_is_not_a_boolean_is_a_column_not_a_kto_label() -> None:
+    record = {"prompt": "Q", "completion": "A", "label": "a class name"}
+    example = one(record)
+    # Kept where it was (the prompt/completion shape writes it back as it came) ...
+    assert get_dialect("prompt_completion").write(example).record == record
+    # ... but OpenAI chat keeps only a KTO label: this one is reported as left out.
+    written = get_dialect("openai").write(example)
+    assert written.record is not None and "label" not in written.record
+    assert [(f.code, f.location.pointer) for f in as_findings(written.problems)] == [
+        ("O002", "/label")
+    ]
+    kto = one({"prompt": "Q", "completion": "A", "label": True})
+    assert get_dialect("openai").write(kto).record == {
+        "messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
+        "label": True,
+    }
+    sharegpt = one({"conversations": [{"from": "human", "value": "Q"}], "kto_tag": "yes"})
+    assert sharegpt.label is None and sharegpt.model_extra == {"kto_tag": "yes"}
+
+
 def test_sharegpt_parallel_calls_and_unreadable_calls() -> None:
     example = one(
         {
