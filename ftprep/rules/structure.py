@@ -26,6 +26,12 @@ PAIR_FIELDS = ("chosen", "rejected")
 _TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
 
 
+def stray_label(example: Example) -> bool:
+    """Whether the record sets a ``label`` that is not a boolean: a column of its own (a class,
+    a reference answer), not the desirable/undesirable flag of KTO data."""
+    return "label" in example.model_fields_set and not isinstance(example.label, bool)
+
+
 def show(value: Any, width: int = 40) -> str:
     """A short, readable rendering of a value for a finding message."""
     if isinstance(value, str):
@@ -125,7 +131,8 @@ class Traits(NamedTuple):
     tool_keys: bool
     """The record sets ``tools``, ``parallel_tool_calls`` or ``functions``."""
     extras: bool
-    """The record has top-level keys the model does not declare."""
+    """The record has top-level keys the model does not declare, or a ``label`` that is not a
+    KTO label (see :func:`stray_label`)."""
     metadata: bool
     """The example carries metadata."""
     late_system: bool
@@ -274,7 +281,7 @@ def shape_of(example: Example) -> ExampleShape:
         isinstance(messages, list) and len(messages) > 0,
         preference,
         not example.model_fields_set.isdisjoint(_TOOL_KEYS),
-        bool(example.model_extra),
+        bool(example.model_extra) or stray_label(example),
         bool(example.metadata),
         late_system,
         next(alternation_breaks(turns), None) is not None,
@@ -806,6 +813,16 @@ class UnknownExampleKey(RecordRule):
         set_keys = example.model_fields_set
         keys = [k for k in _TOOL_KEYS if k in set_keys]
         keys.extend(example.model_extra or ())
+        if stray_label(example):
+            found.append(
+                self.finding(
+                    example,
+                    f"key 'label' holds {kind(example.label)}, not a boolean, so it is not a "
+                    f"KTO label; it is not accepted by {target.name}",
+                    pointer="/label",
+                    hint="remove 'label' or rename it; a KTO label is true or false",
+                )
+            )
         for key in sorted(k for k in keys if k not in target.example_keys):
             found.append(
                 self.finding(
