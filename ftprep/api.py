@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ftprep.config import Config, ConfigError, resolve_config
 from ftprep.dialects import dialect_names
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
 from ftprep.progress import progress_bar
-from ftprep.split import SplitSpec
 from ftprep.validate.engine import CheckResult, Progress, run_check
-from ftprep.validate.facts import FactTable
-from ftprep.write import ConvertResult, PrepareResult, convert_files, prepare_files
+
+if TYPE_CHECKING:
+    from ftprep.validate.facts import FactTable
+    from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
 
@@ -96,6 +98,9 @@ def prepare(
     ``holdout_count`` (an exact number of examples), not both. ``progress`` as in
     :func:`check`, for the checking pass.
     """
+    from ftprep.split import SplitSpec  # imported here: a check needs neither
+    from ftprep.write import prepare_files
+
     if holdout is not None and holdout_count is not None:
         raise ConfigError("give holdout or holdout_count, not both")
     if max_file_bytes is not None and max_file_bytes <= 0:
@@ -147,6 +152,8 @@ def convert(
     No checks, fixes or splits; records that do not load or that ``to`` cannot express go
     to ``<out stem>.rejected.jsonl``.
     """
+    from ftprep.write import convert_files
+
     if to not in dialect_names():
         raise ConfigError(f"unknown dialect {to!r}; known: {', '.join(dialect_names())}")
     paths = expand_paths(inputs)
