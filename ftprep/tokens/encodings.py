@@ -20,11 +20,13 @@ import logging
 import marshal
 import threading
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import tiktoken
+from tiktoken import _tiktoken  # type: ignore[attr-defined]
 
 from ftprep import cache
+from ftprep.tokens.subset import GrowingCore, TokenFinder
 
 BUNDLED_ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
 _PATCH_LOCK = threading.Lock()
@@ -85,12 +87,38 @@ def _read_bundled(name: str, expected_hash: str | None) -> dict[bytes, int]:
     return dict(zip(tokens, ranks, strict=True))
 
 
+def _token_finder(name: str, expected_hash: str | None) -> TokenFinder | None:
+    """The :class:`~ftprep.tokens.subset.TokenFinder` of the bundled vocabulary ``name``,
+    from the cache, else made from its ranks (and cached); None for a vocabulary whose hash
+    tiktoken does not give (it cannot be keyed)."""
+    if expected_hash is None:
+        return None
+    entry = f"{name}-{expected_hash[:16]}.finder"
+    key = f"token finder {name} sha256 {expected_hash} marshal {marshal.version}"
+    payload = cache.read_entry(CACHE_FOLDER, entry, key)
+    if payload is not None:
+        try:
+            return TokenFinder.from_bytes(payload)
+        except ValueError as err:
+            logger.debug("cached token finder %s ignored: %s", entry, err)
+    ranks = _bundled_ranks(name, expected_hash)
+    tokens = list(ranks)
+    if list(ranks.values()) != list(range(len(tokens))):  # the finder needs ranks in order
+        return None
+    finder = TokenFinder.from_tokens(tokens)
+    cache.write_entry(CACHE_FOLDER, entry, key, finder.to_bytes())
+    return finder
+
+
 class BundledEncoding(tiktoken.Encoding):
     """A tiktoken encoding built from a bundled vocabulary.
 
-    Once tiktoken's Rust core has built its own tables, the Python dict of the vocabulary's
-    ranks (200,000 byte strings, about 32 MB) is only needed to pickle the encoding, so it is
-    dropped, and the encoding pickles by name instead (unpickling loads the bundled file).
+    Its core is a :class:`~ftprep.tokens.subset.GrowingCore`: tables over the tokens of the
+    texts encoded so far, which a small check needs a few thousand of, until the texts grow
+    past a few hundred kilobytes; then tiktoken's own core over the whole vocabulary. The
+    encoding is the same either way. The Python dict of the vocabulary's ranks (200,000 byte
+    strings, about 32 MB) is not kept once a core is built from it, and the encoding pickles
+    by name instead (unpickling loads the bundled vocabulary).
     """
 
     def __init__(self, name: str):
@@ -99,22 +127,58 @@ class BundledEncoding(tiktoken.Encoding):
         import tiktoken_ext.openai_public as public
 
         constructor = public.ENCODING_CONSTRUCTORS[name]
+        hashes: list[str | None] = []
+
+        def expected(_url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+            hashes.append(expected_hash)
+            return {}
+
         with _PATCH_LOCK:
             original = public.load_tiktoken_bpe
-            public.load_tiktoken_bpe = lambda _url, expected_hash=None: _bundled_ranks(
-                name, expected_hash
-            )
+            public.load_tiktoken_bpe = expected
             try:
                 spec = constructor()
             finally:
                 public.load_tiktoken_bpe = original
-        super().__init__(
-            name=spec["name"],
-            pat_str=spec["pat_str"],
-            mergeable_ranks=spec["mergeable_ranks"],
-            special_tokens=spec["special_tokens"],
-        )
+        (expected_hash,) = hashes
+        pattern: str = spec["pat_str"]
+        special: dict[str, int] = spec["special_tokens"]
+        finder = _token_finder(name, expected_hash)
+        if finder is None:
+            super().__init__(
+                name=spec["name"],
+                pat_str=pattern,
+                mergeable_ranks=_bundled_ranks(name, expected_hash),
+                special_tokens=special,
+            )
+            self._mergeable_ranks = {}
+            return
+        # What tiktoken.Encoding.__init__ sets, with the growing core for tiktoken's.
+        self.name = spec["name"]
+        self._pat_str = pattern
         self._mergeable_ranks = {}
+        self._special_tokens = special
+        self.max_token_value = max(len(finder.offsets) - 2, *special.values())
+        self._special_token_values = set(special.values())
+
+        def whole() -> object:
+            return _tiktoken.CoreBPE(_bundled_ranks(name, expected_hash), special, pattern)
+
+        self._core_bpe = GrowingCore(finder, special, pattern, whole)
+
+    @property
+    def growing(self) -> bool:
+        """Whether the encoding works on part of the vocabulary so far (then
+        :meth:`cover` spares it rebuilds)."""
+        core = self._core_bpe
+        return isinstance(core, GrowingCore) and core.growing
+
+    def cover(self, texts: Iterable[str]) -> None:
+        """Make ready to encode ``texts`` (an optional hint: encoding a text takes in what
+        it needs anyway)."""
+        core = self._core_bpe
+        if isinstance(core, GrowingCore):
+            core.cover(texts)
 
     def __reduce__(self) -> tuple[Callable[[str], tiktoken.Encoding], tuple[str]]:
         return get_encoding, (self.name,)
