@@ -197,6 +197,7 @@ def test_growth_stops_at_its_limits(
     texts = texts_of(FIXTURES / "drone" / "drone_training.jsonl")
     for limit, value in (
         ("SUBSET_MAX_BYTES", 2_000),
+        ("SUBSET_MAX_STEP", 100),
         ("SUBSET_MAX_TOKENS", 300),
         ("SUBSET_MAX_BUILDS", 3),
     ):

@@ -115,7 +115,7 @@ class BundledEncoding(tiktoken.Encoding):
 
     Its core is a :class:`~ftprep.tokens.subset.GrowingCore`: tables over the tokens of the
     texts encoded so far, which a small check needs a few thousand of, until the texts grow
-    past a few hundred kilobytes; then tiktoken's own core over the whole vocabulary. The
+    past a hundred kilobytes; then tiktoken's own core over the whole vocabulary. The
     encoding is the same either way. The Python dict of the vocabulary's ranks (200,000 byte
     strings, about 32 MB) is not kept once a core is built from it, and the encoding pickles
     by name instead (unpickling loads the bundled vocabulary).

@@ -13,7 +13,7 @@ does; tokens that do not occur in the text are never looked up, so extra ones ch
 asked to encode (``covered``) and a core over every token occurring in them, which it
 rebuilds (in ~3 ms) when a text that is not part of ``covered`` brings tokens it lacks.
 Tokens occurring in a text are found by :class:`TokenFinder` from sorted arrays of the
-vocabulary, with numpy. Past a few hundred kilobytes of text, or many rebuilds, or before
+vocabulary, with numpy. Past a hundred kilobytes of text, or many rebuilds, or before
 the process forks (so that worker processes share one copy), it builds the whole
 vocabulary's core once and uses it from then on.
 """
@@ -35,8 +35,12 @@ __all__ = ["GrowingCore", "TokenFinder"]
 
 #: Tokens of up to this many bytes are looked up by their bytes packed into an integer.
 PACKED = 8
-#: A growing core gives way to the whole vocabulary past this many bytes of text covered,
-SUBSET_MAX_BYTES = 256 << 10
+#: A growing core gives way to the whole vocabulary past this many bytes of text covered
+#: (finding the tokens of a text takes ~1 us a byte: past ~100 KB, building the whole
+#: vocabulary's tables costs less),
+SUBSET_MAX_BYTES = 128 << 10
+#: or as many at once as this (a batch of records with this much text is no small input),
+SUBSET_MAX_STEP = 64 << 10
 #: or this many tokens,
 SUBSET_MAX_TOKENS = 20_000
 #: or this many rebuilds.
@@ -244,7 +248,11 @@ class GrowingCore:
             covered = self._covered
             if self._core is not None and data in covered:
                 return self._core
-            if len(covered) + len(data) > SUBSET_MAX_BYTES or self._builds >= SUBSET_MAX_BUILDS:
+            if (
+                len(data) > SUBSET_MAX_STEP
+                or len(covered) + len(data) > SUBSET_MAX_BYTES
+                or self._builds >= SUBSET_MAX_BUILDS
+            ):
                 return self._complete_now()
             # A token occurring in covered + data lies in covered or in this window.
             window = covered[len(covered) - finder.max_length + 1 :] + data
