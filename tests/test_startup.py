@@ -270,3 +270,17 @@ def test_exit_now_runs_the_exit_handlers() -> None:
     assert done.returncode == 3
     assert done.stdout == "before handler ran\n"
     assert done.stderr == "on stderr"
+
+
+def test_the_benchmark_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "startup.py"), "--runs", "1", "--cold"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["imports", "check", "check,"]
+    assert rows[0][-2:] == ["1.00", "1.00"]
+    assert all(float(value) > 0 for row in rows for value in row[-4:])
