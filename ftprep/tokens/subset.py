@@ -242,8 +242,7 @@ class GrowingCore:
 
     def _grow(self, data: bytes) -> Any:
         with self._lock:
-            finder = self._finder
-            if self._whole is not None or finder is None:
+            if self._whole is not None or self._finder is None:
                 return self._complete_now()
             covered = self._covered
             if self._core is not None and data in covered:
@@ -252,20 +251,27 @@ class GrowingCore:
                 len(data) > SUBSET_MAX_STEP
                 or len(covered) + len(data) > SUBSET_MAX_BYTES
                 or self._builds >= SUBSET_MAX_BUILDS
+                or not self._take_in(covered, data)
             ):
                 return self._complete_now()
-            # A token occurring in covered + data lies in covered or in this window.
-            window = covered[len(covered) - finder.max_length + 1 :] + data
-            ranks = finder.ranks_in(window)
-            new = finder.tokens(ranks[np.isin(ranks, self._known(), invert=True)])
-            if new or self._core is None:
-                self._ranks.update(new)
-                if len(self._ranks) > SUBSET_MAX_TOKENS:
-                    return self._complete_now()
-                self._core = _tiktoken.CoreBPE(self._ranks, self._special_tokens, self._pattern)
-                self._builds += 1
             self._covered = covered + data
             return self._core
+
+    def _take_in(self, covered: bytes, data: bytes) -> bool:
+        """Build the core anew when ``data`` brings tokens (False: past the token limit)."""
+        finder = self._finder
+        assert finder is not None
+        # A token occurring in covered + data lies in covered or in this window.
+        window = covered[len(covered) - finder.max_length + 1 :] + data
+        ranks = finder.ranks_in(window)
+        new = finder.tokens(ranks[np.isin(ranks, self._known(), invert=True)])
+        if new or self._core is None:
+            self._ranks.update(new)
+            if len(self._ranks) > SUBSET_MAX_TOKENS:
+                return False
+            self._core = _tiktoken.CoreBPE(self._ranks, self._special_tokens, self._pattern)
+            self._builds += 1
+        return True
 
     def _known(self) -> U32:
         return np.fromiter(self._ranks.values(), np.uint32, len(self._ranks))
@@ -280,11 +286,12 @@ class GrowingCore:
 
     def _complete_now(self) -> Any:
         if self._whole is None:
-            self._whole = self._complete()
-            # The small core stays: a thread may be encoding a covered text with it.
+            # Dropped first, so as not to add to the peak of building the whole core. The
+            # small core stays: a thread may be encoding a covered text with it.
             self._finder = None
             self._ranks = {}
             self._covered = b""
+            self._whole = self._complete()
         return self._whole
 
 
