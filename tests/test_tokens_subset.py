@@ -6,6 +6,7 @@ and through its growth, its limits and a fork."""
 from __future__ import annotations
 
 import itertools
+import marshal
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -278,3 +279,22 @@ def test_the_counter_covers_a_batch_in_one_build(monkeypatch: pytest.MonkeyPatch
     again = TiktokenChatCounter(NAME)  # the same encoding, now over the whole vocabulary
     assert again._encoding is counter._encoding
     assert [again.count(e) for e in examples] == batch
+
+
+def test_a_finder_reads_back_and_rejects_other_data(vocabulary: Vocabulary) -> None:
+    data = "Ça marche: 12,345 tokens".encode()
+    again = TokenFinder.from_bytes(vocabulary.finder.to_bytes())
+    assert again.ranks_in(data).tolist() == vocabulary.finder.ranks_in(data).tolist()
+    for other in (b"", b"junk", marshal.dumps([1, 2]), marshal.dumps({"blob": b""})):
+        with pytest.raises(ValueError, match="not a token finder"):
+            TokenFinder.from_bytes(other)
+
+
+def test_without_a_cache_the_encoding_is_the_same(
+    monkeypatch: pytest.MonkeyPatch, vocabulary: Vocabulary
+) -> None:
+    monkeypatch.setenv("FTPREP_NO_CACHE", "1")
+    encoding = encodings.BundledEncoding(NAME)
+    text = (FIXTURES / "drone" / "drone_training.jsonl").read_text(encoding="utf-8")[:20_000]
+    assert encoding.growing
+    assert encoding.encode_ordinary(text) == vocabulary.reference.encode_ordinary(text)

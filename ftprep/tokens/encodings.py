@@ -94,7 +94,7 @@ def _token_finder(name: str, expected_hash: str | None) -> TokenFinder | None:
     if expected_hash is None:
         return None
     entry = f"{name}-{expected_hash[:16]}.finder"
-    key = f"token finder {name} sha256 {expected_hash} marshal {marshal.version}"
+    key = f"token finder {name} sha256 {expected_hash} marshal {marshal.version} layout 1"
     payload = cache.read_entry(CACHE_FOLDER, entry, key)
     if payload is not None:
         try:
@@ -140,7 +140,8 @@ class BundledEncoding(tiktoken.Encoding):
                 spec = constructor()
             finally:
                 public.load_tiktoken_bpe = original
-        (expected_hash,) = hashes
+        # (A tiktoken that asked for the file otherwise gets the whole vocabulary at once.)
+        expected_hash = hashes[0] if len(hashes) == 1 else None
         pattern: str = spec["pat_str"]
         special: dict[str, int] = spec["special_tokens"]
         finder = _token_finder(name, expected_hash)
@@ -158,7 +159,7 @@ class BundledEncoding(tiktoken.Encoding):
         self._pat_str = pattern
         self._mergeable_ranks = {}
         self._special_tokens = special
-        self.max_token_value = max(len(finder.offsets) - 2, *special.values())
+        self.max_token_value = max([len(finder.offsets) - 2, *special.values()])
         self._special_token_values = set(special.values())
 
         def whole() -> object:

@@ -115,7 +115,7 @@ class TokenFinder:
                 for name, (dtype, raw) in document["arrays"].items()
             }
             return cls(document["blob"], arrays)
-        except (EOFError, TypeError, KeyError, ValueError) as err:
+        except (EOFError, AttributeError, TypeError, KeyError, ValueError) as err:
             raise ValueError(f"not a token finder: {err}") from None
 
     def ranks_in(self, data: bytes) -> U32:
