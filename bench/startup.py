@@ -7,7 +7,8 @@ Times, each in a fresh process and alternately, so that the machine's drift hits
 - **``ftprep check``** of a 10-record file (the first records of ``fixtures/drone/``), with
   the vocabulary cache filled beforehand by one untimed run, as after a first use;
 - with ``--cold``, also ``ftprep check`` with the cache off (``FTPREP_NO_CACHE=1``): the
-  vocabulary read from the bundled file, as on a first use.
+  vocabulary read from the bundled file and its token finder made, as on a first use (or
+  every run, where the cache cannot be written).
 
 It prints, for each command, the medians of the wall time and the CPU time (user + system,
 the operating system's accounting of the finished child), and the ratios to the imports:
