@@ -8,8 +8,11 @@ that fails, the error names the encoding and how to provide it offline.
 Reading a bundled vocabulary (decompressing it, decoding 200,000 base64 tokens, building the
 dict of ranks) takes ~0.1 s, as long as importing ftprep's dependencies: after the first use
 the dict is kept in the user's cache (:mod:`ftprep.cache`) as ``marshal`` data, which loads in
-about a third of that. The entry is keyed by the hash tiktoken expects of the vocabulary and
-checked by its own hash, so a stale or damaged entry is ignored (and rewritten).
+about a third of that, and so are the arrays with which a small input's tokens are found
+(:mod:`ftprep.tokens.subset`: a check of a few records then needs neither the dict nor
+tiktoken's tables for the whole vocabulary). Entries are keyed by the hash tiktoken expects
+of the vocabulary and checked by their own hash, so a stale or damaged entry is ignored (and
+rewritten).
 """
 
 from __future__ import annotations
