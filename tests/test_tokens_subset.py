@@ -298,3 +298,9 @@ def test_without_a_cache_the_encoding_is_the_same(
     text = (FIXTURES / "drone" / "drone_training.jsonl").read_text(encoding="utf-8")[:20_000]
     assert encoding.growing
     assert encoding.encode_ordinary(text) == vocabulary.reference.encode_ordinary(text)
+
+
+def test_a_core_not_set_up_has_no_attributes() -> None:
+    bare = GrowingCore.__new__(GrowingCore)  # as copy or pickle would make it
+    with pytest.raises(AttributeError):
+        bare.encode_single_token(b"a")

@@ -218,6 +218,8 @@ class GrowingCore:
         return self._core_for(text).encode_to_tiktoken_buffer(text, allowed_special)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in _OWN:  # not set up (copied, unpickled): no core
+            raise AttributeError(name)
         return getattr(self.whole(), name)
 
     def cover(self, texts: Iterable[str]) -> None:
@@ -295,6 +297,21 @@ class GrowingCore:
         return self._whole
 
 
+#: GrowingCore's own attributes, which its __getattr__ must not look for in the whole core.
+_OWN = frozenset(
+    {
+        "_finder",
+        "_special_tokens",
+        "_pattern",
+        "_complete",
+        "_lock",
+        "_ranks",
+        "_core",
+        "_covered",
+        "_builds",
+        "_whole",
+    }
+)
 _GROWING: weakref.WeakSet[GrowingCore] = weakref.WeakSet()
 
 
