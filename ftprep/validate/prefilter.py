@@ -40,7 +40,7 @@ import ahocorasick_rs
 from ftprep._accel import extension
 from ftprep.rules.base import RecordRule, Triggers
 from ftprep.rules.context import Hits
-from ftprep.rules.structure import Traits
+from ftprep.view import Traits
 
 _triggers = extension("validate._triggers")
 
