@@ -104,7 +104,7 @@ def sign_python(parts: Sequence[Ids], width: int, a: U32, b: U32) -> bytes | Non
     """The signature (``len(a)`` native uint32) of the concatenation of ``parts``, ``None``
     when it is empty: datasketch's affine32 ``MinHash`` of the shingle hashes, the
     plain-Python twin of ``_minhash.sign``."""
-    import datasketch  # only without the C extension: a check needs it not otherwise
+    import datasketch  # here: slow to import, and only the fallback signs with it
 
     hashes = np.frombuffer(shingle_python(parts, width), dtype=np.uint32)
     if not len(hashes):
