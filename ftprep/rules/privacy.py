@@ -157,8 +157,10 @@ class PrivateKey(_PatternRule):
             "private key",
             ("-----BEGIN",),
             re.compile(
-                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-                r"(?:\s*[A-Za-z0-9+/=:-][^\n]*){0,3}?(?:\s*[A-Za-z0-9+/=]{40,}){2}"
+                # Possessive and bounded, so that no text makes it backtrack: up to three
+                # header lines (Proc-Type: ...), then two base64 runs.
+                r"-----BEGIN (?:[A-Z0-9]{1,40} ){0,8}PRIVATE KEY(?: BLOCK)?-----"
+                r"(?:\s*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?(?:\s*+[A-Za-z0-9+/=]{40,}+){2}"
             ),
         ),
     )
