@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ftprep.model import SYSTEM_ROLES, Example, FunctionCall, Message, ToolCall
 
@@ -94,6 +94,20 @@ class Turn:
     def pointer(self) -> str:
         """JSON pointer to the message's content (``/messages/2/content``)."""
         return f"/{self.field}/{self.index}/content"
+
+    @property
+    def message_index(self) -> int:
+        """The message's index in its list."""
+        return self.index
+
+
+class Place(Protocol):
+    """Where in an example a text is: a :class:`Turn` or a :class:`ScannedText`."""
+
+    @property
+    def message_index(self) -> int: ...
+    @property
+    def pointer(self) -> str: ...
 
 
 class ScannedText(NamedTuple):

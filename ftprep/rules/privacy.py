@@ -77,8 +77,7 @@ class _PatternRule(RecordRule):
                             self.finding(
                                 example,
                                 f"{self.describe(pattern.kind, value)} in {item.role} text",
-                                message_index=item.message_index,
-                                pointer=item.pointer,
+                                at=item,
                                 hint=self.hint,
                                 data={"kind": pattern.kind, "offset": match.start()},
                             )
@@ -307,8 +306,7 @@ class EmailAddress(RecordRule):
                     self.finding(
                         example,
                         f"e-mail address {mask_secret(match.group(0))} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="replace it with a placeholder such as jane@example.com",
                         data={"domain": domain},
                     )
@@ -421,8 +419,7 @@ class PhoneNumber(RecordRule):
                     self.finding(
                         example,
                         f"phone number {mask_secret(number)} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="replace it with a placeholder such as +1-555-0100",
                     )
                 )
@@ -564,8 +561,7 @@ class PaymentCardNumber(RecordRule):
                     self.finding(
                         example,
                         f"{brand} card number {mask_secret(digits)} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="remove the number or replace it with a network test number",
                         data={"brand": brand},
                     )

@@ -81,8 +81,7 @@ class _PhraseRule(RecordRule):
                     self.finding(
                         example,
                         f"assistant turn {self.what}: {found!r}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint=self.hint,
                     )
                 )
@@ -239,8 +238,7 @@ class UnfilledTemplateSlot(RecordRule):
                     self.finding(
                         example,
                         f"{turn.role or 'message'} turn has unfilled template slot(s): {names}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="fill the template slots before training",
                         data={"slots": sorted(set(slots))},
                     )
@@ -306,8 +304,7 @@ class FillInPlaceholder(RecordRule):
                     self.finding(
                         example,
                         f"assistant turn has fill-in placeholder(s): {shown}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="fill in the details, or ignore Q004 if the blanks are intended",
                     )
                 )
@@ -388,8 +385,7 @@ class PlaceholderAnswer(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer is a placeholder: {_excerpt(text, 0, len(text), 30)!r}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="write the real answer or drop the example",
                     )
                 )
@@ -488,8 +484,7 @@ class TruncatedAnswer(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer looks cut off: {why}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="complete or regenerate the answer, or drop the example",
                     )
                 )
@@ -614,8 +609,7 @@ class RepetitiveAnswer(RecordRule):
                         example,
                         f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
                         f"sequences (limit {opts.max_fraction:.0%})",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="regenerate the answer or drop the example",
                         data={"fraction": round(fraction, 4)},
                     )
@@ -664,8 +658,7 @@ class Mojibake(RecordRule):
                     self.finding(
                         example,
                         f"{turn.role or 'message'} turn has mis-decoded text: {shown}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="repair the encoding at the source (ftfy.fix_text) or re-export",
                     )
                 )
@@ -722,8 +715,7 @@ class ControlCharacters(RecordRule):
                         example,
                         f"{turn.role or 'message'} turn has {len(controls)} control "
                         f"character(s): {codes}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="remove control characters other than \\n, \\t and \\r",
                     )
                 )
@@ -784,8 +776,7 @@ class AnswerRepeatsPrompt(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer is identical to {what}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="write the transformed answer, or drop the example",
                     )
                 )
