@@ -27,7 +27,7 @@ from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config, ConfigError, base_config, resolve_config
 from ftprep.dialects import dialect_names
 from ftprep.findings import Finding, Severity, plural
-from ftprep.fix import fix_files
+from ftprep.fix import content_fixes_for, fix_files
 from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import FORMATS, render, summary_line
@@ -247,7 +247,7 @@ def _summary(result: CheckResult, findings: Sequence[Finding]) -> dict[str, int]
 def _apply_fixes(result: CheckResult, paths: Sequence[str]) -> bool:
     """Fix ``paths`` in place; say what was fixed (on stderr). Whether any file changed."""
     changed = False
-    for fix in fix_files(paths, result.findings):
+    for fix in fix_files(paths, result.findings, content_fixes=content_fixes_for(result.config)):
         wanted = any(f.path == fix.path and f.code in FIXABLE_CODES for f in result.findings)
         if fix.total or (fix.skipped and wanted):
             print(fix.describe(), file=sys.stderr)
