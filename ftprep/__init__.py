@@ -20,7 +20,13 @@ from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, To
 from ftprep.report.report import Report
 from ftprep.targets import TARGETS, Target, get_target
 from ftprep.validate.engine import CheckResult
-from ftprep.write import AccountingError, ConvertResult, PrepareError, PrepareResult
+from ftprep.write import (
+    AccountingError,
+    ConvertResult,
+    OutputError,
+    PrepareError,
+    PrepareResult,
+)
 
 __all__ = [
     "TARGETS",
@@ -36,6 +42,7 @@ __all__ = [
     "InputError",
     "Location",
     "Message",
+    "OutputError",
     "PrepareError",
     "PrepareResult",
     "Report",

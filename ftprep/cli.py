@@ -34,7 +34,7 @@ from ftprep.report.formats import FORMATS, render, summary_line
 from ftprep.rules.registry import ALL_RULES, rule_for
 from ftprep.targets import TARGETS, get_target
 from ftprep.validate.engine import CheckResult
-from ftprep.write import AccountingError, PrepareError
+from ftprep.write import AccountingError, OutputError, PrepareError
 
 EXAMPLES = """\
 examples:
@@ -56,7 +56,7 @@ class UsageError(Exception):
     """A bad command line (unknown rule selector, rule...): exit 2 with the message."""
 
 
-USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError)
+USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError, OutputError)
 """Errors in what the user asked for (options, configuration, inputs, output folder): the
 message and exit 2, never a traceback."""
 

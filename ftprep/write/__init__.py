@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ftprep.write.convert import ConvertResult, convert_files
+from ftprep.write.files import OutputError
 from ftprep.write.manifest import MANIFEST, verify_output
 from ftprep.write.prepare import AccountingError, PrepareError, PrepareResult, prepare_files
 
@@ -12,6 +13,7 @@ __all__ = [
     "MANIFEST",
     "AccountingError",
     "ConvertResult",
+    "OutputError",
     "PrepareError",
     "PrepareResult",
     "convert_files",

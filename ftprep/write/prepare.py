@@ -42,9 +42,11 @@ from ftprep.dialects import Dialect, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
+from ftprep.load.paths import is_regular_file
 from ftprep.model import Example, Message
 from ftprep.rules import dataset
 from ftprep.rules.dataset import TooFewExamples
+from ftprep.rules.load import UnreadableFile
 from ftprep.rules.registry import dataset_rules
 from ftprep.split import (
     SplitSpec,
@@ -90,6 +92,15 @@ class PrepareError(RuntimeError):
 
 class AccountingError(PrepareError):
     """Input records and output records do not add up; nothing was moved into place."""
+
+
+def unreadable(finding: Finding) -> PrepareError:
+    """The error of a run one of whose inputs could not be read to its end (the
+    :class:`~ftprep.rules.load.UnreadableFile` ``finding``): outputs that silently leave out
+    the rest of a file would claim an accounting the run did not do."""
+    return PrepareError(
+        f"cannot read {finding.path} to its end: {finding.message}; nothing was written"
+    )
 
 
 @dataclass(slots=True)
@@ -330,6 +341,8 @@ class _Pass2:
     def _route(self, item: Loaded, row: int) -> None:
         facts = self.check.facts
         raw = item.raw
+        if raw.error is not None and raw.error.code == UnreadableFile.code:
+            raise unreadable(raw.error)
         if (
             raw.line != facts.line[row]
             or xxhash.xxh3_64_intdigest(raw.raw) != facts.fingerprint[row]
@@ -443,26 +456,29 @@ def prepare_files(
     moved into place with the data. ``progress`` is called with the input bytes checked, as
     by :func:`~ftprep.validate.engine.run_check`.
 
-    Raises :class:`PrepareError` for stdin, an input inside ``out_dir`` or another prepare
-    output, or an input that changes between the passes; :class:`AccountingError` if
+    Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
+    ``out_dir`` or another prepare output, an input that cannot be read to its end or that
+    changes between the passes; :class:`~ftprep.write.files.OutputError` when ``out_dir``
+    cannot be written (or another run is writing to it); :class:`AccountingError` if
     records do not add up.
     """
     names = [str(p) for p in paths]
-    if STDIN in names:
-        raise PrepareError("prepare reads its inputs twice: save stdin to a file first")
+    for name in names:
+        if name == STDIN or (Path(name).exists() and not is_regular_file(name)):
+            what = "stdin" if name == STDIN else name
+            raise PrepareError(f"prepare reads its inputs twice: save {what} to a file first")
     if not -(2**63) <= seed < 2**63:
         raise PrepareError(f"the seed must be a 64-bit integer, not {seed}")
     _refuse_outputs_as_inputs(names, Path(out_dir))
     target = get_target(config.target)
     model = target.spec_for(config)
     dialect = get_dialect(target.dialect, dialect_options(config))
-    try:
-        staging = Staging(out_dir)
-    except OSError as err:
-        raise PrepareError(f"cannot write to {out_dir}: {err.strerror or err}") from None
-    check = run_check(names, config, progress=progress)
-    the_plan = plan(check, spec, seed=seed, stratify=stratify)
-    try:
+    with Staging(out_dir) as staging:
+        check = run_check(names, config, progress=progress)
+        for finding in check.findings:
+            if finding.code == UnreadableFile.code:
+                raise unreadable(finding)
+        the_plan = plan(check, spec, seed=seed, stratify=stratify)
         writer = _Pass2(
             check,
             the_plan,
@@ -533,10 +549,7 @@ def prepare_files(
                 "records": sum(o.records for o in outputs if o.split == EVAL),
                 "skipped_without_answer": tally.eval_skipped,
             }
-        commit_with_manifest(staging, manifest, outputs)
-    except BaseException:
-        staging.discard()
-        raise
+        commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
 
 
