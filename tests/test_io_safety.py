@@ -418,3 +418,18 @@ def test_prepare_refuses_a_fifo_it_would_have_to_read_twice(tmp_path: Path) -> N
     done = run_process("prepare", fifo, "--out", tmp_path / "out")
     assert done.returncode == 2
     assert b"save" in done.stderr and b"pipe.jsonl" in done.stderr
+
+
+def test_prepare_replaces_no_special_file_or_link_in_its_output_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = chats(tmp_path / "data.jsonl", 30)
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("keep me\n")
+    (out / "train.jsonl").symlink_to(elsewhere)
+    code, _out, err = run(capsys, "prepare", data, "--out", out)
+    assert code == 2 and "symbolic link" in err
+    assert (out / "train.jsonl").is_symlink() and elsewhere.read_text() == "keep me\n"
+    assert not list(out.glob(f".*{TMP_SUFFIX}"))

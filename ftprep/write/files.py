@@ -197,7 +197,9 @@ class Staging:
         return part
 
     def close(self, part: _Part, split: str) -> OutputFile:
-        """Flush and fsync ``part``; it is moved into place by :meth:`commit`."""
+        """Flush and fsync ``part``; it is moved into place by :meth:`commit`, unless what
+        its name holds now must not be replaced (:func:`check_output_file`)."""
+        check_output_file(self.folder / part.name)
         part.handle.flush()
         os.fsync(part.handle.fileno())
         part.handle.close()
