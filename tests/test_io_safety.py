@@ -433,3 +433,17 @@ def test_prepare_replaces_no_special_file_or_link_in_its_output_folder(
     assert code == 2 and "symbolic link" in err
     assert (out / "train.jsonl").is_symlink() and elsewhere.read_text() == "keep me\n"
     assert not list(out.glob(f".*{TMP_SUFFIX}"))
+
+
+def test_standard_input_from_a_character_device_is_refused() -> None:
+    with open(os.devnull, "rb") as null:
+        done = subprocess.run(
+            [sys.executable, "-m", "ftprep.cli", "check", "-"],
+            stdin=null,
+            capture_output=True,
+            cwd=ROOT,
+            check=False,
+            timeout=GUARD,
+        )
+    assert done.returncode == 2
+    assert b"standard input is a character device" in done.stderr

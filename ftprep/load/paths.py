@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,19 +51,27 @@ def check_input(name: str, what: str = "input") -> None:
     device (``/dev/zero`` is endless), a socket or a loop of symbolic links. A missing or
     unreadable file is left to the reader, which reports it as a finding; stdin and FIFOs
     are read once, as streams."""
-    if name == STDIN:
-        return
     try:
-        mode = Path(name).stat().st_mode
+        mode = _stdin_mode() if name == STDIN else Path(name).stat().st_mode
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise InputError(f"{what} {name} is a loop of symbolic links") from None
         return
     except ValueError as err:  # a NUL byte in the name
         raise InputError(f"{what} {name!r} is not a usable path: {err}") from None
-    kind = _SPECIAL.get(stat.S_IFMT(mode))
+    kind = _SPECIAL.get(stat.S_IFMT(mode)) if mode is not None else None
     if kind is not None:
-        raise InputError(f"{what} {name} is {kind}, not a regular file")
+        where = "standard input" if name == STDIN else f"{what} {name}"
+        raise InputError(f"{where} is {kind}, not a regular file")
+
+
+def _stdin_mode() -> int | None:
+    """The file mode of standard input, or ``None`` when it is a terminal (someone typing)
+    or not a file descriptor at all (a stand-in object)."""
+    try:
+        return None if sys.stdin.isatty() else os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def input_names(inputs: Inputs) -> list[str]:
