@@ -172,6 +172,20 @@ def test_prepare_refuses_an_output_folder_another_run_is_writing(
     assert run(capsys, "prepare", data, "--out", out)[0] == 0
 
 
+def test_a_file_system_without_locks_still_gets_its_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fcntl = pytest.importorskip("fcntl")
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    out = tmp_path / "out"
+    assert run(capsys, "prepare", chats(tmp_path / "data.jsonl", 30), "--out", out)[0] == 0
+    assert verify_output(out) == []
+
+
 def test_two_concurrent_prepares_never_mix_their_outputs(tmp_path: Path) -> None:
     inputs = [chats(tmp_path / f"{name}.jsonl", 3000, topic=name) for name in ("apple", "pear")]
     out = tmp_path / "out"

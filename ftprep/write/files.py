@@ -147,6 +147,11 @@ def _lock(folder: Path) -> Callable[[], None]:
         raise OutputError(
             f"another ftprep run is writing to {folder}; wait for it to finish"
         ) from None
+    except OSError as err:
+        if err.errno != errno.ENOLCK:
+            os.close(fd)
+            raise
+        # A file system without locks (some NFS mounts): the run goes on unlocked.
     return lambda: os.close(fd)
 
 
