@@ -34,6 +34,7 @@ import orjson
 from ftprep.config import Config
 from ftprep.findings import Finding, Severity
 from ftprep.load.containers import STDIN
+from ftprep.load.paths import is_regular_file
 from ftprep.rules import load as L
 from ftprep.rules.duplicates import ExactDuplicate
 from ftprep.write.files import write_atomic
@@ -86,9 +87,16 @@ def _split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def _why_not_fixable(path: str, data: bytes) -> str | None:
+def _why_not_in_place(path: str) -> str | None:
+    """Why ``path`` cannot even be read for fixing: a stream, read once by the check."""
     if path == STDIN:
         return "standard input cannot be fixed in place"
+    if Path(path).exists() and not is_regular_file(path):
+        return "only regular files are fixed in place, not FIFOs or devices"
+    return None
+
+
+def _why_not_fixable(path: str, data: bytes) -> str | None:
     if data[:2] == b"\x1f\x8b":
         return "gzip files are not fixed in place; fix the uncompressed file"
     first = data.removeprefix(_BOM).lstrip()[:1]
@@ -207,9 +215,11 @@ def fix_file(
 ) -> FileFix:
     """Apply the safe fixes to the JSON Lines file ``path``, given the ``findings`` a check
     just reported for it. Writes the file only when something changed."""
-    result = FileFix(path)
+    result = FileFix(path, skipped=_why_not_in_place(path))
+    if result.skipped:
+        return result
     try:
-        data = Path(path).read_bytes() if path != STDIN else b""
+        data = Path(path).read_bytes()
     except OSError as err:
         result.skipped = f"cannot read: {err.strerror}"
         return result
@@ -239,11 +249,10 @@ def fix_file(
             result.fixed.update(counts)
         out.append(line)
     if result.total:
-        target = Path(path).resolve()  # a symbolic link stays one: its target is fixed
         try:
-            result.skipped = _not_writable(target)
+            result.skipped = _not_writable(Path(path))
             if result.skipped is None:
-                write_atomic(target, b"".join(out))
+                write_atomic(path, b"".join(out))
         except OSError as err:
             result.skipped = f"cannot write: {err.strerror or err}"
         if result.skipped:

@@ -461,3 +461,36 @@ def test_standard_input_from_a_character_device_is_refused() -> None:
         )
     assert done.returncode == 2
     assert b"standard input is a character device" in done.stderr
+
+
+def test_fix_on_a_fifo_reads_it_once(tmp_path: Path) -> None:
+    data = chats(tmp_path / "data.jsonl", 12).read_bytes() + b"\n"
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = run_process("check", fifo, "--fix", "--select", "L")
+    writer.join(timeout=GUARD)
+    assert b"only regular files are fixed in place" in done.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_baseline_is_never_written_over_a_special_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = chats(tmp_path / "data.jsonl", 12)
+    fifo = tmp_path / "baseline.json"
+    os.mkfifo(fifo)
+    code, _out, err = run(capsys, "baseline", "write", data, "--baseline", fifo)
+    assert code == 2 and "a FIFO" in err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    target = tmp_path / "real-baseline.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert run(capsys, "baseline", "write", data, "--baseline", link)[0] == 0
+    assert link.is_symlink() and json.loads(target.read_text())["version"] == 1

@@ -95,8 +95,11 @@ def _fsync_dir(folder: Path) -> None:
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: a hidden temporary file beside it, fsynced,
     then ``os.replace``, so a crash leaves the old file or the new one, never half of one.
-    An existing file keeps its permission bits."""
-    target = Path(path)
+    An existing file keeps its permission bits; a symbolic link stays one and its target is
+    replaced. What must not be replaced (:func:`check_output_file`) raises
+    :class:`OutputError`; a failed write raises the ``OSError``."""
+    target = Path(os.path.realpath(path))
+    check_output_file(target)
     temp = target.with_name(f".{target.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
         with temp.open("wb") as handle:
