@@ -194,8 +194,9 @@ def duplicates_to_delete(findings: Sequence[Finding]) -> set[Place]:
 def content_fixes_for(config: Config) -> Sequence[str]:
     """The content fixes ``check --fix`` applies under ``config``: those ``prepare`` applies
     (``prepare.fixes``), unless the rule selection was narrowed with ``select`` (no rule
-    reports them, so a user who selected rules did not ask for them)."""
-    return config.prepare.fixes if config.select is None else ()
+    reports them, so a user who selected some rules did not ask for them)."""
+    everything = config.select is None or "ALL" in config.select
+    return config.prepare.fixes if everything else ()
 
 
 def _not_writable(path: Path) -> str | None:

@@ -165,9 +165,12 @@ def test_content_fixes_need_the_default_selection(
     assert cli.main(["check", str(path), "--fix", "--select", "L005"]) == 1
     assert "1 blank line removed" in capsys.readouterr().err
     assert path.read_bytes() == untrimmed + b"\n"
-    cli.main(["check", str(path), "--fix"])
+    cli.main(["check", str(path), "--fix", "--select", "ALL"])
     assert "1 text trimmed" in capsys.readouterr().err
     assert path.read_bytes() == CHAT % (b"Where is Paris?", b"France.") + b"\n"
+    path.write_bytes(untrimmed + b"\n")
+    cli.main(["check", str(path), "--fix"])
+    assert "1 text trimmed" in capsys.readouterr().err
 
 
 def test_a_symlink_is_fixed_through_to_its_target(
