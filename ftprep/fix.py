@@ -200,8 +200,9 @@ def content_fixes_for(config: Config) -> Sequence[str]:
 
 
 def _not_writable(path: Path) -> str | None:
-    """Why the file ``path`` must not be rewritten, if it must not: read-only (by its mode,
-    which stops even root's ``--fix``) or in a folder that cannot be written."""
+    """Why the file ``path`` must not be rewritten, if it must not: it is read-only, by its
+    mode (which would not stop root, or anyone who may write its folder) or for this user.
+    A folder that cannot be written shows when the write fails."""
     mode = path.stat().st_mode
     if not mode & 0o222 or not os.access(path, os.W_OK):
         return "the file is read-only; make it writable to fix it"
