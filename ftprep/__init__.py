@@ -11,15 +11,14 @@ The data flows ``load -> validate -> dedup -> split -> write -> report``:
 from __future__ import annotations
 
 from ftprep._version import __version__
-from ftprep.api import check, convert, prepare
+from ftprep.api import check, convert, load, prepare
 from ftprep.config import Config, ConfigError
 from ftprep.findings import Finding, Location, Severity
-from ftprep.load import load
 from ftprep.load.paths import InputError
 from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
 from ftprep.report.report import Report
 from ftprep.targets import TARGETS, Target, get_target
-from ftprep.validate.engine import CheckResult
+from ftprep.validate.check import CheckResult
 from ftprep.write import (
     AccountingError,
     ConvertResult,

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ftprep._version import __version__
-from ftprep.api import check_files, convert, prepare
+from ftprep.api import check_files, convert, prepare, resolve_config
 from ftprep.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from ftprep.baseline import Baseline, BaselineError
-from ftprep.config import Config, ConfigError, base_config, resolve_config
+from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import dialect_names
 from ftprep.findings import Finding, Severity, plural
 from ftprep.fix import content_fixes_for, fix_files
@@ -33,7 +33,7 @@ from ftprep.progress import interactive
 from ftprep.report.formats import FORMATS, render, summary_line
 from ftprep.rules.registry import ALL_RULES, rule_for
 from ftprep.targets import TARGETS, get_target
-from ftprep.validate.engine import CheckResult
+from ftprep.validate.check import CheckResult
 from ftprep.write import AccountingError, OutputError, PrepareError
 
 EXAMPLES = """\
@@ -126,7 +126,7 @@ def _check_selectors(codes: list[str]) -> None:
 def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     """The configuration for this run: the closest configuration file (or ``--config``)
     with the command-line flags on top, resolved as the Python API resolves it
-    (:func:`ftprep.config.resolve_config`). ``--extend-select`` and ``--ignore`` add to the
+    (:func:`ftprep.api.resolve_config`). ``--extend-select`` and ``--ignore`` add to the
     configured selection; ``--select`` replaces it (configured ignores included)."""
     config = base_config(paths, args.config)
     select = _codes(args.select)
@@ -309,10 +309,11 @@ def run_rules(args: argparse.Namespace) -> int:
             rule = rule_for(args.rule)
         except KeyError:
             raise UsageError(f"unknown rule {args.rule!r} (see `ftprep rules`)") from None
-        default = "" if getattr(rule, "default_on", True) else " (off by default)"
+        default = "" if rule.default_on else " (off by default)"
         fixable = " Fixable with --fix." if rule.fixable else ""
         print(f"{rule.code} {rule.name}: {rule.summary}")
-        print(f"Severity: {rule.severity.value}{default}.{fixable}\n")
+        print(f"Severity: {rule.severity.value}{default}.{fixable}")
+        print(f"Defined in: {rule.source()}\n")
         print(rule.documentation())
         return 0
     width = max((len(rule.name) for rule in ALL_RULES), default=0)

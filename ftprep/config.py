@@ -306,38 +306,6 @@ def _describe(path: Path | None) -> str:
     return "the defaults (no configuration file)" if path is None else str(path)
 
 
-def check_names(config: Config) -> None:
-    """Raise :class:`ConfigError` with the known names when the configuration's target,
-    model or dialect does not exist, or with the reason when its tokenizer cannot be loaded."""
-    # Imported here: these modules build on this one.
-    from ftprep.dialects import dialect_names
-    from ftprep.targets import get_target
-    from ftprep.tokens import check_tokenizer
-
-    try:
-        get_target(config.target).model_spec(config.model)
-    except KeyError as err:
-        raise ConfigError(err.args[0]) from None
-    known = dialect_names()
-    if config.dialect != "auto" and config.dialect not in known:
-        raise ConfigError(f"unknown dialect {config.dialect!r}; known: auto, {', '.join(known)}")
-    check_tokenizer(config)
-
-
-def resolve_config(
-    inputs: Sequence[str],
-    config: Config | str | os.PathLike[str] | None = None,
-    **overrides: Any,
-) -> Config:
-    """The configuration of a run over ``inputs``: ``config`` itself, the file it names, or
-    the one closest to the inputs (:func:`config_for_inputs`); with the non-``None``
-    ``overrides`` applied and the target, model and dialect names checked. The command line
-    and the Python API both resolve their configuration here."""
-    resolved = base_config(inputs, config).with_overrides(**overrides)
-    check_names(resolved)
-    return resolved
-
-
 def base_config(
     inputs: Sequence[str], config: Config | str | os.PathLike[str] | None = None
 ) -> Config:

@@ -9,6 +9,7 @@ from typing import Any
 
 import needs
 import pytest
+from problems import as_findings
 
 from ftprep.dialects import DialectOptions, dialect_names, get_dialect
 from ftprep.load import ShapeDetector, load_path, load_records
@@ -25,7 +26,7 @@ CHAT = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hel
 def one(record: dict[str, Any], **options: Any) -> Example:
     """Load one in-memory record (auto-detected) that must load without findings."""
     [item] = list(load_records([record], options=DialectOptions(**options)))
-    assert item.findings == [] and item.example is not None
+    assert item.problems == [] and item.example is not None
     return item.example
 
 
@@ -84,9 +85,9 @@ def test_system_prompt_option_fills_shapes_without_one() -> None:
     example = one({"input": "a", "ideal_output": "b"}, system_prompt="Be brief.")
     assert roles(example) == ["system", "user", "assistant"]
     written = get_dialect("raw_pairs", DialectOptions(system_prompt="Be brief.")).write(example)
-    assert written.findings == [] and written.record == {"input": "a", "ideal_output": "b"}
+    assert written.problems == [] and written.record == {"input": "a", "ideal_output": "b"}
     # Without the option the system message has no place in raw pairs.
-    codes = [f.code for f in get_dialect("raw_pairs").write(example).findings]
+    codes = [f.code for f in as_findings(get_dialect("raw_pairs").write(example).problems)]
     assert codes == ["O001"]
 
 
@@ -209,7 +210,7 @@ def test_gemini_reads_calls_and_responses() -> None:
         {"type": "function", "function": {"name": "w", "parameters": {"type": "object"}}}
     ]
     written = get_dialect("gemini").write(example)
-    assert written.findings == []
+    assert written.problems == []
     assert written.record == {k: v for k, v in record.items() if k != "systemInstruction"} | {
         "systemInstruction": {"parts": [{"text": "Be brief."}]}
     }
@@ -286,7 +287,7 @@ def test_mistral_ids_are_nine_alphanumerics_and_consistent() -> None:
     for example in examples:
         assert example is not None
         written = mistral.write(example)
-        assert written.findings == []
+        assert written.problems == []
         assert written.record is not None
         calls = [c["id"] for m in written.record["messages"] for c in m.get("tool_calls", [])]
         answers = [m["tool_call_id"] for m in written.record["messages"] if m["role"] == "tool"]
@@ -317,7 +318,7 @@ def test_writing_drone_training_elsewhere(dialect: str, expected: dict[str, int]
     written = [writer.write(e) for e in examples if e is not None]
     counts: dict[str, int] = {}
     for w in written:
-        for f in w.findings:
+        for f in as_findings(w.problems):
             counts[f.code] = counts.get(f.code, 0) + 1
     assert counts == expected
     assert all(w.record is not None for w in written)
@@ -343,9 +344,11 @@ def test_plain_chat_converts_without_loss(dialect: str) -> None:
         written = writer.write(example)
         if written.record is None:
             # Alpaca holds pairs only: the cookbook's example without a user turn.
-            assert dialect == "alpaca" and [f.code for f in written.findings] == ["O001"]
+            assert dialect == "alpaca" and [f.code for f in as_findings(written.problems)] == [
+                "O001"
+            ]
             continue
-        assert written.findings == []
+        assert written.problems == []
         [back] = [item.example for item in load_records([written.record], dialect=dialect)]
         assert back is not None
         assert [(m.role, m.content) for m in back.conversation()] == [

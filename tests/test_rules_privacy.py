@@ -25,7 +25,7 @@ from ftprep.rules.privacy import (
     luhn_valid,
 )
 from ftprep.targets import get_target
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 GSM8K = REALDATA / "alpaca_cleaned_extensions" / "gsm_8k" / "gsm_8k_train.json"

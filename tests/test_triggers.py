@@ -7,13 +7,14 @@ import itertools
 import sys
 from pathlib import Path
 
+import needs
 import pytest
+from backends import BUILT, TRIGGERS, backend
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 import ftprep.rules.registry  # noqa: F401  (registers every rule's triggers)
 from ftprep.load import load_path
-from ftprep.rules import _triggers
 from ftprep.rules.structure import shape_of
 from ftprep.rules.triggers import (
     _TRIGGERS,
@@ -60,6 +61,7 @@ def test_every_rule_family_registered_its_triggers() -> None:
     assert all_facts() == sum(t.bit for t in _TRIGGERS)
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -78,16 +80,19 @@ def test_every_rule_family_registered_its_triggers() -> None:
         ("plain text, nothing to see", set()),
     ],
 )
-def test_facts_of_typical_texts(text: str, names: set[str]) -> None:
-    facts = text_facts([text])
-    assert {t.name for t in _TRIGGERS if facts & t.bit} == names
-    assert facts == reference_facts([text])
+def test_facts_of_typical_texts(backend_name: str, text: str, names: set[str]) -> None:
+    with backend(backend_name):
+        facts = text_facts([text])
+        assert {t.name for t in _TRIGGERS if facts & t.bit} == names
+        assert facts == reference_facts([text])
 
 
-def test_digits_add_up_over_the_texts_of_an_example() -> None:
-    phone = next(t.bit for t in _TRIGGERS if t.name == "phone-shape")
-    assert not text_facts(["call 415-8675"]) & phone  # 7 digits
-    assert text_facts(["call 415-8675", "room 12"]) & phone
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_digits_add_up_over_the_texts_of_an_example(backend_name: str) -> None:
+    with backend(backend_name):
+        phone = next(t.bit for t in _TRIGGERS if t.name == "phone-shape")
+        assert not text_facts(["call 415-8675"]) & phone  # 7 digits
+        assert text_facts(["call 415-8675", "room 12"]) & phone
 
 
 _PIECES = st.sampled_from(
@@ -100,12 +105,14 @@ _PIECES = st.sampled_from(
 )
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @given(st.lists(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=8).map("".join)))
 @example(["can\N{RIGHT SINGLE QUOTATION MARK}t", "sk-"])
 @example(["AN A\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}"])
 @example(["\ud800 sk-"])
-def test_scan_never_misses_a_trigger(texts: list[str]) -> None:
-    assert_scan_is_right(texts)
+def test_scan_never_misses_a_trigger(backend_name: str, texts: list[str]) -> None:
+    with backend(backend_name):
+        assert_scan_is_right(texts)
 
 
 def assert_scan_is_right(texts: list[str]) -> int:
@@ -124,23 +131,25 @@ def assert_scan_is_right(texts: list[str]) -> int:
     return facts
 
 
-def test_scan_agrees_with_plain_tests_on_real_files() -> None:
-    files = sorted(REALDATA.rglob("*.json*"))
-    assert len(files) >= 10
-    seen = 0
-    ruled_out = 0
-    for path in files:
-        for item in itertools.islice(load_path(path), 1500):
-            if item.example is None:
-                continue
-            entries = shape_of(item.example).entries
-            texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
-            facts = assert_scan_is_right(texts)
-            seen += 1
-            ruled_out += not facts & _folded_bits()
-    # Guard against a vacuous scan: most real examples hold no refusal or disclaimer trigger.
-    assert seen > 5_000
-    assert ruled_out > seen // 2
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_scan_agrees_with_plain_tests_on_real_files(backend_name: str) -> None:
+    with backend(backend_name):
+        files = sorted(REALDATA.rglob("*.json*"))
+        assert len(files) >= 10
+        seen = 0
+        ruled_out = 0
+        for path in files:
+            for item in itertools.islice(load_path(path), 1500):
+                if item.example is None:
+                    continue
+                entries = shape_of(item.example).entries
+                texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
+                facts = assert_scan_is_right(texts)
+                seen += 1
+                ruled_out += not facts & _folded_bits()
+        # Guard against a vacuous scan: most real examples hold no refusal or disclaimer trigger.
+        assert seen > 5_000
+        assert ruled_out > seen // 2
 
 
 def test_lower_to_ascii_is_every_character_the_folded_scan_must_know() -> None:
@@ -178,6 +187,9 @@ def test_triggers_must_suit_their_match() -> None:
 
 
 def test_malformed_tables_are_refused() -> None:
+    _triggers = TRIGGERS
+    if _triggers is None:
+        needs.missing("the C extensions are not built")
     good = build_tables(_TRIGGERS)
     assert _triggers.text_facts(_triggers.compile(good), ["sk-"]) == text_facts(["sk-"])
     for bad in (b"", good[:100], good[:-200], b"\xff" * len(good)):

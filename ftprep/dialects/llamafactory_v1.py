@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import ContentPart, Example, Message, Source
 
 
@@ -90,27 +90,27 @@ class LlamaFactoryV1(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings)
+        problems: list[Problem] = []
+        self.check_example(example, problems)
         written: list[Any] = []
         messages = example.messages if isinstance(example.messages, list) else []
         for index, message in enumerate(messages):
             if not isinstance(message, Message):
                 written.append(message)
                 continue
-            self.check_message(example, "messages", index, message, frozenset({"weight"}), findings)
+            self.check_message(example, "messages", index, message, frozenset({"weight"}), problems)
             out: dict[str, Any] = {"role": message.role}
             if message.has("content"):
-                out["content"] = self._parts(example, index, message.content, findings)
+                out["content"] = self._parts(example, index, message.content, problems)
             weight = message.weight if message.weight is not None else default_weight(message.role)
             out["loss_weight"] = float(weight) if isinstance(weight, int | float) else weight
             out.update(message.model_extra or {})
             written.append(out)
         record: dict[str, Any] = {"messages": written if messages else example.messages}
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)
 
-    def _parts(self, example: Example, index: int, content: Any, findings: list[Finding]) -> Any:
+    def _parts(self, example: Example, index: int, content: Any, problems: list[Problem]) -> Any:
         if isinstance(content, str):
             return [{"type": "text", "value": content}]
         if not isinstance(content, list):
@@ -123,7 +123,7 @@ class LlamaFactoryV1(Dialect):
                 parts.append(part.model_dump(mode="json", exclude_unset=True))
             else:
                 kind = part.type if isinstance(part, ContentPart) else type(part).__name__
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example,
                         f"content parts of type {kind}",

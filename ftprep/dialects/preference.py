@@ -20,7 +20,7 @@ from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example, messages_to_dicts
 from ftprep.dialects.prompt_completion import as_messages, is_plain_exchange, well_formed
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Source
 
 
@@ -66,13 +66,13 @@ class Preference(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, preference=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, preference=True)
         if not example.is_preference or not well_formed(example):
-            findings.append(
+            problems.append(
                 self.unsupported(example, "an example that is not a chosen/rejected pair")
             )
-            return Written(None, findings)
+            return Written(None, problems)
         prompt = example.conversation()
         chosen, rejected = example.chosen, example.rejected
         record: dict[str, Any]
@@ -88,5 +88,5 @@ class Preference(Dialect):
                 "chosen": messages_to_dicts(chosen),
                 "rejected": messages_to_dicts(rejected),
             }
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

@@ -29,7 +29,7 @@ from ftprep.dialects.base import (
     json_text,
     parse_json,
 )
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, FunctionCall, Message, Source, ToolCall
 
 ROLES_IN = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
@@ -160,19 +160,19 @@ class ShareGPT(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, tools=True, preference=True, label=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, tools=True, preference=True, label=True)
         messages = example.messages
         if not isinstance(messages, list) or not all(isinstance(m, Message) for m in messages):
-            findings.append(self.unsupported(example, "messages that are not a list of messages"))
-            return Written(None, findings)
+            problems.append(self.unsupported(example, "messages that are not a list of messages"))
+            return Written(None, problems)
         record: dict[str, Any] = {}
         if "id" in example.metadata:
             record["id"] = example.metadata["id"]
         start = 1 if messages and messages[0].role == "system" else 0
-        record["conversations"] = self._turns(example, "messages", messages, start, findings)
+        record["conversations"] = self._turns(example, "messages", messages, start, problems)
         if start:
-            record["system"] = self.text_content(example, "messages", 0, messages[0], findings)
+            record["system"] = self.text_content(example, "messages", 0, messages[0], problems)
         if example.tools is not None:
             record["tools"] = write_tools(example.tools)
         for side in ("chosen", "rejected"):
@@ -180,10 +180,10 @@ class ShareGPT(Dialect):
             if value is None:
                 continue
             turns = (
-                self._turns(example, side, value, 0, findings) if isinstance(value, list) else []
+                self._turns(example, side, value, 0, problems) if isinstance(value, list) else []
             )
             if len(turns) != 1:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, f"a {side} side of other than one turn", pointer=f"/{side}"
                     )
@@ -192,8 +192,8 @@ class ShareGPT(Dialect):
             record[side] = turns[0]
         if example.label is not None:
             record["kto_tag"] = example.label
-        self.carry_fields(example, record, findings, skip=("id",))
-        return Written(record, findings)
+        self.carry_fields(example, record, problems, skip=("id",))
+        return Written(record, problems)
 
     def _turns(
         self,
@@ -201,21 +201,21 @@ class ShareGPT(Dialect):
         field_name: str,
         messages: list[Any],
         start: int,
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> list[dict[str, Any]]:
         turns: list[dict[str, Any]] = []
         for index in range(start, len(messages)):
             message = messages[index]
             if not isinstance(message, Message):
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, "a message that is not an object", pointer=f"/{field_name}/{index}"
                     )
                 )
                 continue
-            self.check_message(example, field_name, index, message, _MESSAGE_KEYS, findings)
+            self.check_message(example, field_name, index, message, _MESSAGE_KEYS, problems)
             extra = dict(message.model_extra or {})
-            content = self.text_content(example, field_name, index, message, findings)
+            content = self.text_content(example, field_name, index, message, problems)
             role = message.role
             calls = message.tool_calls
             if role == "assistant" and isinstance(calls, list) and calls:
@@ -230,7 +230,7 @@ class ShareGPT(Dialect):
             elif role in ROLES_OUT:
                 turns.append({"from": ROLES_OUT[role], "value": content, **extra})
             else:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, f"the role {role!r}", pointer=f"/{field_name}/{index}/role"
                     )

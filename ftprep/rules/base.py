@@ -14,7 +14,7 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -46,10 +46,29 @@ class Rule:
     scope: ClassVar[Scope]
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     fixable: ClassVar[bool] = False
+    default_on: ClassVar[bool] = True
+    """Whether the rule runs without being selected by code."""
+    once_per_file: ClassVar[bool] = False
+    """Whether the rule is reported at most once per file (the first occurrence)."""
+    rejects_record: ClassVar[bool] = True
+    """Whether an error of the rule leaves the record it is located at out of prepare's
+    output (false for rules about the dataset as a whole, placed at a record for the
+    reader's sake)."""
+    relates_records: ClassVar[bool] = False
+    """Whether a finding ties its record to others (its ``related`` locations: the copy it
+    duplicates, the training record it leaks from)."""
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()
         self.effective_severity = severity or self.severity
+
+    @classmethod
+    def source(cls) -> str:
+        """Where the rule is defined, as ``ftprep/rules/quality.py:478``."""
+        path = Path(inspect.getfile(cls))
+        package = Path(__file__).resolve().parents[1]
+        where = path.resolve().relative_to(package.parent) if path.is_absolute() else path
+        return f"{where.as_posix()}:{inspect.getsourcelines(cls)[1]}"
 
     @classmethod
     def documentation(cls) -> str:
@@ -99,7 +118,9 @@ class Rule:
 
 
 class LoadRule(Rule):
-    """A problem found while reading the input (container, JSON, shape detection)."""
+    """A problem found while reading the input (container, JSON, shape detection). The loader
+    reports it as a :class:`~ftprep.findings.Problem` of the rule's ``name``; the rule gives
+    it its code and severity."""
 
     scope: ClassVar[Scope] = "load"
 
@@ -119,9 +140,8 @@ class RecordRule(Rule):
         """
         return True
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
-        """The findings for ``example`` (rules the engine runs on every record return a list,
-        usually empty, rather than a generator: that is cheaper to call)."""
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """The findings for ``example``, usually none."""
         raise NotImplementedError
 
 
@@ -130,6 +150,6 @@ class DatasetRule(Rule):
 
     scope: ClassVar[Scope] = "dataset"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
-        """Yield the findings for the dataset."""
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """The findings for the dataset."""
         raise NotImplementedError

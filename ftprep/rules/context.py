@@ -15,7 +15,7 @@ from ftprep.targets import ModelSpec, Target
 from ftprep.tokens.chat import ExampleTokens
 
 if TYPE_CHECKING:
-    from ftprep.validate.facts import FactTable
+    from ftprep.facts import FactTable
 
 T = TypeVar("T")
 

@@ -12,7 +12,6 @@ in full: they show it through :func:`~ftprep.findings.mask_secret`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -88,7 +87,7 @@ class _PatternRule(RecordRule):
         """How a found value is shown: masked."""
         return f"{kind} {mask_secret(value)}"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         present = present_triggers(example)
         if present.isdisjoint(self.triggers):
@@ -326,14 +325,14 @@ class EmailAddress(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains an e-mail address"
     Options = EmailOptions
+    options: EmailOptions
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Examples with ``@`` in their texts, or with tool or function calls."""
         return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _AT)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, EmailOptions)
         if "@" not in present_triggers(example):
             return findings
         allowed = tuple(d.lower().lstrip(".") for d in self.options.allow_domains)
@@ -415,7 +414,7 @@ class PhoneNumber(RecordRule):
         function calls."""
         return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _PHONE_FACT)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if example_digits(example) < _MIN_PHONE_DIGITS:
             return findings
@@ -572,14 +571,14 @@ class PaymentCardNumber(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains a payment card number"
     Options = CardOptions
+    options: CardOptions
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Examples whose texts hold a card number's shape, or with tool or function calls."""
         return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _CARD_FACT)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, CardOptions)
         if (
             example_digits(example) < _MIN_CARD_DIGITS
             or not any(shape in digit_shapes(example) for shape in _CARD_SHAPES)

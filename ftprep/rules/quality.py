@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
@@ -55,6 +54,7 @@ class _PhraseRule(RecordRule):
     """A rule that looks for known phrases in trained assistant turns."""
 
     Options = PhraseOptions
+    options: PhraseOptions
     #: Lower-case substrings, one of which must occur before the pattern runs.
     triggers: ClassVar[tuple[str, ...]]
     #: The trigger fact of ``triggers``.
@@ -65,14 +65,13 @@ class _PhraseRule(RecordRule):
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         super().__init__(options, severity)
-        assert isinstance(self.options, PhraseOptions)
         self.extra = [p.lower() for p in self.options.extra_phrases]
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Examples with one of the triggers in their texts (any example with extra phrases)."""
         return bool(self.extra) or traits.odd_content or bool(traits.text_facts & self.fact)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         extra = self.extra
         if not extra and present_phrase_triggers(example).isdisjoint(self.triggers):
@@ -236,16 +235,15 @@ class UnfilledTemplateSlot(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains an unfilled template slot"
     Options = SlotOptions
+    options: SlotOptions
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Examples with ``{{`` (or ``${`` with ``dollar-braces``) in their texts."""
-        assert isinstance(self.options, SlotOptions)
         facts = _SLOT_FACT | (_DOLLAR_SLOT_FACT if self.options.dollar_braces else 0)
         return traits.odd_content or bool(traits.text_facts & facts)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, SlotOptions)
         dollar = self.options.dollar_braces
         joined = joined_texts(example)
         if "{{" not in joined and not (dollar and "${" in joined):
@@ -317,7 +315,7 @@ class FillInPlaceholder(RecordRule):
         """Only examples with ``[`` or ``<`` in their text."""
         return traits.markup or traits.odd_content
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         for turn in trained_answers(example):
             text = turn.text
@@ -388,13 +386,13 @@ class PlaceholderAnswer(RecordRule):
     severity = Severity.ERROR
     summary = "Assistant answer is only a placeholder"
     Options = PlaceholderAnswerOptions
+    options: PlaceholderAnswerOptions
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         super().__init__(options, severity)
-        assert isinstance(self.options, PlaceholderAnswerOptions)
         self.tokens = frozenset(_placeholder_key(t) for t in self.options.tokens)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
         for turn in trained_answers(example):
@@ -493,10 +491,10 @@ class TruncatedAnswer(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer looks cut off"
     Options = TruncationOptions
+    options: TruncationOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, TruncationOptions)
         facts = shape_of(example).traits.text_facts
         for turn in trained_answers(example):
             text = turn.text
@@ -613,10 +611,10 @@ class RepetitiveAnswer(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer is mostly repeated text"
     Options = RepetitionOptions
+    options: RepetitionOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, RepetitionOptions)
         opts = self.options
         for turn in trained_answers(example):
             text = turn.text
@@ -670,7 +668,7 @@ class Mojibake(RecordRule):
         """Examples with non-ASCII text."""
         return traits.odd_content or bool(traits.text_facts & _NON_ASCII)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if joined_texts(example).isascii():
             return findings
@@ -729,7 +727,7 @@ class ControlCharacters(RecordRule):
         """Examples with a control character, or one of U+0080-U+00BF, in their texts."""
         return traits.odd_content or bool(traits.text_facts & _CONTROL_FACT)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if not _has_control(joined_texts(example)):
             return findings
@@ -784,10 +782,10 @@ class AnswerRepeatsPrompt(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer repeats the user's text"
     Options = EchoOptions
+    options: EchoOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, EchoOptions)
         for turn in trained_answers(example):
             prompt = previous_user_text(example, turn)
             if not prompt:

@@ -18,16 +18,26 @@ A trigger is a set of substrings, matched in one of three ways:
 or a set of single ``bytes`` of the UTF-8 text, and optionally a least number of ASCII digits
 in all of the example's texts together. Facts only rule out: a fact may be set where the rule
 then finds nothing (text that cannot be encoded as UTF-8 sets every fact), never the reverse.
+
+The scan runs in C (``_triggers.c``, over tables :func:`build_tables` writes); where that is
+not built (see :mod:`ftprep._accel`), :class:`PythonScan` sets the same bits with
+ahocorasick-rs automata over the same patterns.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from ftprep.rules import _triggers
+import ahocorasick_rs
+
+from ftprep._accel import extension
+
+_triggers = extension("rules._triggers")
 
 
 class Match(Enum):
@@ -61,8 +71,8 @@ class Trigger:
 
 
 _TRIGGERS: list[Trigger] = []
-#: The compiled tables of the triggers registered so far (rebuilt after a registration).
-_compiled: dict[str, _triggers.Tables] = {}
+#: The scan of the triggers registered so far (rebuilt after a registration).
+_compiled: dict[str, Callable[[list[str]], int]] = {}
 
 
 def register_fact(
@@ -111,11 +121,20 @@ def all_facts() -> int:
 
 def text_facts(texts: list[str]) -> int:
     """The facts whose triggers occur in ``texts`` (the texts of one example)."""
-    tables = _compiled.get("tables")
-    if tables is None:
-        tables = _compiled["tables"] = _triggers.compile(build_tables(_TRIGGERS))
-    facts: int = _triggers.text_facts(tables, texts)
-    return facts
+    scan = _compiled.get("scan")
+    if scan is None:
+        scan = _compiled["scan"] = _compile(_TRIGGERS)
+    return scan(texts)
+
+
+def _compile(triggers: list[Trigger]) -> Callable[[list[str]], int]:
+    """The scan for ``triggers``: the C one where it is built, else :class:`PythonScan`."""
+    if _triggers is None:
+        return PythonScan(triggers)
+    scan: Callable[[list[str]], int] = functools.partial(
+        _triggers.text_facts, _triggers.compile(build_tables(triggers))
+    )
+    return scan
 
 
 def _mapped(raw: bytes) -> bytes:
@@ -126,13 +145,16 @@ def _mapped(raw: bytes) -> bytes:
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 
 
-def build_tables(triggers: list[Trigger]) -> bytes:
-    """The tables the C scan reads (layout in ``_triggers.c``)."""
-    everything = sum(t.bit for t in triggers)
+#: A pattern of the scan: its mapped bytes, the facts it sets, and for the triggers matched
+#: exactly, the bytes that must also occur in the text itself (``None`` for the others).
+Pattern = tuple[bytes, int, bytes | None]
+
+
+def _patterns(triggers: list[Trigger]) -> tuple[list[Pattern], list[int]]:
+    """The patterns of ``triggers``, and the facts each byte value sets."""
     folded_bits = sum(t.bit for t in triggers if t.match is Match.FOLDED)
     byte_facts = [0] * 256
-    # (mapped bytes, facts set where they end, exact bytes to check or None)
-    patterns: list[tuple[bytes, int, bytes | None]] = []
+    patterns: list[Pattern] = []
     for t in triggers:
         for b in t.any_byte:
             byte_facts[b] |= t.bit
@@ -141,6 +163,63 @@ def build_tables(triggers: list[Trigger]) -> bytes:
             patterns.append((_mapped(raw), t.bit, raw if t.match is Match.EXACT else None))
     if folded_bits:
         patterns += [(c.encode(), folded_bits, c.encode()) for c in LOWER_TO_ASCII]
+    return patterns, byte_facts
+
+
+class PythonScan:
+    """The facts the C scan finds, with two ahocorasick-rs automata: one over the texts'
+    UTF-8 bytes for the patterns matched exactly, one over their mapped bytes for the others.
+    A callable on the texts of one example, as :func:`text_facts`."""
+
+    def __init__(self, triggers: list[Trigger]):
+        patterns, byte_facts = _patterns(triggers)
+        self._all = sum(t.bit for t in triggers)
+        self._exact = _Automaton([(raw, facts) for _m, facts, raw in patterns if raw is not None])
+        self._mapped = _Automaton([(m, facts) for m, facts, raw in patterns if raw is None])
+        self._byte_facts = byte_facts
+        self._factless_bytes = bytes(b for b in range(256) if not byte_facts[b])
+        self._thresholds = [(t.min_digits, t.bit) for t in triggers if t.min_digits]
+
+    def __call__(self, texts: list[str]) -> int:
+        facts = digits = 0
+        for text in texts:
+            try:
+                data = text.encode()
+            except UnicodeEncodeError:  # lone surrogates: anything may be in the text
+                return self._all
+            mapped = _mapped(data)
+            digits += mapped.count(b"0")
+            facts |= self._exact.facts(data) | self._mapped.facts(mapped)
+            for b in set(data.translate(None, self._factless_bytes)):
+                facts |= self._byte_facts[b]
+        for least, bits in self._thresholds:
+            if digits < least:
+                facts &= ~bits
+        return facts
+
+
+class _Automaton:
+    """Which of some byte patterns occur in a text, and the facts they set."""
+
+    def __init__(self, patterns: list[tuple[bytes, int]]):
+        merged: dict[bytes, int] = {}
+        for pattern, facts in patterns:
+            merged[pattern] = merged.get(pattern, 0) | facts
+        self._facts = list(merged.values())
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(list(merged))
+
+    def facts(self, data: bytes) -> int:
+        facts = 0
+        found = self._automaton.find_matches_as_indexes(data, overlapping=True)
+        for index in {index for index, _start, _end in found}:
+            facts |= self._facts[index]
+        return facts
+
+
+def build_tables(triggers: list[Trigger]) -> bytes:
+    """The tables the C scan reads (layout in ``_triggers.c``)."""
+    everything = sum(t.bit for t in triggers)
+    patterns, byte_facts = _patterns(triggers)
     alphabet = sorted({b for mapped, _f, _e in patterns for b in mapped})
     class_of_mapped = {b: i + 1 for i, b in enumerate(alphabet)}
     class_of = bytes(class_of_mapped.get(_mapped(bytes([b]))[0], 0) for b in range(256))

@@ -1,6 +1,6 @@
 """``prepare``: raw records in, upload-ready files out, in two passes with flat memory.
 
-Pass 1 is the check engine (:func:`~ftprep.validate.engine.run_check`): findings plus one row
+Pass 1 is the check engine (:func:`~ftprep.validate.check.run_check`): findings plus one row
 of compact facts per input record. From those facts alone :func:`plan` decides every record's
 destination: rejected (with the findings or fix that excluded it), train or holdout. Pass 2
 reads the inputs again with the same loaders and streams each record to its destination:
@@ -40,14 +40,14 @@ from ftprep.config import Config
 from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, get_dialect
 from ftprep.dialects.base import messages_to_dicts
+from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.load.paths import is_regular_file
 from ftprep.model import Example, Message
-from ftprep.rules import dataset
 from ftprep.rules.dataset import TooFewExamples
 from ftprep.rules.load import UnreadableFile
-from ftprep.rules.registry import dataset_rules
+from ftprep.rules.registry import ProblemRules, dataset_rules, rule_codes
 from ftprep.split import (
     SplitSpec,
     assign_holdout,
@@ -58,8 +58,8 @@ from ftprep.split import (
 )
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
-from ftprep.validate.engine import CheckResult, Progress, dialect_options, run_check
-from ftprep.validate.facts import FactTable
+from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.engine import Progress, dialect_options
 from ftprep.write.encode import encode
 from ftprep.write.files import OutputFile, SplitFile, Staging, write_bytes
 from ftprep.write.fixes import apply_fixes
@@ -72,9 +72,6 @@ from ftprep.write.manifest import (
     output_entry,
 )
 from ftprep.write.rejects import drop_reason, reason, reject_line
-
-DATASET_CODES = frozenset(rule.code for rule in dataset.RULES)
-"""Codes of the rules about the dataset as a whole (too few examples, mixed system prompts)."""
 
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
 SPLITS = ("train", "holdout", "rejected")
@@ -94,13 +91,11 @@ class AccountingError(PrepareError):
     """Input records and output records do not add up; nothing was moved into place."""
 
 
-def unreadable(finding: Finding) -> PrepareError:
-    """The error of a run one of whose inputs could not be read to its end (the
-    :class:`~ftprep.rules.load.UnreadableFile` ``finding``): outputs that silently leave out
-    the rest of a file would claim an accounting the run did not do."""
-    return PrepareError(
-        f"cannot read {finding.path} to its end: {finding.message}; nothing was written"
-    )
+def unreadable(path: str, reason: str) -> PrepareError:
+    """The error of a run whose input ``path`` could not be read to its end (an
+    :class:`~ftprep.rules.load.UnreadableFile` problem, ``reason``): outputs that silently
+    leave out the rest of a file would claim an accounting the run did not do."""
+    return PrepareError(f"cannot read {path} to its end: {reason}; nothing was written")
 
 
 @dataclass(slots=True)
@@ -137,13 +132,14 @@ def _findings_by_row(
     describe the whole dataset, so they never reject that example."""
     lookup = _row_lookup(check.facts, check.paths)
     path_index = {p: i for i, p in enumerate(check.paths)}
+    whole_dataset = rule_codes(rejects_record=False)
     by_row: dict[int, list[Finding]] = {}
     unplaced: list[Finding] = []
     for finding in check.findings:
         loc = finding.location
         p = path_index.get(loc.path)
         row = None
-        if p is not None and finding.code not in DATASET_CODES:
+        if p is not None and finding.code not in whole_dataset:
             if loc.record is not None:
                 row = lookup.get((p, "r", loc.record))
             elif loc.line is not None or loc.column is None:
@@ -201,6 +197,7 @@ def plan(
     keeper = np.full(n, -1, dtype=np.int64)
     keeper[unit[clean_rows[first]]] = clean_rows[first]
     dropped = 0
+    relating = rule_codes(relates_records=True)
     if config.dedup.drop:
         for row in clean_rows[keeper[unit[clean_rows]] != clean_rows].tolist():
             kept[row] = False
@@ -213,7 +210,7 @@ def plan(
                     f"duplicate of {kept_at.path}:{kept_at.line}, which is kept",
                     kept_at,
                 ),
-                *(reason(f) for f in by_row.get(row, []) if f.code.startswith("X")),
+                *(reason(f) for f in by_row.get(row, []) if f.code in relating),
             ]
 
     content = np.where(facts.exact_key != 0, facts.exact_key, facts.fingerprint)
@@ -297,6 +294,7 @@ class _Pass2:
         }
         self.eval = SplitFile(staging, EVAL, max_file_bytes) if eval_file else None
         self.tally = _Tally()
+        self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
 
     def _dialect_for(self, example: Example) -> Dialect:
@@ -341,8 +339,8 @@ class _Pass2:
     def _route(self, item: Loaded, row: int) -> None:
         facts = self.check.facts
         raw = item.raw
-        if raw.error is not None and raw.error.code == UnreadableFile.code:
-            raise unreadable(raw.error)
+        if raw.error is not None and raw.error.kind == UnreadableFile.name:
+            raise unreadable(raw.error.location.path, raw.error.message)
         if (
             raw.line != facts.line[row]
             or xxhash.xxh3_64_intdigest(raw.raw) != facts.fingerprint[row]
@@ -354,12 +352,12 @@ class _Pass2:
             return
         example = item.example
         fixed = apply_fixes(example, self.config.prepare.fixes)
-        line, findings = encode(self._dialect_for(example), example)
+        line, problems = encode(self._dialect_for(example), example)
         if line is None:
-            self._reject(item, [reason(f) for f in findings])
+            self._reject(item, [reason(self.problems.finding(p)) for p in problems])
             return
-        for finding in findings:
-            self.tally.writer_findings[finding.code] += 1
+        for problem in problems:
+            self.tally.writer_findings[self.problems.rule(problem.kind).code] += 1
         split = SPLITS[destination]
         self.files[destination].write(line)
         self.tally.fixes.update(fixed)
@@ -454,7 +452,7 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.engine.run_check`.
+    by :func:`~ftprep.validate.check.run_check`.
 
     Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
     ``out_dir`` or another prepare output, an input that cannot be read to its end or that
@@ -477,7 +475,7 @@ def prepare_files(
         check = run_check(names, config, progress=progress)
         for finding in check.findings:
             if finding.code == UnreadableFile.code:
-                raise unreadable(finding)
+                raise unreadable(finding.path, finding.message)
         the_plan = plan(check, spec, seed=seed, stratify=stratify)
         writer = _Pass2(
             check,
