@@ -61,7 +61,7 @@ setup(
         for name, path in (
             ("dedup._minhash", "dedup/_minhash"),
             ("dedup._keys", "dedup/_keys"),
-            ("rules._triggers", "rules/_triggers"),
+            ("validate._triggers", "validate/_triggers"),
         )
     ],
 )

@@ -1,9 +1,9 @@
 """The optional C accelerators: MinHash signing (``dedup/_minhash.c``), the content-key text
-(``dedup/_keys.c``) and the trigger scan (``rules/_triggers.c``).
+(``dedup/_keys.c``) and the trigger scan (``validate/_triggers.c``).
 
 They are built at install time when a C compiler is there (``setup.py``). Each module that
 uses one (:mod:`ftprep.dedup.signatures`, :mod:`ftprep.dedup.keys`,
-:mod:`ftprep.rules.triggers`) falls back to plain Python, with the same results, when it was
+:mod:`ftprep.validate.prefilter`) falls back to plain Python, with the same results, when it was
 not built or when the environment variable ``FTPREP_PURE_PYTHON`` is set (to anything but
 ``0``), which also skips building them.
 """

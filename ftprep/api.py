@@ -18,11 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import DialectOptions, dialect_names
-from ftprep.facts import FactTable
 from ftprep.findings import Finding
 from ftprep.load import load_path, load_records
 from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
@@ -30,12 +29,14 @@ from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
 from ftprep.model import Example
 from ftprep.progress import progress_bar
 from ftprep.rules.registry import ProblemRules
-from ftprep.split import SplitSpec
 from ftprep.targets import get_target
 from ftprep.tokens import check_tokenizer
 from ftprep.validate.check import CheckResult, run_check
 from ftprep.validate.engine import Progress
-from ftprep.write import ConvertResult, PrepareResult, convert_files, prepare_files
+
+if TYPE_CHECKING:
+    from ftprep.facts import FactTable
+    from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
 
@@ -134,6 +135,9 @@ def prepare(
     ``holdout_count`` (an exact number of examples), not both. ``progress`` as in
     :func:`check`, for the checking pass.
     """
+    from ftprep.split import SplitSpec  # imported here: a check needs neither
+    from ftprep.write import prepare_files
+
     if holdout is not None and holdout_count is not None:
         raise ConfigError("give holdout or holdout_count, not both")
     if max_file_bytes is not None and max_file_bytes <= 0:
@@ -185,6 +189,8 @@ def convert(
     No checks, fixes or splits; records that do not load or that ``to`` cannot express go
     to ``<out stem>.rejected.jsonl``.
     """
+    from ftprep.write import convert_files
+
     if to not in dialect_names():
         raise ConfigError(f"unknown dialect {to!r}; known: {', '.join(dialect_names())}")
     paths = expand_paths(inputs)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -231,6 +230,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
 def read_config_file(path: Path) -> Config | None:
     """The ftprep configuration in ``path``, or ``None`` for a pyproject without a
     ``[tool.ftprep]`` table."""
+    import tomllib  # only when there is a file to read: compiling its parser takes ~5 ms
+
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

@@ -10,8 +10,11 @@ from types import ModuleType
 
 import pytest
 
+from ftprep.config import Config
 from ftprep.dedup import keys, signatures
-from ftprep.rules import triggers
+from ftprep.rules.base import RecordRule
+from ftprep.rules.registry import record_rules
+from ftprep.validate import prefilter
 
 
 def _built(name: str) -> ModuleType | None:
@@ -23,7 +26,7 @@ def _built(name: str) -> ModuleType | None:
 
 MINHASH = _built("dedup._minhash")
 KEYS = _built("dedup._keys")
-TRIGGERS = _built("rules._triggers")
+TRIGGERS = _built("validate._triggers")
 #: The backends there are: plain Python always, C where the extensions are built.
 BUILT = ["python"] + (["c"] if MINHASH and KEYS and TRIGGERS else [])
 
@@ -44,9 +47,14 @@ def backend(name: str) -> Iterator[None]:
             "_shingle_hashes",
             MINHASH.shingle_hashes if c and MINHASH else signatures.shingle_python,
         )
-        patch.setattr(triggers, "_triggers", TRIGGERS if c else None)
-        triggers._compiled.clear()
-        try:
-            yield
-        finally:
-            triggers._compiled.clear()
+        patch.setattr(prefilter, "_triggers", TRIGGERS if c else None)
+        yield
+
+
+#: Every rule selected, and the options that add triggers on.
+EVERY_TRIGGER = Config(select=["ALL"], rules={"unfilled-template-slot": {"dollar_braces": True}})
+
+
+def every_rule() -> list[RecordRule]:
+    """Every record rule, under :data:`EVERY_TRIGGER`."""
+    return record_rules(EVERY_TRIGGER)

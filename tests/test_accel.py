@@ -18,9 +18,9 @@ from ftprep._accel import extension
 from ftprep.dedup.keys import joined_text, message_columns
 from ftprep.dedup.signatures import permutations, shingle_python, sign_python
 from ftprep.load import load_path
-from ftprep.rules import triggers
 from ftprep.rules.structure import shape_of
 from ftprep.tokens.chat import TiktokenChatCounter
+from ftprep.validate import prefilter
 
 REALDATA = needs.REALDATA
 pytestmark = needs.path_mark(REALDATA, "needs ../shared/realdata")
@@ -47,8 +47,9 @@ def test_fallbacks_equal_the_extensions_on_real_files(built: None) -> None:
     assert backends.KEYS and backends.MINHASH and backends.TRIGGERS
     counter = TiktokenChatCounter()
     a, b = permutations(128, 1)
-    c_scan = triggers._compile(triggers._TRIGGERS)
-    python_scan = triggers.PythonScan(triggers._TRIGGERS)
+    compiled = prefilter.Prefilter(backends.every_rule()).triggers
+    c_scan = prefilter._compile(compiled)
+    python_scan = prefilter.PythonScan(compiled)
     files = sorted(p for p in REALDATA.rglob("*.json*") if p.name != "dataset_info.json")
     assert len(files) >= 10
     examples = 0
@@ -75,12 +76,12 @@ def test_fallbacks_equal_the_extensions_on_real_files(built: None) -> None:
     assert examples > 2_000
     # Real data holds neither private keys nor JWTs: each trigger's own substrings, so that
     # no fact is compared vacuously.
-    for trigger in triggers._TRIGGERS:
+    for trigger in compiled:
         texts = [" ".join(trigger.substrings), "+1 555-0100 4242 4242 4242 4242"]
         facts = python_scan(texts)
         assert facts == c_scan(texts)
         facts_seen |= facts
-    assert facts_seen == triggers.all_facts()
+    assert facts_seen == sum(t.bit for t in compiled)
 
 
 def test_signatures_of_compact_ids_and_arrays(built: None) -> None:

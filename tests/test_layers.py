@@ -30,7 +30,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ftprep.tokens",),
     ("ftprep.targets",),
     ("ftprep.config", "ftprep.progress"),
-    ("ftprep.facts", "ftprep.model", "ftprep.findings", "ftprep._version", "ftprep._accel"),
+    (
+        "ftprep.facts",
+        "ftprep.model",
+        "ftprep.findings",
+        "ftprep._version",
+        "ftprep._accel",
+        "ftprep._lazy",
+        "ftprep.cache",
+    ),
 )
 
 
@@ -55,6 +63,9 @@ def modules() -> Iterator[tuple[str, Path]]:
         yield name, path
 
 
+MODULES = {name for name, _path in modules()}
+
+
 def imports(path: Path, module: str) -> Iterator[tuple[int, str]]:
     """``(line, imported module)`` of every ftprep import in ``path``."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -65,7 +76,8 @@ def imports(path: Path, module: str) -> Iterator[tuple[int, str]]:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             if base.startswith("ftprep"):
-                yield node.lineno, base
+                names = {f"{base}.{alias.name}" for alias in node.names} & MODULES
+                yield from ((node.lineno, name) for name in sorted(names or {base}))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("ftprep"):

@@ -1,5 +1,5 @@
-"""The one-pass trigger scan (ftprep.rules.triggers and its C tables) gives the same facts as
-plain ``in`` tests on each text, and never fewer."""
+"""The prefilter's one-pass trigger scan (ftprep.validate.prefilter and its C tables) gives
+the same facts as plain ``in`` tests on each text, and never fewer."""
 
 from __future__ import annotations
 
@@ -9,25 +9,28 @@ from pathlib import Path
 
 import needs
 import pytest
-from backends import BUILT, TRIGGERS, backend
+from backends import BUILT, TRIGGERS, backend, every_rule
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import ftprep.rules.registry  # noqa: F401  (registers every rule's triggers)
 from ftprep.load import load_path
+from ftprep.rules.base import Triggers
 from ftprep.rules.structure import shape_of
-from ftprep.rules.triggers import (
-    _TRIGGERS,
-    LOWER_TO_ASCII,
-    Match,
-    all_facts,
-    build_tables,
-    register_fact,
-    text_facts,
-)
+from ftprep.validate.prefilter import LOWER_TO_ASCII, Match, Prefilter, build_tables
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 _ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
+#: The compiled triggers of every rule (the bits are the same in every prefilter of them).
+_TRIGGERS = Prefilter(every_rule()).triggers
+
+
+def text_facts(texts: list[str]) -> int:
+    """The facts of ``texts`` by a prefilter of every rule, on the current backend."""
+    return Prefilter(every_rule()).scan(texts)
+
+
+def all_facts() -> int:
+    return sum(t.bit for t in _TRIGGERS)
 
 
 def reference_facts(texts: list[str]) -> int:
@@ -54,7 +57,7 @@ def _folded_bits() -> int:
     return sum(t.bit for t in _TRIGGERS if t.match is Match.FOLDED)
 
 
-def test_every_rule_family_registered_its_triggers() -> None:
+def test_every_rule_family_declares_its_triggers() -> None:
     names = {t.name for t in _TRIGGERS}
     assert {"ai-disclaimer", "refusal", "api-key", "phone-shape", "card-shape"} <= names
     assert {"template-slot", "non-ascii", "control", "at-sign"} <= names
@@ -70,7 +73,8 @@ def test_every_rule_family_registered_its_triggers() -> None:
         ("key sk-proj-abc and AKIA1234", {"api-key"}),
         ("akia is not a key, SK- is not either", set()),
         ("-----BEGIN RSA PRIVATE KEY-----", {"private-key"}),
-        ("Hello {{name}}, ${HOME}", {"template-slot", "dollar-slot", "opening-bracket"}),
+        ("Hello {{name}}, ${HOME}", {"template-slot", "opening-bracket"}),
+        ("Hello ${HOME}", {"template-slot", "opening-bracket"}),
         ("```py\n[x] <b>", {"fence", "opening-bracket", "markup"}),
         ("call +44 20 7946 0958", {"phone-shape"}),
         ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
@@ -168,7 +172,6 @@ def test_lower_to_ascii_is_every_character_the_folded_scan_must_know() -> None:
 
 
 def test_triggers_must_suit_their_match() -> None:
-    count = len(_TRIGGERS)
     for bad in (
         {"folded": ("Sorry",)},
         {"folded": ("4chan",)},
@@ -180,10 +183,9 @@ def test_triggers_must_suit_their_match() -> None:
         {"any_byte": b"@", "min_digits": -1},
     ):
         with pytest.raises(ValueError, match="trigger 'bad'"):
-            register_fact("bad", **bad)  # type: ignore[arg-type]
+            Triggers("bad", **bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one kind"):
-        register_fact("bad", exact=("a",), folded=("b",))
-    assert len(_TRIGGERS) == count
+        Triggers("bad", exact=("a",), folded=("b",))
 
 
 def test_malformed_tables_are_refused() -> None:

@@ -122,7 +122,7 @@ def record_keys(
         prompt_key = exact
     else:
         prompt_key = _hash(view[: bounds[2 * prompt.stop - 1]]) if prompt.stop else 0
-    labelled = example.is_preference or example.label is not None
+    labelled = example.is_preference or isinstance(example.label, bool)
     answer_key = 0
     if answer >= 0 and not labelled:
         answer_key = _hash(view[bounds[2 * answer] : bounds[2 * answer + 1]])

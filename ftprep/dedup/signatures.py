@@ -23,7 +23,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Sequence
 
-import datasketch
 import numpy as np
 import numpy.typing as npt
 
@@ -104,6 +103,8 @@ def sign_python(parts: Sequence[Ids], width: int, a: U32, b: U32) -> bytes | Non
     """The signature (``len(a)`` native uint32) of the concatenation of ``parts``, ``None``
     when it is empty: datasketch's affine32 ``MinHash`` of the shingle hashes, the
     plain-Python twin of ``_minhash.sign``."""
+    import datasketch  # only without the C extension: a check needs it not otherwise
+
     hashes = np.frombuffer(shingle_python(parts, width), dtype=np.uint32)
     if not len(hashes):
         return None

@@ -11,6 +11,11 @@ input are joined by a blank line (``instruction + "\\n\\n" + input``) into one u
 Writing puts the whole user text into ``instruction`` with an empty ``input``: the split
 between the two is not kept, the canonical example is (reading it back gives the same
 example).
+
+A record with a ``chosen`` or ``rejected`` answer is a preference pair, whether or not it
+also has an ``output``: an ``output`` next to the pair (an SFT answer kept from the data the
+pair was made from, as in rasbt/LLMs-from-scratch's preference set) stays an extra field, as
+LLaMA-Factory ignores it when it reads the file as ranking data.
 """
 
 from __future__ import annotations
@@ -64,13 +69,13 @@ class Alpaca(Dialect):
                 "content": user_text(data.pop("instruction", None), data.pop("input", None)),
             }
         )
-        if "output" in data or "chosen" not in data:
-            messages.append({"role": "assistant", "content": data.pop("output", None)})
-        else:
+        if "chosen" in data or "rejected" in data:
             for side in ("chosen", "rejected"):
                 if side in data:
                     data[side] = [{"role": "assistant", "content": data[side]}]
-        if "kto_tag" in data:
+        else:
+            messages.append({"role": "assistant", "content": data.pop("output", None)})
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         data["messages"] = self.with_system_prompt(messages)
         return build_example(data, source, self.name)

@@ -45,7 +45,10 @@ class OpenAIChat(Dialect):
         record: dict[str, Any] = {"messages": self.write_messages(example.messages)}
         for key in self.carries:
             value = getattr(example, key)
-            if value is not None:
+            if key == "label" and value is not None and not isinstance(value, bool):
+                # Not a KTO label: an ordinary column, which this format does not keep.
+                problems.append(self.dropped(example, "the field 'label'", pointer="/label"))
+            elif value is not None:
                 record[key] = value
         self.carry_fields(example, record, problems)
         return Written(record, problems)

@@ -12,7 +12,7 @@ assistant messages, ``system`` turns (and the ``system`` field) system messages.
 whose tool calls get the ids ``call_0``, ``call_1``... in order; an ``observation`` turn is a
 ``tool`` message answering the oldest call not yet answered. ``tools`` (a JSON string of
 function definitions) becomes OpenAI-style tools. FastChat's ``id`` goes to
-``metadata["id"]``; ``kto_tag`` to ``label``.
+``metadata["id"]``; a boolean ``kto_tag`` to ``label``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def write_tools(tools: Any) -> Any:
     )
 
 
-def _function_calls(value: Any, calls: CallIds) -> list[dict[str, Any]]:
+def function_calls(value: Any, calls: CallIds) -> list[dict[str, Any]]:
+    """A call written as JSON text (``{"name", "arguments"}`` or a list of them) as
+    OpenAI-style tool calls with new ids from ``calls``."""
     parsed = parse_json(value)
     items = parsed if isinstance(parsed, list) else [parsed]
     if parsed is NOT_JSON or not all(isinstance(item, dict) for item in items):
@@ -94,7 +96,7 @@ def read_turn(turn: Any, calls: CallIds) -> dict[str, Any] | Any:
     extra = {k: v for k, v in turn.items() if k not in ("from", "value")}
     role, value = turn.get("from"), turn.get("value")
     if role == "function_call":
-        return {"role": "assistant", "tool_calls": _function_calls(value, calls), **extra}
+        return {"role": "assistant", "tool_calls": function_calls(value, calls), **extra}
     if role == "observation":
         message = {"role": "tool", "content": value, **extra}
         answered = calls.answer()
@@ -106,7 +108,10 @@ def read_turn(turn: Any, calls: CallIds) -> dict[str, Any] | Any:
     return {"role": role, "content": value, **extra}
 
 
-def _call_value(call: ToolCall | Any) -> Any:
+def call_value(call: ToolCall | Any) -> Any:
+    """A tool call as the ``{"name", "arguments"}`` object formats without ids write (the
+    arguments decoded when they are JSON as :func:`json_text` writes it); a call that could
+    not be read gives back its raw text."""
     function = call.function if isinstance(call, ToolCall) else None
     if not isinstance(function, FunctionCall):
         return call
@@ -153,7 +158,7 @@ class ShareGPT(Dialect):
                 value = data[side]
                 turns_of = value if isinstance(value, list) else [value]
                 data[side] = [read_turn(turn, calls) for turn in turns_of]
-        if "kto_tag" in data:
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         if "id" in data and "metadata" not in data:
             data["metadata"] = {"id": data.pop("id")}
@@ -221,7 +226,7 @@ class ShareGPT(Dialect):
             if role == "assistant" and isinstance(calls, list) and calls:
                 if content:
                     turns.append({"from": "gpt", "value": content})
-                values = [_call_value(call) for call in calls]
+                values = [call_value(call) for call in calls]
                 value = values[0] if len(values) == 1 else values
                 text = value if isinstance(value, str) else json_text(value)
                 turns.append({"from": "function_call", "value": text, **extra})

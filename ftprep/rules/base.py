@@ -14,6 +14,7 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -27,6 +28,55 @@ if TYPE_CHECKING:
     from ftprep.rules.structure import Traits
 
 Scope = Literal["load", "record", "dataset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """What an example's texts must hold before a rule can find anything in it: one of the
+    substrings (matched as the keyword says; only one of ``exact``, ``folded`` and
+    ``shapes``), or one of the bytes ``any_byte``, with at least ``min_digits`` ASCII digits
+    in all of the texts together. The engine compiles the enabled rules' triggers into one
+    scan (:mod:`ftprep.validate.prefilter`) and runs a rule only where they hit.
+
+    - ``exact``: byte for byte;
+    - ``folded``: as in ``text.lower()`` (lower-case ASCII without digits, or caseless
+      characters);
+    - ``shapes``: digits and punctuation, every ASCII digit written as ``0`` (``-0000``).
+
+    ``tool_arguments``: the rule also reads tool-call arguments, which the scan does not see,
+    so it runs on every example that calls tools. ``name`` only labels the trigger in errors.
+    """
+
+    name: str
+    exact: tuple[str, ...] = ()
+    folded: tuple[str, ...] = ()
+    shapes: tuple[str, ...] = ()
+    any_byte: bytes = b""
+    min_digits: int = 0
+    tool_arguments: bool = False
+
+    def __post_init__(self) -> None:
+        kinds = [s for s in (self.exact, self.folded, self.shapes) if s]
+        if len(kinds) > 1:
+            raise ValueError(f"trigger {self.name!r}: one kind of substring")
+        if not 0 <= self.min_digits < 1 << 32:
+            raise ValueError(f"trigger {self.name!r}: min_digits out of range")
+        for text in (*self.exact, *self.folded, *self.shapes):
+            if not text or not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
+                raise ValueError(
+                    f"trigger {self.name!r}: empty, unprintable or unencodable substring"
+                )
+        for text in self.folded:
+            if any(
+                c.isdigit() or c.lower() != c or (not c.isascii() and c.upper() != c) for c in text
+            ):
+                raise ValueError(
+                    f"trigger {self.name!r}: folded substrings are lower case ASCII or "
+                    "caseless, no digits"
+                )
+        for text in self.shapes:
+            if any(c.isascii() and c.isalpha() for c in text):
+                raise ValueError(f"trigger {self.name!r}: shapes are digits and punctuation")
 
 
 class RuleOptions(BaseModel):
@@ -129,6 +179,16 @@ class RecordRule(Rule):
     """A check of one example at a time. Must not keep state between calls."""
 
     scope: ClassVar[Scope] = "record"
+    triggers: ClassVar[Triggers | None] = None
+    """What the example's texts must hold before :meth:`check` can find anything (``None``:
+    the rule runs on every example its :meth:`relevant` accepts)."""
+    hints: ClassVar[tuple[Triggers, ...]] = ()
+    """Triggers :meth:`check` reads through ``ctx.hits`` to skip work, without gating."""
+
+    def active_triggers(self) -> Triggers | None:
+        """The :attr:`triggers` under this rule's options (options that widen what the rule
+        looks for may return other triggers, or ``None``)."""
+        return self.triggers
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Whether :meth:`check` can find anything in an example with these traits.

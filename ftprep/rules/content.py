@@ -18,9 +18,10 @@ from pydantic import Field
 
 from ftprep.findings import Finding, Severity
 from ftprep.model import ContentPart, Example, Message
-from ftprep.rules.base import RecordRule, Rule, RuleOptions
+from ftprep.rules.base import RecordRule, Rule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
 from ftprep.rules.structure import MessageRule, Traits, calls_tools
+from ftprep.rules.texts import MARKUP
 from ftprep.targets import Target
 
 ALL_DIALECTS = "*"
@@ -308,9 +309,11 @@ class SpecialTokens(MessageRule):
     Options = SpecialTokensOptions
     options: SpecialTokensOptions
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Only examples with ``<`` or ``[`` in their text, unless extra tokens are set."""
-        return bool(self.options.extra_tokens) or traits.markup or traits.odd_content
+    triggers = MARKUP
+
+    def active_triggers(self) -> Triggers | None:
+        """``<`` or ``[`` in the text, unless extra tokens are set (then every example)."""
+        return None if self.options.extra_tokens else MARKUP
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report the template tokens found in each turn's text."""

@@ -215,8 +215,9 @@ class LastTurnNotAssistant(RecordRule):
 
 
 class OrphanToolMessage(RecordRule):
-    """A tool message answers no tool call: it has no ``tool_call_id``, or its id matches no
-    call made by an earlier assistant message.
+    """A tool message answers no tool call: no earlier assistant message makes a call at all
+    (the call may be written out in the text, which is not a call), the message has no
+    ``tool_call_id``, or its id matches no call made by an earlier assistant message.
 
     Providers pair each tool result with the call it answers and reject results they cannot
     pair; a trainer would show the model a result out of nowhere. Typical causes are ids
@@ -248,7 +249,19 @@ class OrphanToolMessage(RecordRule):
                 )
             elif message.role == "tool":
                 answered = message.tool_call_id
-                if answered is None:
+                hint = "set tool_call_id to the id of the call it answers"
+                key = "tool_call_id"
+                if answered is None and not called:
+                    key = ""
+                    text = (
+                        "tool message answers no call: no earlier assistant turn makes a tool "
+                        "call (a call written out in the text is not one)"
+                    )
+                    hint = (
+                        "make the call a structured tool call of the assistant turn before it, "
+                        "or drop the tool message"
+                    )
+                elif answered is None:
                     text = "tool message has no tool_call_id"
                 elif not isinstance(answered, str) or answered not in called:
                     text = f"tool message answers {show(answered)}, which no earlier call has"
@@ -259,8 +272,8 @@ class OrphanToolMessage(RecordRule):
                         example,
                         text,
                         message_index=index,
-                        pointer=message_pointer("messages", index, "tool_call_id"),
-                        hint="set tool_call_id to the id of the call it answers",
+                        pointer=message_pointer("messages", index, key),
+                        hint=hint,
                     )
                 )
         return found

@@ -19,12 +19,17 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-from ftprep.rules.triggers import register_fact, text_facts
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
 #: Example-level keys the canonical model declares that a target may or may not accept.
 _TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
+
+
+def stray_label(example: Example) -> bool:
+    """Whether the record sets a ``label`` that is not a boolean: a column of its own (a class,
+    a reference answer), not the desirable/undesirable flag of KTO data."""
+    return "label" in example.model_fields_set and not isinstance(example.label, bool)
 
 
 def show(value: Any, width: int = 40) -> str:
@@ -126,7 +131,8 @@ class Traits(NamedTuple):
     tool_keys: bool
     """The record sets ``tools``, ``parallel_tool_calls`` or ``functions``."""
     extras: bool
-    """The record has top-level keys the model does not declare."""
+    """The record has top-level keys the model does not declare, or a ``label`` that is not a
+    KTO label (see :func:`stray_label`)."""
     metadata: bool
     """The example carries metadata."""
     late_system: bool
@@ -138,10 +144,6 @@ class Traits(NamedTuple):
     """The conversation has an assistant turn but ends with another role's turn."""
     blank_content: bool
     """Some message's content is an empty or whitespace-only string."""
-    markup: bool
-    """Some message's text holds ``<`` or ``[`` (template tokens, placeholders)."""
-    text_facts: int
-    """The :mod:`~ftprep.rules.triggers` facts of the messages' texts."""
 
 
 @dataclass(slots=True)
@@ -185,9 +187,6 @@ class ExampleShape:
     def odd_entries(self) -> bool:
         """Some entry of messages, chosen or rejected is not a well-formed message."""
         return self.traits.odd_entries
-
-
-_MARKUP = register_fact("markup", any_byte=b"<[")
 
 
 def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, str]]:
@@ -269,7 +268,6 @@ def shape_of(example: Example) -> ExampleShape:
     messages = example.messages
     preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
-    facts = text_facts(texts)
     traits = Traits(
         example.dialect,
         frozenset(roles),
@@ -283,7 +281,7 @@ def shape_of(example: Example) -> ExampleShape:
         isinstance(messages, list) and len(messages) > 0,
         preference,
         not example.model_fields_set.isdisjoint(_TOOL_KEYS),
-        bool(example.model_extra),
+        bool(example.model_extra) or stray_label(example),
         bool(example.metadata),
         late_system,
         next(alternation_breaks(turns), None) is not None,
@@ -294,8 +292,6 @@ def shape_of(example: Example) -> ExampleShape:
             and "assistant" in role_names[: len(turns)]
         ),
         blank,
-        bool(facts & _MARKUP),
-        facts,
     )
     shape = ExampleShape(entries, fields, role_names, texts, turns, traits)
     last.example, last.shape = example, shape
@@ -817,6 +813,16 @@ class UnknownExampleKey(RecordRule):
         set_keys = example.model_fields_set
         keys = [k for k in _TOOL_KEYS if k in set_keys]
         keys.extend(example.model_extra or ())
+        if stray_label(example):
+            found.append(
+                self.finding(
+                    example,
+                    f"key 'label' holds {kind(example.label)}, not a boolean, so it is not a "
+                    f"KTO label; it is not accepted by {target.name}",
+                    pointer="/label",
+                    hint="remove 'label' or rename it; a KTO label is true or false",
+                )
+            )
         for key in sorted(k for k in keys if k not in target.example_keys):
             found.append(
                 self.finding(

@@ -38,7 +38,7 @@ from ftprep.load.containers import (
 from ftprep.load.paths import input_bytes, is_regular_file
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
-from ftprep.rules.context import DatasetContext, RecordContext
+from ftprep.rules.context import DatasetContext, Hits, RecordContext
 from ftprep.rules.registry import (
     ProblemRules,
     dataset_rules,
@@ -49,6 +49,7 @@ from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
+from ftprep.validate.prefilter import Prefilter
 
 SHARD_BYTES = 2 << 20
 #: The end of a file is cut in shards a quarter that size, over this many shards' worth.
@@ -107,6 +108,7 @@ class RecordPass:
         self.model = self.target.spec_for(config)
         self.tokenizer = make_tokenizer(config, self.model)
         self.rules = record_rules(config)
+        self.prefilter = Prefilter(self.rules)
         self.problems = ProblemRules(config)
         self.signer = Signer.from_config(config.dedup)
         self.options = dialect_options(config)
@@ -139,8 +141,9 @@ class RecordPass:
 
         Records go through in batches of :data:`BATCH_RECORDS`: the batch is counted at once,
         then each record's rules run in input order. Only the rules that can find anything in
-        an example of its :class:`~ftprep.rules.structure.Traits` run (chosen once per
-        distinct traits). The cyclic garbage collector is paused meanwhile: the pass makes
+        the example run: its :class:`~ftprep.rules.structure.Traits` and the triggers the
+        :class:`~ftprep.validate.prefilter.Prefilter` finds in its texts decide, once per
+        distinct pair. The cyclic garbage collector is paused meanwhile: the pass makes
         and drops millions of small acyclic objects, and collections would rescan them.
         """
         with paused_gc():
@@ -151,7 +154,8 @@ class RecordPass:
         rules = [r for r in self.rules if not config.is_ignored_for(r.code, path)]
         problems = self.problems
         ctx = RecordContext(self.target, self.model, config)
-        by_traits: dict[Traits, list[RecordRule]] = {}
+        prefilter = self.prefilter
+        chosen: dict[tuple[Traits, int], tuple[list[RecordRule], Hits]] = {}
         builder = FactTableBuilder(self.signer.num_perm)
         signatures = self.signer.batch()
         findings: list[Finding] = []
@@ -181,10 +185,19 @@ class RecordPass:
                     ctx.tokens = tokens
                     shape = shape_of(example)
                     turns = (shape.fields, shape.role_names, shape.texts)
-                    active = by_traits.get(shape.traits)
-                    if active is None:
-                        active = [r for r in rules if r.relevant(shape.traits, ctx)]
-                        by_traits[shape.traits] = active
+                    traits = shape.traits
+                    bits = prefilter.scan(shape.texts)
+                    choice = chosen.get((traits, bits))
+                    if choice is None:
+                        choice = chosen[traits, bits] = (
+                            [
+                                r
+                                for r in rules
+                                if r.relevant(traits, ctx) and prefilter.may_find(r, traits, bits)
+                            ],
+                            prefilter.hits(bits),
+                        )
+                    active, ctx.hits = choice
                     for rule in active:
                         try:
                             record_findings.extend(rule.check(example, ctx))

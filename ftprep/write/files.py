@@ -30,13 +30,9 @@ from types import TracebackType
 from typing import IO
 
 from ftprep.config import STDIN
+from ftprep.write.errors import OutputError
 
 TMP_SUFFIX = ".ftprep-tmp"
-
-
-class OutputError(RuntimeError):
-    """The output cannot be written where asked (an unwritable or full folder, a folder
-    another run is writing to, a path that must not be replaced): a usage error."""
 
 
 def output_error(err: OSError, where: str | os.PathLike[str]) -> OutputError:

@@ -61,6 +61,7 @@ from ftprep.tokens import Tokenizer, make_tokenizer
 from ftprep.validate.check import CheckResult, run_check
 from ftprep.validate.engine import Progress, dialect_options
 from ftprep.write.encode import encode
+from ftprep.write.errors import AccountingError, PrepareError
 from ftprep.write.files import OutputFile, SplitFile, Staging, write_bytes
 from ftprep.write.fixes import apply_fixes
 from ftprep.write.manifest import (
@@ -80,15 +81,6 @@ EVAL = "holdout.eval"
 
 #: Makes extra output files (name to bytes) from the check and the facts of each split.
 Attachments = Callable[[CheckResult, dict[str, FactTable]], dict[str, bytes]]
-
-
-class PrepareError(RuntimeError):
-    """prepare cannot run on this input (stdin, an input that changed between passes, an
-    input inside an output folder) or with these settings."""
-
-
-class AccountingError(PrepareError):
-    """Input records and output records do not add up; nothing was moved into place."""
 
 
 def unreadable(path: str, reason: str) -> PrepareError:

@@ -1,14 +1,15 @@
-"""Trigger facts: which of the record rules' trigger substrings occur anywhere in an example,
-found in one compiled pass over its texts before any rule runs.
+"""The prefilter: which record rules can find anything in an example, decided from its
+texts in one compiled pass before any rule runs.
 
 Most text rules look for something rare (a secret's prefix, a refusal phrase, ``{{``, a
 phone number's shape) and can say nothing about an example whose texts lack a short
-substring. A rule declares such a *trigger* here (:func:`register_fact`) and gets a bit; the
-bits present in an example are its :attr:`~ftprep.rules.structure.Traits.text_facts`, and the
-rule's ``relevant`` lets the engine skip it for every example without them, without calling
-it.
+substring. A rule declares such substrings as its
+:attr:`~ftprep.rules.base.RecordRule.triggers` (and the ones it only reads, as ``hints``);
+:class:`Prefilter` compiles those of the enabled rules into one automaton, scans each
+example's texts once, and the engine runs a rule only where its triggers hit. The rule reads
+its hints through :attr:`~ftprep.rules.context.RecordContext.hits`. No rule sees a bit.
 
-A trigger is a set of substrings, matched in one of three ways:
+A trigger's substrings are matched in one of three ways:
 
 - ``exact``: byte for byte;
 - ``folded``: as in ``text.lower()`` (ASCII triggers, or characters that have no case);
@@ -16,8 +17,9 @@ A trigger is a set of substrings, matched in one of three ways:
   a dash and four digits);
 
 or a set of single ``bytes`` of the UTF-8 text, and optionally a least number of ASCII digits
-in all of the example's texts together. Facts only rule out: a fact may be set where the rule
-then finds nothing (text that cannot be encoded as UTF-8 sets every fact), never the reverse.
+in all of the example's texts together. Hits only rule out: a trigger may hit where the rule
+then finds nothing (text that cannot be encoded as UTF-8 hits every trigger), never the
+reverse.
 
 The scan runs in C (``_triggers.c``, over tables :func:`build_tables` writes); where that is
 not built (see :mod:`ftprep._accel`), :class:`PythonScan` sets the same bits with
@@ -29,15 +31,18 @@ from __future__ import annotations
 import functools
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 import ahocorasick_rs
 
 from ftprep._accel import extension
+from ftprep.rules.base import RecordRule, Triggers
+from ftprep.rules.context import Hits
+from ftprep.rules.structure import Traits
 
-_triggers = extension("rules._triggers")
+_triggers = extension("validate._triggers")
 
 
 class Match(Enum):
@@ -50,17 +55,18 @@ class Match(Enum):
 
 #: The non-ASCII characters whose lower case holds an ASCII letter (U+0130 lowers to ``i``
 #: and a combining dot, the Kelvin sign to ``k``); the scan compares ASCII letters only, so
-#: their presence sets every folded fact.
+#: their presence sets every folded trigger.
 LOWER_TO_ASCII = ("\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}", "\N{KELVIN SIGN}")
-#: The facts fit in 31 bits; the last bit marks, in the tables, automaton states where exact
-#: triggers end and transitions into states where any trigger ends.
+#: The distinct triggers of the enabled rules fit in 31 bits; the last bit marks, in the
+#: tables, automaton states where exact triggers end and transitions into states where any
+#: trigger ends.
 MAX_FACTS = 31
 _MARK = 1 << MAX_FACTS
 
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """One fact: its bit, and what sets it."""
+    """One declared trigger as the scan compiles it: its bit, and what sets it."""
 
     name: str
     bit: int
@@ -69,62 +75,59 @@ class Trigger:
     any_byte: bytes
     min_digits: int
 
-
-_TRIGGERS: list[Trigger] = []
-#: The scan of the triggers registered so far (rebuilt after a registration).
-_compiled: dict[str, Callable[[list[str]], int]] = {}
-
-
-def register_fact(
-    name: str,
-    *,
-    exact: tuple[str, ...] = (),
-    folded: tuple[str, ...] = (),
-    shapes: tuple[str, ...] = (),
-    any_byte: bytes = b"",
-    min_digits: int = 0,
-) -> int:
-    """Register a fact (at import time) and return its bit.
-
-    The fact is set in an example where one of the substrings (matched as the keyword
-    says: only one of ``exact``, ``folded`` and ``shapes``) or one of the bytes ``any_byte``
-    occurs in some text, and the texts hold at least ``min_digits`` ASCII digits.
-    """
-    given = ((Match.EXACT, exact), (Match.FOLDED, folded), (Match.SHAPE, shapes))
-    kinds = [(match, substrings) for match, substrings in given if substrings]
-    if len(kinds) > 1 or len(_TRIGGERS) >= MAX_FACTS:
-        raise ValueError(f"trigger {name!r}: one kind of substring, at most {MAX_FACTS} facts")
-    match, substrings = kinds[0] if kinds else (Match.EXACT, ())
-    if not 0 <= min_digits < 1 << 32:
-        raise ValueError(f"trigger {name!r}: min_digits out of range")
-    for text in substrings:
-        if not text or not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
-            raise ValueError(f"trigger {name!r}: empty, unprintable or unencodable substring")
-        if match is Match.FOLDED and any(
-            c.isdigit() or c.lower() != c or (not c.isascii() and c.upper() != c) for c in text
-        ):
-            raise ValueError(
-                f"trigger {name!r}: folded substrings are lower case ASCII or caseless, no digits"
-            )
-        if match is Match.SHAPE and any(c.isascii() and c.isalpha() for c in text):
-            raise ValueError(f"trigger {name!r}: shapes are digits and punctuation")
-    bit = 1 << len(_TRIGGERS)
-    _TRIGGERS.append(Trigger(name, bit, tuple(substrings), match, any_byte, min_digits))
-    _compiled.clear()
-    return bit
+    @classmethod
+    def of(cls, declared: Triggers, bit: int) -> Trigger:
+        """The compiled form of ``declared``, setting ``bit``."""
+        given = (
+            (Match.EXACT, declared.exact),
+            (Match.FOLDED, declared.folded),
+            (Match.SHAPE, declared.shapes),
+        )
+        match, substrings = next(((m, s) for m, s in given if s), (Match.EXACT, ()))
+        return cls(declared.name, bit, substrings, match, declared.any_byte, declared.min_digits)
 
 
-def all_facts() -> int:
-    """Every registered bit: what an example whose texts cannot be scanned gets."""
-    return sum(t.bit for t in _TRIGGERS)
+class Prefilter:
+    """The compiled triggers of some record rules: scans an example's texts once and says
+    which of the rules can find anything in it."""
 
+    def __init__(self, rules: Sequence[RecordRule]):
+        declared: dict[Triggers, int] = {}
+        self._gate: dict[int, Triggers | None] = {}
+        for rule in rules:
+            gate = rule.active_triggers()
+            self._gate[id(rule)] = gate
+            for triggers in (gate, *rule.hints):
+                if triggers is not None and triggers not in declared:
+                    if len(declared) >= MAX_FACTS:
+                        raise ValueError(f"the enabled rules declare over {MAX_FACTS} triggers")
+                    declared[triggers] = 1 << len(declared)
+        self._bits = declared
+        self.triggers = [Trigger.of(t, bit) for t, bit in declared.items()]
+        """The distinct triggers of the rules, compiled, one bit each."""
+        self._scan = _compile(self.triggers) if self.triggers else None
+        self._hits: dict[int, Hits] = {}
 
-def text_facts(texts: list[str]) -> int:
-    """The facts whose triggers occur in ``texts`` (the texts of one example)."""
-    scan = _compiled.get("scan")
-    if scan is None:
-        scan = _compiled["scan"] = _compile(_TRIGGERS)
-    return scan(texts)
+    def scan(self, texts: list[str]) -> int:
+        """The bits of the triggers that hit in ``texts`` (the texts of one example)."""
+        return 0 if self._scan is None else self._scan(texts)
+
+    def hits(self, bits: int) -> Hits:
+        """What :meth:`scan`'s ``bits`` say, as the rules read it."""
+        hits = self._hits.get(bits)
+        if hits is None:
+            found = frozenset(t for t, bit in self._bits.items() if bits & bit)
+            hits = self._hits[bits] = Hits(found)
+        return hits
+
+    def may_find(self, rule: RecordRule, traits: Traits, bits: int) -> bool:
+        """Whether ``rule`` can find anything in an example of ``traits`` whose texts hit
+        ``bits``: it declares no triggers, one hits, or the scan cannot judge (content that
+        is not plain text, tool-call arguments the rule reads and the scan does not)."""
+        gate = self._gate[id(rule)]
+        if gate is None or traits.odd_content or (gate.tool_arguments and traits.tool_calls):
+            return True
+        return bool(bits & self._bits[gate])
 
 
 def _compile(triggers: list[Trigger]) -> Callable[[list[str]], int]:
@@ -169,7 +172,7 @@ def _patterns(triggers: list[Trigger]) -> tuple[list[Pattern], list[int]]:
 class PythonScan:
     """The facts the C scan finds, with two ahocorasick-rs automata: one over the texts'
     UTF-8 bytes for the patterns matched exactly, one over their mapped bytes for the others.
-    A callable on the texts of one example, as :func:`text_facts`."""
+    A callable on the texts of one example, as :meth:`Prefilter.scan`."""
 
     def __init__(self, triggers: list[Trigger]):
         patterns, byte_facts = _patterns(triggers)
