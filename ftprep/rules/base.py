@@ -25,7 +25,7 @@ from ftprep.model import Example, Source
 
 if TYPE_CHECKING:
     from ftprep.rules.context import DatasetContext, RecordContext
-    from ftprep.rules.structure import Traits
+    from ftprep.view import Traits
 
 Scope = Literal["load", "record", "dataset"]
 
@@ -194,7 +194,7 @@ class RecordRule(Rule):
         """Whether :meth:`check` can find anything in an example with these traits.
 
         The engine skips the rule for examples where this is false, deciding once per
-        distinct :class:`~ftprep.rules.structure.Traits` (so it may read only the traits and
+        distinct :class:`~ftprep.view.Traits` (so it may read only the traits and
         the target, model and configuration of ``ctx``, never ``ctx.tokens``). It must only
         rule out examples :meth:`check` would report nothing for.
         """

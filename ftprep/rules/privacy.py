@@ -23,10 +23,6 @@ from ftprep.rules.base import RecordRule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
 from ftprep.rules.texts import (
     digit_count,
-    digit_shapes,
-    example_digits,
-    joined_texts,
-    scanned_texts,
 )
 
 #: Lower-case fragments of documentation placeholders ("sk-your-key-here", "AKIA...EXAMPLE").
@@ -66,7 +62,7 @@ class _PatternRule(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             for pattern in self.patterns:
                 for trigger in pattern.triggers:
@@ -297,7 +293,7 @@ class EmailAddress(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         allowed = tuple(d.lower().lstrip(".") for d in self.options.allow_domains)
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             if "@" not in text:
                 continue
@@ -384,10 +380,10 @@ class PhoneNumber(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if example_digits(example) < _MIN_PHONE_DIGITS:
+        if ctx.view_of(example).digits < _MIN_PHONE_DIGITS:
             return findings
-        joined = joined_texts(example)
-        shapes = digit_shapes(example)
+        joined = ctx.view_of(example).joined_texts
+        shapes = ctx.view_of(example).digit_shapes
         if not (
             (_INTERNATIONAL_SHAPE in shapes and _PHONE_INTERNATIONAL.search(joined))
             or (
@@ -397,7 +393,7 @@ class PhoneNumber(RecordRule):
             )
         ):
             return findings  # neither pattern matches anywhere: no text can hold a number
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             digits = digit_count(text)
             if digits < _MIN_PHONE_DIGITS:
@@ -540,13 +536,13 @@ class PaymentCardNumber(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if (
-            example_digits(example) < _MIN_CARD_DIGITS
-            or not any(shape in digit_shapes(example) for shape in _CARD_SHAPES)
-            or not _CARD.search(joined_texts(example))
+            ctx.view_of(example).digits < _MIN_CARD_DIGITS
+            or not any(shape in ctx.view_of(example).digit_shapes for shape in _CARD_SHAPES)
+            or not _CARD.search(ctx.view_of(example).joined_texts)
         ):
             return findings  # the pattern matches nowhere: no text can hold a card number
         allowed = _TEST_CARDS.union(self.options.allow)
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             if digit_count(text) < _MIN_CARD_DIGITS:
                 continue

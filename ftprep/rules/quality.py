@@ -23,11 +23,7 @@ from ftprep.rules.texts import (
     MARKUP,
     code_spans,
     inside,
-    joined_texts,
-    lowered_answers,
     previous_user_text,
-    trained_answers,
-    turns,
 )
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
@@ -69,8 +65,8 @@ class _PhraseRule(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         extra = self.extra
-        lowered, _joined = lowered_answers(example)
-        for turn, low in zip(trained_answers(example), lowered, strict=True):
+        lowered, _joined = ctx.view_of(example).lowered_answers
+        for turn, low in zip(ctx.view_of(example).trained_answers, lowered, strict=True):
             found: str | None = None
             for trigger in self.phrases:
                 if trigger in low:
@@ -229,10 +225,10 @@ class UnfilledTemplateSlot(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         dollar = self.options.dollar_braces
-        joined = joined_texts(example)
+        joined = ctx.view_of(example).joined_texts
         if "{{" not in joined and not (dollar and "${" in joined):
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             slots = _slots(text, _SLOT) if "{{" in text else []
             if dollar and "${" in text:
@@ -299,7 +295,7 @@ class FillInPlaceholder(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             if "[" not in text and "<" not in text:
                 continue
@@ -377,7 +373,7 @@ class PlaceholderAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             if len(text) > _PLACEHOLDER_MAX_CHARS:
                 if not text[:12].lower().startswith("lorem ipsum"):
@@ -479,7 +475,7 @@ class TruncatedAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         fences, brackets = _FENCE in ctx.hits, _OPENING_BRACKET in ctx.hits
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -603,7 +599,7 @@ class RepetitiveAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         opts = self.options
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             # A word is at least two characters with its space: a cheap lower bound first.
             if len(text) < 2 * opts.min_words or not _may_repeat(text):
@@ -655,9 +651,9 @@ class Mojibake(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if joined_texts(example).isascii():
+        if ctx.view_of(example).joined_texts.isascii():
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             if text.isascii():
                 continue
@@ -712,9 +708,9 @@ class ControlCharacters(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if not _has_control(joined_texts(example)):
+        if not _has_control(ctx.view_of(example).joined_texts):
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             if not _has_control(text):
                 continue
@@ -769,7 +765,7 @@ class AnswerRepeatsPrompt(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             prompt = previous_user_text(example, turn)
             if not prompt:
                 continue

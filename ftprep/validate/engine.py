@@ -45,11 +45,11 @@ from ftprep.rules.registry import (
     record_rules,
     rule_codes,
 )
-from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
 from ftprep.validate.prefilter import Prefilter
+from ftprep.view import ExampleView, Traits
 
 SHARD_BYTES = 2 << 20
 #: The end of a file is cut in shards a quarter that size, over this many shards' worth.
@@ -183,10 +183,9 @@ class RecordPass:
                 else:
                     tokens = next(counted)
                     ctx.tokens = tokens
-                    shape = shape_of(example)
-                    turns = (shape.fields, shape.role_names, shape.texts)
-                    traits = shape.traits
-                    bits = prefilter.scan(shape.texts)
+                    view = ctx.view = ExampleView.of(example)
+                    traits = view.traits
+                    bits = prefilter.scan(view.texts)
                     choice = chosen.get((traits, bits))
                     if choice is None:
                         choice = chosen[traits, bits] = (
@@ -212,11 +211,13 @@ class RecordPass:
                         and any(f.severity is Severity.ERROR for f in record_findings),
                         tokens=tokens,
                         n_messages=len(tokens.per_message),
-                        roles=shape.roles,
-                        keys=record_keys(example, case_sensitive=case_sensitive, turns=turns),
+                        roles=view.roles,
+                        keys=record_keys(
+                            example, case_sensitive=case_sensitive, columns=view.columns
+                        ),
                         fingerprint=fingerprint,
                     )
-                    signatures.add(row, example, tokens, turns)
+                    signatures.add(row, example, tokens, view.columns)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
