@@ -4,7 +4,8 @@ Each takes its inputs (one path, or several; folders stand for the data files un
 and keyword options mirroring the command line, resolves the configuration as the command
 line does (:func:`resolve_config`) and returns plain results. Bad options
 raise :class:`~ftprep.config.ConfigError`, unusable inputs
-:class:`~ftprep.load.paths.InputError`.
+:class:`~ftprep.load.paths.InputError`, outputs that cannot be written
+:class:`~ftprep.write.files.OutputError`.
 
 >>> from ftprep.api import prepare  # doctest: +SKIP
 >>> result = prepare("data.jsonl", out_dir="out", holdout=0.1, seed=0)  # doctest: +SKIP

@@ -35,7 +35,7 @@ from ftprep.report.formats import FORMATS, render, summary_line
 from ftprep.rules.registry import ALL_RULES, rule_for
 from ftprep.targets import TARGETS, get_target
 from ftprep.validate.check import CheckResult
-from ftprep.write.errors import AccountingError, PrepareError
+from ftprep.write.errors import AccountingError, OutputError, PrepareError
 
 EXAMPLES = """\
 examples:
@@ -57,7 +57,7 @@ class UsageError(Exception):
     """A bad command line (unknown rule selector, rule...): exit 2 with the message."""
 
 
-USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError)
+USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError, OutputError)
 """Errors in what the user asked for (options, configuration, inputs, output folder): the
 message and exit 2, never a traceback."""
 
@@ -247,10 +247,10 @@ def _summary(result: CheckResult, findings: Sequence[Finding]) -> dict[str, int]
 
 def _apply_fixes(result: CheckResult, paths: Sequence[str]) -> bool:
     """Fix ``paths`` in place; say what was fixed (on stderr). Whether any file changed."""
-    from ftprep.fix import fix_files  # only with --fix
+    from ftprep.fix import content_fixes_for, fix_files  # only with --fix
 
     changed = False
-    for fix in fix_files(paths, result.findings):
+    for fix in fix_files(paths, result.findings, content_fixes=content_fixes_for(result.config)):
         wanted = any(f.path == fix.path and f.code in FIXABLE_CODES for f in result.findings)
         if fix.total or (fix.skipped and wanted):
             print(fix.describe(), file=sys.stderr)

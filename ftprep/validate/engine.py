@@ -26,7 +26,7 @@ from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
 from ftprep.facts import FactTable, FactTableBuilder
 from ftprep.findings import Finding, Severity
-from ftprep.load import STDIN, Loaded, ShapeDetector, detect_dialect, load_raw
+from ftprep.load import Loaded, ShapeDetector, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
     Shard,
@@ -35,7 +35,7 @@ from ftprep.load.containers import (
     read_shard,
     shard_lines,
 )
-from ftprep.load.paths import input_bytes
+from ftprep.load.paths import input_bytes, is_regular_file
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import DatasetContext, Hits, RecordContext
@@ -248,14 +248,16 @@ def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> li
     for offset, path in enumerate(paths):
         index = first_index + offset
         dialect = config.dialect
-        if dialect == "auto" and path != STDIN:
+        # Stdin and FIFOs are read once, as a stream: no look ahead, no shards.
+        regular = is_regular_file(path)
+        if dialect == "auto" and regular:
             dialect = (
                 detect_dialect(path, options=options, max_line_bytes=config.max_line_bytes)
                 or "auto"
             )
         shards = (
             plan_shards(path, SHARD_BYTES, tail_bytes=TAIL_SHARDS * SHARD_BYTES)
-            if path != STDIN
+            if regular
             else None
         )
         if shards and len(shards) > 1:
