@@ -361,7 +361,7 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
                         ],
                         prefilter.hits(bits),
                     )
-                active, ctx.hits = choice
+                active, view.hits = choice
                 for rule in active:
                     list(rule.check(example, ctx))
             timed("record rules (S R C T Q P O)", start)

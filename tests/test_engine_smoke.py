@@ -248,3 +248,48 @@ def test_per_file_ignores_switch_rules_off_for_matching_files_only(tmp_path: Pat
         if name != "generated.jsonl" or not (code == "X001" or code.startswith("Q"))
     }
     assert ("curated.jsonl", "X001") in ignored
+
+
+def test_a_rule_called_on_its_own_reads_no_other_examples_hits() -> None:
+    """``ctx.view_of`` builds the view of another example with no hits of the previous one:
+    a rule reading hints then finds what it finds on a fresh context."""
+    from ftprep.model import Example
+    from ftprep.rules.context import RecordContext
+    from ftprep.rules.quality import TruncatedAnswer
+    from ftprep.validate.engine import RecordPass
+
+    def chat(answer: str) -> Example:
+        return Example.model_validate(
+            {
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": answer},
+                ]
+            }
+        )
+
+    record_pass = RecordPass(Config())
+    rule = next(r for r in record_pass.rules if isinstance(r, TruncatedAnswer))
+    ctx = RecordContext(record_pass.target, record_pass.model, Config())
+    plain = chat("A plain answer.")
+    view = ctx.view_of(plain)
+    view.hits = record_pass.prefilter.hits(record_pass.prefilter.scan(view.texts))
+    fenced = chat("Here is the code you asked for:\n```python\nprint(1)\n")
+    assert [f.message for f in rule.check(fenced, ctx)] == [
+        "assistant answer looks cut off: a code fence is never closed"
+    ]
+
+
+def test_a_file_cut_in_shards_counts_once_towards_a_worker_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ftprep.engines import PARALLEL_MIN_BYTES, worker_count
+    from ftprep.validate import engine
+
+    path = FIXTURES / "drone" / "drone_training.jsonl"
+    monkeypatch.setattr(engine, "SHARD_BYTES", 4096)
+    units = engine.plan_units([str(path)], Config())
+    assert len(units) > 2 and path.stat().st_size * 2 < PARALLEL_MIN_BYTES
+    assert worker_count(Config(), units) == 1
+    monkeypatch.setattr("ftprep.engines.PARALLEL_MIN_BYTES", path.stat().st_size)
+    assert worker_count(Config(), units) == min(os.cpu_count() or 1, len(units))

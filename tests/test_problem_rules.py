@@ -45,3 +45,15 @@ def test_an_output_rule_takes_its_configured_severity(tmp_path: Path) -> None:
     assert {(c, s) for c, s, _ in default if c == "O001"} == {("O001", "error")}
     demoted = _codes(data, Config(target="mistral", severity={"O001": "warning"}))
     assert {(c, s) for c, s, _ in demoted if c == "O001"} == {("O001", "warning")}
+
+
+def test_a_note_about_the_whole_file_rejects_no_record_whatever_its_severity(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "crlf.jsonl"
+    data.write_bytes(CHAT + b"\r\n" + CHAT.replace(b"hi", b"hey") + b"\r\n")
+    result = run_check([data], Config(severity={"L004": "error"}))
+    assert [(f.code, f.severity.value) for f in result.findings if f.code == "L004"] == [
+        ("L004", "error")
+    ]
+    assert not result.facts.rejected.any()

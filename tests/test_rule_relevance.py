@@ -1,7 +1,8 @@
-"""The engine skips a record rule for examples whose :class:`~ftprep.rules.structure.Traits`
-the rule declares irrelevant (``RecordRule.relevant``). That must never hide a finding: on
-every rule case and on real files of every shape, a rule the traits rule out finds nothing
-when run anyway."""
+"""The engine skips a record rule for examples whose :class:`~ftprep.view.Traits` the rule
+declares irrelevant (``RecordRule.relevant``), or whose texts hold none of its triggers (the
+prefilter). That must never hide a finding: on every rule case and on real files of every
+shape, a rule ruled out finds nothing when run anyway, and a rule that reads the hits finds
+the same with and without them."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import pytest
 from ftprep.config import Config, parse_config
 from ftprep.load import load_path
 from ftprep.model import Example
-from ftprep.rules.context import Hits, RecordContext
+from ftprep.rules.context import RecordContext
 from ftprep.validate.engine import RecordPass
-from ftprep.view import ExampleView
+from ftprep.view import NO_SCAN, ExampleView
 
 REPO = Path(__file__).resolve().parent.parent
 CASES_DIR = REPO / "fixtures" / "rules"
@@ -61,14 +62,14 @@ def _skipped_findings(config: Config, examples: list[Example]) -> list[str]:
         view = ctx.view = ExampleView.of(example)
         bits = prefilter.scan(view.texts)
         for rule in record_pass.rules:
-            ctx.hits = Hits()  # no scan: every trigger counts as hit
+            view.hits = NO_SCAN  # every trigger counts as hit
             unfiltered = [f"{f.code}: {f.message}" for f in rule.check(example, ctx)]
             if not (
                 rule.relevant(view.traits, ctx) and prefilter.may_find(rule, view.traits, bits)
             ):
                 hidden += unfiltered
                 continue
-            ctx.hits = prefilter.hits(bits)
+            view.hits = prefilter.hits(bits)
             found = [f"{f.code}: {f.message}" for f in rule.check(example, ctx)]
             if found != unfiltered:
                 hidden.append(f"{rule.code}: finds {found} with the hits, {unfiltered} without")

@@ -41,6 +41,9 @@ def worker_count(config: Config, units: Sequence[Unit]) -> int:
     unit), else one per core for inputs of :data:`PARALLEL_MIN_BYTES` or more."""
     if config.workers is not None:
         return min(config.workers, len(units))
-    if len(units) < 2 or input_bytes([u.path for u in units]) < PARALLEL_MIN_BYTES:
+    if (
+        len(units) < 2
+        or input_bytes(list(dict.fromkeys(u.path for u in units))) < PARALLEL_MIN_BYTES
+    ):
         return 1
     return min(os.cpu_count() or 1, len(units))

@@ -187,7 +187,7 @@ class RecordRule(Rule):
     """What the example's texts must hold before :meth:`check` can find anything (``None``:
     the rule runs on every example its :meth:`relevant` accepts)."""
     hints: ClassVar[tuple[Triggers, ...]] = ()
-    """Triggers :meth:`check` reads through ``ctx.hits`` to skip work, without gating."""
+    """Triggers :meth:`check` reads in the view's ``hits`` to skip work, without gating."""
 
     def active_triggers(self) -> Triggers | None:
         """The :attr:`triggers` under this rule's options (options that widen what the rule

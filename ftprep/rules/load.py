@@ -76,6 +76,7 @@ class CrlfLineEndings(LoadRule):
     severity = Severity.INFO
     summary = "File uses CRLF line endings"
     once_per_file = True
+    rejects_record = False
 
 
 class BlankLine(LoadRule):

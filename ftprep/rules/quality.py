@@ -65,8 +65,8 @@ class _PhraseRule(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         extra = self.extra
-        lowered, _joined = ctx.view_of(example).lowered_answers
-        for turn, low in zip(ctx.view_of(example).trained_answers, lowered, strict=True):
+        view = ctx.view_of(example)
+        for turn, low in zip(view.trained_answers, view.lowered_answers, strict=True):
             found: str | None = None
             for trigger in self.phrases:
                 if trigger in low:
@@ -470,7 +470,8 @@ class TruncatedAnswer(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        fences, brackets = _FENCE in ctx.hits, _OPENING_BRACKET in ctx.hits
+        hits = ctx.view_of(example).hits
+        fences, brackets = _FENCE in hits, _OPENING_BRACKET in hits
         for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             why = _truncation(

@@ -101,13 +101,8 @@ def enabled_rules(config: Config, scope: Scope) -> list[Rule]:
     return [
         _instantiate(rule, config)
         for rule in ALL_RULES
-        if rule.scope == scope and config.is_enabled(rule.code, default=rule_default_on(rule))
+        if rule.scope == scope and config.is_enabled(rule.code, default=rule.default_on)
     ]
-
-
-def rule_default_on(rule: type[Rule]) -> bool:
-    """Whether a rule runs without being selected (rules opt out with ``default_on``)."""
-    return rule.default_on
 
 
 def rule_codes(**attributes: bool) -> frozenset[str]:
@@ -139,6 +134,7 @@ class ProblemRules:
         validate_rule_config(config)
         self.config = config
         self._rules: dict[str, Rule] = {}
+        self._enabled: dict[tuple[str, str | None], bool] = {}
 
     def rule(self, kind: str) -> Rule:
         """The configured rule named ``kind``."""
@@ -150,10 +146,14 @@ class ProblemRules:
     def enabled(self, kind: str, path: str | None = None) -> bool:
         """Whether the rule named ``kind`` is selected (for ``path``, when given: per-file
         ignores apply)."""
-        rule = self.rule(kind)
-        if not self.config.is_enabled(rule.code, default=rule_default_on(type(rule))):
-            return False
-        return path is None or not self.config.is_ignored_for(rule.code, path)
+        known = self._enabled.get((kind, path))
+        if known is None:
+            code = self.rule(kind).code
+            known = self.config.is_enabled(code, default=self.rule(kind).default_on) and (
+                path is None or not self.config.is_ignored_for(code, path)
+            )
+            self._enabled[kind, path] = known
+        return known
 
     def finding(self, problem: Problem) -> Finding:
         """``problem`` as a finding of its rule, selected or not (a reason a record was left

@@ -18,13 +18,7 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-from ftprep.view import PAIR_FIELDS, TOOL_KEYS, TOOL_RESULT_ROLES, Traits
-
-
-def stray_label(example: Example) -> bool:
-    """Whether the record sets a ``label`` that is not a boolean: a column of its own (a class,
-    a reference answer), not the desirable/undesirable flag of KTO data."""
-    return "label" in example.model_fields_set and not isinstance(example.label, bool)
+from ftprep.view import PAIR_FIELDS, TOOL_KEYS, TOOL_RESULT_ROLES, Traits, stray_label
 
 
 def show(value: Any, width: int = 40) -> str:

@@ -1,6 +1,6 @@
 /* Which rule triggers occur in the texts of an example, in one pass over their UTF-8 bytes.
  *
- * The tables are built by ftprep.rules.triggers (see its docstring for what a trigger is):
+ * The tables are built by ftprep.validate.prefilter (see its docstring for what a trigger is):
  * an Aho-Corasick automaton over "mapped" bytes (ASCII letters lower-cased, ASCII digits
  * read as '0'), with the triggers that must match exactly checked again on the original
  * bytes where the automaton says they end, a table of single bytes that set facts, and

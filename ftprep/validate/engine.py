@@ -38,7 +38,7 @@ from ftprep.load.containers import (
 from ftprep.load.paths import input_bytes, is_regular_file
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
-from ftprep.rules.context import DatasetContext, Hits, RecordContext
+from ftprep.rules.context import DatasetContext, RecordContext
 from ftprep.rules.registry import (
     ProblemRules,
     dataset_rules,
@@ -49,7 +49,7 @@ from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
 from ftprep.validate.prefilter import Prefilter
-from ftprep.view import ExampleView, Traits
+from ftprep.view import ExampleView, Hits, Traits
 
 SHARD_BYTES = 2 << 20
 #: The end of a file is cut in shards a quarter that size, over this many shards' worth.
@@ -110,6 +110,8 @@ class RecordPass:
         self.rules = record_rules(config)
         self.prefilter = Prefilter(self.rules)
         self.problems = ProblemRules(config)
+        #: Rules whose errors leave the record in (about the file or the dataset as a whole).
+        self.keep_record = rule_codes(rejects_record=False)
         self.signer = Signer.from_config(config.dedup)
         self.options = dialect_options(config)
 
@@ -141,7 +143,7 @@ class RecordPass:
 
         Records go through in batches of :data:`BATCH_RECORDS`: the batch is counted at once,
         then each record's rules run in input order. Only the rules that can find anything in
-        the example run: its :class:`~ftprep.rules.structure.Traits` and the triggers the
+        the example run: its :class:`~ftprep.view.Traits` and the triggers the
         :class:`~ftprep.validate.prefilter.Prefilter` finds in its texts decide, once per
         distinct pair. The cyclic garbage collector is paused meanwhile: the pass makes
         and drops millions of small acyclic objects, and collections would rescan them.
@@ -152,7 +154,7 @@ class RecordPass:
     def _run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
         config = self.config
         rules = [r for r in self.rules if not config.is_ignored_for(r.code, path)]
-        problems = self.problems
+        problems, keep_record = self.problems, self.keep_record
         ctx = RecordContext(self.target, self.model, config)
         prefilter = self.prefilter
         chosen: dict[tuple[Traits, int], tuple[list[RecordRule], Hits]] = {}
@@ -196,7 +198,7 @@ class RecordPass:
                             ],
                             prefilter.hits(bits),
                         )
-                    active, ctx.hits = choice
+                    active, view.hits = choice
                     for rule in active:
                         try:
                             record_findings.extend(rule.check(example, ctx))
@@ -208,7 +210,10 @@ class RecordPass:
                         record=raw.index or 0,
                         loaded=True,
                         rejected=bool(record_findings)
-                        and any(f.severity is Severity.ERROR for f in record_findings),
+                        and any(
+                            f.severity is Severity.ERROR and f.code not in keep_record
+                            for f in record_findings
+                        ),
                         tokens=tokens,
                         n_messages=len(tokens.per_message),
                         roles=view.roles,

@@ -39,8 +39,7 @@ import ahocorasick_rs
 
 from ftprep._accel import extension
 from ftprep.rules.base import RecordRule, Triggers
-from ftprep.rules.context import Hits
-from ftprep.view import Traits
+from ftprep.view import Hits, Traits
 
 _triggers = extension("validate._triggers")
 
@@ -103,6 +102,7 @@ class Prefilter:
                         raise ValueError(f"the enabled rules declare over {MAX_FACTS} triggers")
                     declared[triggers] = 1 << len(declared)
         self._bits = declared
+        self._compiled = frozenset(declared)
         self.triggers = [Trigger.of(t, bit) for t, bit in declared.items()]
         """The distinct triggers of the rules, compiled, one bit each."""
         self._scan = _compile(self.triggers) if self.triggers else None
@@ -117,7 +117,7 @@ class Prefilter:
         hits = self._hits.get(bits)
         if hits is None:
             found = frozenset(t for t, bit in self._bits.items() if bits & bit)
-            hits = self._hits[bits] = Hits(found)
+            hits = self._hits[bits] = Hits(found, self._compiled)
         return hits
 
     def may_find(self, rule: RecordRule, traits: Traits, bits: int) -> bool:
