@@ -1,4 +1,5 @@
-"""The public Python API: :func:`check`, :func:`prepare` and :func:`convert`.
+"""The public Python API: :func:`check`, :func:`prepare` and :func:`convert`, and
+:func:`lint_files`, the command line's ``check`` (fixes and a baseline on top of a check).
 
 Each takes its inputs (one path, or several; folders stand for the data files under them)
 and keyword options mirroring the command line, resolves the configuration as the command
@@ -16,10 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
+from ftprep.baseline import Baseline
 from ftprep.config import Config, ConfigError, resolve_config
 from ftprep.dialects import dialect_names
+from ftprep.findings import Finding, Severity
+from ftprep.fix import FileFix, fix_files, fixable_counts
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
+from ftprep.log import stage
 from ftprep.progress import progress_bar
 from ftprep.split import SplitSpec
 from ftprep.validate.engine import CheckResult, Progress, run_check
@@ -51,6 +57,68 @@ def check_files(
     :func:`reading_bar` (the command line's check)."""
     with reading_bar([*paths, *against], progress) as bar:
         return run_check(paths, config, against=against, progress=bar)
+
+
+@dataclass(slots=True)
+class LintResult:
+    """A check with its fixes and baseline applied (:func:`lint_files`)."""
+
+    check: CheckResult
+    """The last check run (after the fixes, when files changed)."""
+    findings: list[Finding]
+    """The check's findings less those the baseline accepts."""
+    suppressed: int = 0
+    """Findings the baseline accepted."""
+    fixes: list[FileFix] = field(default_factory=list)
+    """What fixing did (or, with ``diff``, would do) to each file."""
+    unsafe_fixes: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether fixing changed (or, with ``diff``, would change) a file."""
+        return any(fix.total for fix in self.fixes)
+
+    def summary(self) -> dict[str, int]:
+        """The check's summary, with finding counts of :attr:`findings`."""
+        return {
+            **self.check.summary(),
+            "errors": sum(1 for f in self.findings if f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in self.findings if f.severity is Severity.WARNING),
+            "infos": sum(1 for f in self.findings if f.severity is Severity.INFO),
+        }
+
+    def fixable(self) -> tuple[int, int]:
+        """Findings left that a fix run would repair, and how many more only
+        ``--unsafe-fixes`` would (:func:`ftprep.fix.fixable_counts`)."""
+        return fixable_counts(self.findings, unsafe=self.unsafe_fixes)
+
+
+def lint_files(
+    paths: Sequence[str],
+    config: Config,
+    *,
+    against: Sequence[str] = (),
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    diff: bool = False,
+    baseline: str | None = None,
+    progress: bool | None = None,
+) -> LintResult:
+    """``ftprep check``: check resolved inputs; with ``fix``, fix them in place (the safe
+    fixes, and with ``unsafe_fixes`` those that drop records) and check again when a file
+    changed; with ``diff``, only work out the fixes' diffs. Findings the baseline (``baseline``,
+    else the configured one) accepts are left out."""
+    baseline_file = baseline or config.baseline_path()
+    accepted = Baseline.read(baseline_file) if baseline_file else None
+    result = check_files(paths, config, against=against, progress=progress)
+    fixes: list[FileFix] = []
+    if fix or diff:
+        with stage("fix"):
+            fixes = fix_files(paths, result.findings, unsafe=unsafe_fixes, write=not diff)
+        if not diff and any(f.total for f in fixes):
+            result = check_files(paths, config, against=against, progress=progress)
+    findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)
+    return LintResult(result, findings, suppressed, fixes, unsafe_fixes)
 
 
 def check(

@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from xml.etree import ElementTree
 
 import jsonschema
 import pytest
 
 from ftprep.cli import main
 from ftprep.findings import Finding, Location, Severity
-from ftprep.report.formats import (
-    FORMATS,
-    format_github,
-    format_json,
-    format_jsonl,
-    format_sarif,
-    format_text,
-    render,
-    summary_line,
-)
+from ftprep.report.formats import FORMATS, render, summary_line
 from ftprep.rules.registry import ALL_RULES
 
 BROKEN = Finding(
@@ -146,7 +138,7 @@ SARIF_MINIMAL_SCHEMA = {
 
 
 def test_text_is_path_line_col_code_message_with_hint_below() -> None:
-    lines = format_text(FINDINGS).splitlines()
+    lines = render("text", FINDINGS, SUMMARY).splitlines()
     assert lines[0] == (
         "data/train set.jsonl:3:17: L001 invalid JSON: 50% done, then\\r\\nnothing: a, b"
     )
@@ -155,11 +147,11 @@ def test_text_is_path_line_col_code_message_with_hint_below() -> None:
     assert "/abs/missing.jsonl: L010 cannot open file" in lines
     assert "  at /messages/1/content" in lines
     assert "  see x.jsonl:2:1" in lines
-    assert "\x1b[" not in format_text(FINDINGS)
+    assert "\x1b[" not in render("text", FINDINGS, SUMMARY)
 
 
 def test_text_colour_only_when_asked() -> None:
-    coloured = format_text([BROKEN], color=True)
+    coloured = render("text", [BROKEN], SUMMARY, color=True)
     assert "\x1b[31mL001\x1b[0m" in coloured
 
 
@@ -174,7 +166,7 @@ def test_summary_line() -> None:
 
 
 def test_json_has_diagnostics_and_summary() -> None:
-    document = json.loads(format_json(FINDINGS, SUMMARY))
+    document = json.loads(render("json", FINDINGS, SUMMARY))
     assert document["summary"] == SUMMARY
     first = document["diagnostics"][0]
     assert first["path"] == "data/train set.jsonl"
@@ -185,10 +177,10 @@ def test_json_has_diagnostics_and_summary() -> None:
 
 
 def test_jsonl_is_one_finding_per_line() -> None:
-    lines = format_jsonl(FINDINGS).splitlines()
+    lines = render("jsonl", FINDINGS, SUMMARY).splitlines()
     assert len(lines) == len(FINDINGS)
     assert [json.loads(line) for line in lines] == [f.to_dict() for f in FINDINGS]
-    assert format_jsonl([]) == ""
+    assert render("jsonl", [], SUMMARY) == ""
 
 
 def _parse_github(line: str) -> tuple[str, dict[str, str], str]:
@@ -206,7 +198,7 @@ def _unescape(text: str) -> str:
 
 
 def test_github_annotations_escape_and_round_trip() -> None:
-    lines = format_github(FINDINGS).splitlines()
+    lines = render("github", FINDINGS, SUMMARY).splitlines()
     assert len(lines) == len(FINDINGS)
     for line in lines:
         assert "\r" not in line
@@ -225,7 +217,7 @@ def test_github_annotations_escape_and_round_trip() -> None:
 
 
 def test_sarif_validates_and_tracks_records() -> None:
-    log = json.loads(format_sarif(FINDINGS, ALL_RULES, version="9.9"))
+    log = json.loads(render("sarif", FINDINGS, SUMMARY, rules=ALL_RULES, version="9.9"))
     jsonschema.validate(log, SARIF_MINIMAL_SCHEMA)
     run = log["runs"][0]
     driver = run["tool"]["driver"]
@@ -263,7 +255,9 @@ def test_sarif_fingerprint_ignores_the_line() -> None:
         fingerprint=BROKEN.fingerprint,
     )
     before, after = (
-        json.loads(format_sarif([f], ALL_RULES, version="1"))["runs"][0]["results"][0]
+        json.loads(render("sarif", [f], SUMMARY, rules=ALL_RULES, version="1"))["runs"][0][
+            "results"
+        ][0]
         for f in (BROKEN, moved)
     )
     assert before["partialFingerprints"] == after["partialFingerprints"]
@@ -275,6 +269,10 @@ def test_render_every_format_with_no_findings(fmt: str) -> None:
     out = render(fmt, [], clean, rules=ALL_RULES, version="1")
     if fmt in ("json", "sarif"):
         json.loads(out)
+    elif fmt == "gitlab":
+        assert json.loads(out) == []
+    elif fmt == "junit":
+        assert ElementTree.fromstring(out).get("tests") == "0"
     else:
         assert out == ""
 
@@ -300,8 +298,13 @@ def test_a_file_name_that_is_not_utf8_renders_in_every_format(
         assert code == 1 and "internal error" not in err, fmt
         if fmt == "json":
             assert json.loads(out)["diagnostics"][0]["path"] == shown
-        elif fmt == "jsonl":
+        elif fmt in ("jsonl", "json-lines"):
             assert json.loads(out)["path"] == shown
+        elif fmt == "gitlab":
+            assert json.loads(out)[0]["location"]["path"] == shown
+        elif fmt == "junit":
+            suite = ElementTree.fromstring(out).find("testsuite")
+            assert suite is not None and suite.get("name") == shown
         elif fmt == "sarif":
             (result,) = json.loads(out)["runs"][0]["results"]
             uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -316,7 +319,7 @@ def test_a_file_name_that_is_not_utf8_renders_in_every_format(
 
 def test_relative_sarif_uris_are_percent_encoded() -> None:
     finding = Finding("L001", Severity.ERROR, "x", Location("data/train set é.jsonl", line=1))
-    log = json.loads(format_sarif([finding], ALL_RULES, version="0"))
+    log = json.loads(render("sarif", [finding], SUMMARY, rules=ALL_RULES, version="0"))
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {
         "uri": "data/train%20set%20%C3%A9.jsonl",

@@ -15,6 +15,8 @@ here; a code's first letter names its family:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import ValidationError
 
 from ftprep.config import Config, ConfigError
@@ -82,8 +84,25 @@ def _instantiate(rule: type[Rule], config: Config) -> Rule:
     return rule(options, level)
 
 
+def check_selectors(codes: Iterable[str], where: str) -> None:
+    """Raise :class:`ConfigError` naming the first of ``codes`` (code prefixes, or ``ALL``)
+    that selects no rule; ``where`` says where it was given (``--ignore``, ``ignore in
+    ftprep.toml``)."""
+    for code in codes:
+        upper = code.strip().upper()
+        if upper != "ALL" and not any(rule.code.startswith(upper) for rule in ALL_RULES):
+            raise ConfigError(f"unknown rule selector {code!r} in {where} (see `ftprep rules`)")
+
+
 def validate_rule_config(config: Config) -> None:
-    """Raise :class:`ConfigError` for options or severities naming unknown rules."""
+    """Raise :class:`ConfigError` for selectors, options or severities naming unknown
+    rules."""
+    place = f" in {config.source}" if config.source else ""
+    check_selectors(config.select or [], f"select{place}")
+    check_selectors(config.extend_select, f"extend-select{place}")
+    check_selectors(config.ignore, f"ignore{place}")
+    for pattern, codes in config.per_file_ignores.items():
+        check_selectors(codes, f"per-file-ignores {pattern!r}{place}")
     for key in (*config.rules, *config.severity):
         try:
             rule_for(key)

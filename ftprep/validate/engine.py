@@ -29,7 +29,7 @@ from ftprep.config import Config
 from ftprep.dedup.keys import record_keys
 from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
-from ftprep.findings import Finding, Severity
+from ftprep.findings import Finding, Severity, plural
 from ftprep.load import STDIN, Loaded, ShapeDetector, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
@@ -40,6 +40,7 @@ from ftprep.load.containers import (
     shard_lines,
 )
 from ftprep.load.paths import input_bytes
+from ftprep.log import logger, stage
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import DatasetContext, RecordContext
@@ -390,6 +391,11 @@ def run_units(units: list[Unit], config: Config) -> Iterator[UnitResult]:
         yield from run_units_on_ray(units, config, address=config.ray_address)
         return
     workers = _worker_count(config, units, [u.path for u in units])
+    logger.debug(
+        "record pass: %s, %s",
+        plural(len(units), "unit"),
+        plural(workers, "worker process", "worker processes"),
+    )
     if workers <= 1:
         record_pass = RecordPass(config)
         for unit in units:
@@ -511,14 +517,17 @@ def run_check(
     called with the input bytes of each unit of the record pass as it completes."""
     names = [str(p) for p in paths]
     against_names = [str(p) for p in against]
-    units = plan_units(names, config)
-    main = record_pass(units, config, progress)
+    with stage("plan"):
+        units = plan_units(names, config)
+    with stage("record pass"):
+        main = record_pass(units, config, progress)
     against_facts = None
     findings = list(main.findings)
     against_units: list[Unit] = []
     if against_names:
-        against_units = plan_units(against_names, config, first_index=len(names))
-        other = record_pass(against_units, config, progress)
+        with stage("record pass (--against)"):
+            against_units = plan_units(against_names, config, first_index=len(names))
+            other = record_pass(against_units, config, progress)
         findings.extend(other.findings)
         against_facts = other.facts
     ctx_target = get_target(config.target)
@@ -533,12 +542,14 @@ def run_check(
     )
     with paused_gc():  # one finding per near duplicate: many objects, none cyclic
         for rule in dataset_rules(config):
-            found = rule.check_dataset(ctx)
-            if config.per_file_ignores:
-                found = (f for f in found if not config.is_ignored_for(f.code, f.path))
-            findings.extend(found)
-        order = {name: i for i, name in enumerate(ctx.paths)}
-        findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
+            with stage(f"dataset rule {rule.code}"):
+                found = rule.check_dataset(ctx)
+                if config.per_file_ignores:
+                    found = (f for f in found if not config.is_ignored_for(f.code, f.path))
+                findings.extend(found)
+        with stage("sort findings"):
+            order = {name: i for i, name in enumerate(ctx.paths)}
+            findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
     return CheckResult(findings, main.facts, names, config, against_names, against_facts)
 
 

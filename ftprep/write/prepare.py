@@ -42,6 +42,7 @@ from ftprep.dialects import Dialect, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
+from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules import dataset
 from ftprep.rules.dataset import TooFewExamples
@@ -461,7 +462,8 @@ def prepare_files(
     except OSError as err:
         raise PrepareError(f"cannot write to {out_dir}: {err.strerror or err}") from None
     check = run_check(names, config, progress=progress)
-    the_plan = plan(check, spec, seed=seed, stratify=stratify)
+    with stage("split plan"):
+        the_plan = plan(check, spec, seed=seed, stratify=stratify)
     try:
         writer = _Pass2(
             check,
@@ -471,7 +473,8 @@ def prepare_files(
             max_file_bytes=max_file_bytes if max_file_bytes is not None else target.max_file_bytes,
             eval_file=eval_file,
         )
-        outputs = writer.run()
+        with stage("write outputs"):
+            outputs = writer.run()
         if attachments is not None:
             facts = check.facts
             splits = {
