@@ -45,7 +45,7 @@ examples:
   ftprep check train.jsonl                      check one file against the OpenAI target
   ftprep check data/ --model gpt-4.1-mini       every .jsonl under data/, for one model
   ftprep check train.jsonl --against eval.jsonl also look for eval examples leaking into train
-  ftprep check train.jsonl --select S,R --ignore R102
+  ftprep check train.jsonl --select S,R --ignore R002
   ftprep check train.jsonl --fix                apply safe fixes in place, report the rest
   ftprep check train.jsonl --fix --diff         show what --fix would change, change nothing
   ftprep check train.jsonl --statistics         a count per rule code instead of every finding
@@ -673,10 +673,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
-    log.configure(verbose=args.verbose, quiet=args.quiet)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with log.to_stderr(verbose=args.verbose, quiet=args.quiet):
+            return handler(args)
     except AccountingError:  # a PrepareError, but a bug in ftprep rather than in the input
         return _internal_error()
     except USAGE_ERRORS as err:

@@ -11,9 +11,11 @@ Python) shows where the time goes::
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 logger = logging.getLogger("ftprep")
 """The one logger of the package."""
@@ -37,12 +39,31 @@ class _Formatter(logging.Formatter):
         return f"ftprep: {record.levelname.lower()}: {record.getMessage()}"
 
 
-def configure(verbose: bool = False, quiet: bool = False) -> None:
-    """The command line's logging, on standard error: ``WARNING`` and above by default,
-    everything with ``verbose`` (``-v``: the stage times), only errors when ``quiet``."""
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
-    handler = logging.StreamHandler()
+class _Stderr(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is when a record comes (as logging's last-resort
+    handler does), not to the stream of the time the handler was made."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+@contextmanager
+def to_stderr(verbose: bool = False, quiet: bool = False) -> Iterator[None]:
+    """The command line's logging for the block, on standard error: ``WARNING`` and above by
+    default, everything with ``verbose`` (``-v``: the stage times), only errors when
+    ``quiet``. The logger is left as it was afterwards."""
+    before = (logger.handlers[:], logger.level, logger.propagate)
+    handler = _Stderr()
     handler.setFormatter(_Formatter())
     logger.handlers[:] = [handler]
-    logger.setLevel(level)
+    logger.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = before

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 import jsonschema
+import orjson
 import pytest
 
 from ftprep.cli import main
 from ftprep.findings import Finding, Location, Severity
-from ftprep.report.formats import FORMATS, render, summary_line
+from ftprep.report.formats import FORMATS, render, summary_line, write_findings
 from ftprep.rules.registry import ALL_RULES
 
 BROKEN = Finding(
@@ -325,3 +329,104 @@ def test_relative_sarif_uris_are_percent_encoded() -> None:
         "uri": "data/train%20set%20%C3%A9.jsonl",
         "uriBaseId": "%SRCROOT%",
     }
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+CLI_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cli"
+
+
+def _real_findings() -> tuple[list[Finding], dict[str, int]]:
+    from ftprep.config import Config
+    from ftprep.validate.engine import run_check
+
+    paths = sorted(str(p) for p in CLI_FIXTURES.iterdir() if p.suffix != ".md")
+    result = run_check(paths, Config(select=["ALL"], workers=1))
+    assert len(result.findings) > 10
+    return result.findings, result.summary()
+
+
+def _whole(document: object) -> str:
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
+    return orjson.dumps(document, option=option).decode() + "\n"
+
+
+def test_streamed_documents_equal_the_whole_document_dumped_at_once() -> None:
+    """json and sarif are written finding by finding, yet read exactly as the document
+    dumped in one piece (as they were before streaming)."""
+    findings, summary = _real_findings()
+    for some in (findings, findings[:1], []):
+        streamed = render("json", some, summary)
+        assert streamed == _whole({"diagnostics": [f.to_dict() for f in some], "summary": summary})
+        sarif = json.loads(render("sarif", some, summary, rules=ALL_RULES, version="1"))
+        results = sarif["runs"][0]["results"]
+        assert render("sarif", some, summary, rules=ALL_RULES, version="1") == _whole(sarif)
+        assert [r["ruleId"] for r in results] == [f.code for f in some]
+        assert render("gitlab", some, summary) == _whole(json.loads(render("gitlab", some, {})))
+
+
+class _Tally(list[Finding]):
+    """A list of findings that counts how far it has been read."""
+
+    read = 0
+
+    def __iter__(self) -> Iterator[Finding]:
+        self.read = 0  # junit counts findings per file in a first pass
+        for finding in super().__iter__():
+            self.read += 1
+            yield finding
+
+
+class _Recorder(io.StringIO):
+    """A stream that notes how many findings had been read at each write."""
+
+    def __init__(self, findings: _Tally) -> None:
+        super().__init__()
+        self.findings, self.reads = findings, []
+
+    def write(self, text: str) -> int:
+        self.reads.append(self.findings.read)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_findings_are_written_as_they_are_rendered(fmt: str) -> None:
+    findings, summary = _real_findings()
+    tally = _Tally(findings)
+    out = _Recorder(tally)
+    write_findings(fmt, tally, summary, out, rules=ALL_RULES, version="1")
+    # Output goes out while findings are still being read: never one document at the end.
+    assert len({reads for reads in out.reads if 0 < reads < len(findings)}) >= len(findings) - 1
+    assert out.getvalue() == render(fmt, findings, summary, rules=ALL_RULES, version="1")
+
+
+def test_writing_holds_one_finding_at_a_time() -> None:
+    """The memory a format needs beyond the findings does not grow with them: writing 20,000
+    findings (a 12 MB JSON document) peaks no higher than writing 2,000 (SARIF's constant
+    part, every rule's documentation, aside)."""
+    findings, summary = _real_findings()
+
+    def peak(fmt: str, count: int) -> int:
+        many = findings * (count // len(findings))
+        sink = _Discard()
+        tracemalloc.start()
+        write_findings(fmt, many, summary, sink, rules=ALL_RULES, version="1")
+        _size, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert sink.written > count * 300
+        return top
+
+    for fmt in ("json", "jsonl", "sarif"):
+        peak(fmt, 20_000)  # a first run may grow interpreter-wide tables once (interned names)
+        small, large = peak(fmt, 2_000), peak(fmt, 20_000)
+        assert large - small < 100_000, (fmt, small, large)
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that counts what it is given and keeps nothing."""
+
+    written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text)
+        return len(text)

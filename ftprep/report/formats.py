@@ -11,6 +11,7 @@ chooses the stream.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -197,12 +198,20 @@ def write_github(findings: Sequence[Finding], out: TextIO) -> None:
 # --- SARIF 2.1.0 ----------------------------------------------------------------------------
 
 
-def _artifact(path: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=1024)
+def _posix(path: str) -> str:
+    """``path`` in POSIX form, once per file rather than once per finding."""
+    return Path(path).as_posix()
+
+
+@functools.lru_cache(maxsize=1024)
+def _artifact(path: str) -> Mapping[str, str]:
     """A SARIF artifact location: a ``file://`` URI for an absolute path, else a relative
-    reference to the source root; both percent-encoded from the file name's bytes."""
+    reference to the source root; both percent-encoded from the file name's bytes. Cached
+    per file, so the mapping is shared: never change it."""
     if Path(path).is_absolute():
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(os.fsencode(Path(path).as_posix())), "uriBaseId": "%SRCROOT%"}
+    return {"uri": quote(os.fsencode(_posix(path))), "uriBaseId": "%SRCROOT%"}
 
 
 def _physical(loc: Location) -> dict[str, Any]:
@@ -219,7 +228,7 @@ def sarif_fingerprint(finding: Finding) -> str:
     """What code scanning uses to follow a finding across commits: the record's content
     fingerprint, the code and where in the record (not the line, which moves)."""
     loc = finding.location
-    anchor = finding.fingerprint or f"file:{display_path(Path(loc.path).as_posix())}"
+    anchor = finding.fingerprint or f"file:{display_path(_posix(loc.path))}"
     return f"{anchor}:{finding.code}:{loc.pointer or ''}"
 
 
@@ -328,7 +337,7 @@ def _gitlab_issues(findings: Iterable[Finding]) -> Iterable[dict[str, Any]]:
         repeat = seen[digest]
         seen[digest] += 1
         fingerprint = digest.hex() if not repeat else f"{digest.hex()}-{repeat}"
-        location: dict[str, Any] = {"path": display_path(Path(finding.path).as_posix())}
+        location: dict[str, Any] = {"path": display_path(_posix(finding.path))}
         location["lines"] = {"begin": finding.line or 1}
         yield {
             "type": "issue",
