@@ -434,7 +434,14 @@ def add_stats(sub: Any) -> None:
         description="Count tokens per example and per role (count, min, p50, p90, p99, max).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders; - for stdin")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=("text", "json"),
+        default="text",
+        help="output format",
+    )
     parser.add_argument(
         "--price",
         type=float,

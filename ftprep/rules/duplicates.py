@@ -98,8 +98,9 @@ class ExactDuplicate(_FactRule):
     repeated across a train/validation split also inflates validation scores.
 
     How to fix: remove the later copies (``ftprep prepare`` keeps the first occurrence when
-    ``dedup.drop`` is on). If the repetition is deliberate up-weighting, raise the epochs or
-    ignore this rule for the file instead.
+    ``dedup.drop`` is on; ``ftprep check --fix --unsafe-fixes`` deletes them in place, an
+    unsafe fix because it drops records). If the repetition is deliberate up-weighting,
+    raise the epochs or ignore this rule for the file instead.
     """
 
     code: ClassVar[str] = "X001"
