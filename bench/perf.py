@@ -170,7 +170,7 @@ CHECK = """
 import json, sys, time
 t0 = time.perf_counter()
 from ftprep.config import Config
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 result = run_check([sys.argv[1]], Config(**json.loads(sys.argv[2])))
 print(time.perf_counter() - t0, result.loaded, len(result.findings))
 """
@@ -319,7 +319,8 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
     from ftprep.rules.context import DatasetContext, RecordContext
     from ftprep.rules.registry import dataset_rules
     from ftprep.rules.structure import shape_of
-    from ftprep.validate.engine import RecordPass, dialect_options, run_check
+    from ftprep.validate.check import run_check
+    from ftprep.validate.engine import RecordPass, dialect_options
 
     config = Config(workers=1)
     record_pass = RecordPass(config)

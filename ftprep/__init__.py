@@ -10,17 +10,43 @@ The data flows ``load -> validate -> dedup -> split -> write -> report``:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ftprep._lazy import lazy_attributes
 from ftprep._version import __version__
-from ftprep.api import check, convert, prepare
-from ftprep.config import Config, ConfigError
-from ftprep.findings import Finding, Location, Severity
-from ftprep.load import load
-from ftprep.load.paths import InputError
-from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
-from ftprep.report.report import Report
-from ftprep.targets import TARGETS, Target, get_target
-from ftprep.validate.engine import CheckResult
-from ftprep.write import AccountingError, ConvertResult, PrepareError, PrepareResult
+from ftprep.api import load  # eager: the name is also the subpackage's, which would shadow it
+
+if TYPE_CHECKING:
+    from ftprep.api import check, convert, prepare
+    from ftprep.config import Config, ConfigError
+    from ftprep.findings import Finding, Location, Severity
+    from ftprep.load.paths import InputError
+    from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
+    from ftprep.report.report import Report
+    from ftprep.targets import TARGETS, Target, get_target
+    from ftprep.validate.check import CheckResult
+    from ftprep.write import AccountingError, ConvertResult, PrepareError, PrepareResult
+
+# The rest is imported on first use, so that the command line imports only what a run needs.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        **dict.fromkeys(("check", "convert", "prepare"), "ftprep.api"),
+        **dict.fromkeys(("Config", "ConfigError"), "ftprep.config"),
+        **dict.fromkeys(("Finding", "Location", "Severity"), "ftprep.findings"),
+        "InputError": "ftprep.load.paths",
+        **dict.fromkeys(
+            ("ContentPart", "Example", "FunctionCall", "Message", "Source", "ToolCall"),
+            "ftprep.model",
+        ),
+        "Report": "ftprep.report.report",
+        **dict.fromkeys(("TARGETS", "Target", "get_target"), "ftprep.targets"),
+        "CheckResult": "ftprep.validate.check",
+        **dict.fromkeys(
+            ("AccountingError", "ConvertResult", "PrepareError", "PrepareResult"), "ftprep.write"
+        ),
+    },
+)
 
 __all__ = [
     "TARGETS",

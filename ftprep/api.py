@@ -1,9 +1,9 @@
-"""The public Python API: :func:`check`, :func:`prepare` and :func:`convert`, and
-:func:`lint_files`, the command line's ``check`` (fixes and a baseline on top of a check).
+"""The public Python API: :func:`check`, :func:`prepare`, :func:`convert` and :func:`load`,
+and :func:`lint_files`, the command line's ``check`` (fixes and a baseline on top of a check).
 
 Each takes its inputs (one path, or several; folders stand for the data files under them)
 and keyword options mirroring the command line, resolves the configuration as the command
-line does (:func:`ftprep.config.resolve_config`) and returns plain results. Bad options
+line does (:func:`resolve_config`) and returns plain results. Bad options
 raise :class:`~ftprep.config.ConfigError`, unusable inputs
 :class:`~ftprep.load.paths.InputError`.
 
@@ -15,24 +15,64 @@ raise :class:`~ftprep.config.ConfigError`, unusable inputs
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ftprep.baseline import Baseline
-from ftprep.config import Config, ConfigError, resolve_config
-from ftprep.dialects import dialect_names
+from ftprep.config import Config, ConfigError, base_config
+from ftprep.dialects import DialectOptions, dialect_names
 from ftprep.findings import Finding, Severity
-from ftprep.fix import FileFix, fix_files, fixable_counts
+from ftprep.fix import FileFix, fix_files, fix_safety, fixable_counts
+from ftprep.load import load_path, load_records
+from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
 from ftprep.log import stage
+from ftprep.model import Example
 from ftprep.progress import progress_bar
-from ftprep.split import SplitSpec
-from ftprep.validate.engine import CheckResult, Progress, run_check
-from ftprep.validate.facts import FactTable
-from ftprep.write import ConvertResult, PrepareResult, convert_files, prepare_files
+from ftprep.report.statistics import Statistic, statistics
+from ftprep.rules.registry import ProblemRules, validate_rule_config
+from ftprep.targets import get_target
+from ftprep.tokens import check_tokenizer
+from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.engine import Progress
+
+if TYPE_CHECKING:
+    from ftprep.facts import FactTable
+    from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
+
+
+def check_names(config: Config) -> None:
+    """Raise :class:`ConfigError` with the known names when the configuration's target,
+    model or dialect does not exist, or a rule selector selects no rule; with the reason when
+    its tokenizer cannot be loaded."""
+    try:
+        get_target(config.target).model_spec(config.model)
+    except KeyError as err:
+        raise ConfigError(err.args[0]) from None
+    known = dialect_names()
+    if config.dialect != "auto" and config.dialect not in known:
+        raise ConfigError(f"unknown dialect {config.dialect!r}; known: auto, {', '.join(known)}")
+    validate_rule_config(config)
+    check_tokenizer(config)
+
+
+def resolve_config(
+    inputs: Sequence[str],
+    config: Config | str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> Config:
+    """The configuration of a run over ``inputs``: ``config`` itself, the file it names, or
+    the one closest to the inputs (:func:`~ftprep.config.config_for_inputs`); with the non-``None``
+    ``overrides`` applied and the target, model and dialect names checked. The command line
+    and the Python API both resolve their configuration here."""
+    resolved = base_config(inputs, config).with_overrides(**overrides)
+    check_names(resolved)
+    return resolved
 
 
 @contextmanager
@@ -40,7 +80,7 @@ def reading_bar(paths: Sequence[str], enabled: bool | None) -> Iterator[Progress
     """A progress bar over the bytes of ``paths`` (a widget in Jupyter, text on stderr),
     shown when ``enabled``, or when it is ``None`` and a person is watching
     (:func:`ftprep.progress.interactive`); silent without tqdm. Yields the callback
-    :func:`~ftprep.validate.engine.run_check` advances."""
+    :func:`~ftprep.validate.check.run_check` advances."""
     total = input_bytes(paths)
     with progress_bar(total, desc="ftprep", unit="B", unit_scale=True, enabled=enabled) as bar:
         yield bar
@@ -53,7 +93,7 @@ def check_files(
     against: Sequence[str] = (),
     progress: bool | None = None,
 ) -> CheckResult:
-    """:func:`~ftprep.validate.engine.run_check` of resolved inputs, with a
+    """:func:`~ftprep.validate.check.run_check` of resolved inputs, with a
     :func:`reading_bar` (the command line's check)."""
     with reading_bar([*paths, *against], progress) as bar:
         return run_check(paths, config, against=against, progress=bar)
@@ -86,6 +126,10 @@ class LintResult:
             "warnings": sum(1 for f in self.findings if f.severity is Severity.WARNING),
             "infos": sum(1 for f in self.findings if f.severity is Severity.INFO),
         }
+
+    def statistics(self) -> list[Statistic]:
+        """A count per code of :attr:`findings`, with whether ``--fix`` repairs it."""
+        return statistics(self.findings, fix_of=fix_safety)
 
     def fixable(self) -> tuple[int, int]:
         """Findings left that a fix run would repair, and how many more only
@@ -164,6 +208,9 @@ def prepare(
     ``holdout_count`` (an exact number of examples), not both. ``progress`` as in
     :func:`check`, for the checking pass.
     """
+    from ftprep.split import SplitSpec  # imported here: a check needs neither
+    from ftprep.write import prepare_files
+
     if holdout is not None and holdout_count is not None:
         raise ConfigError("give holdout or holdout_count, not both")
     if max_file_bytes is not None and max_file_bytes <= 0:
@@ -215,7 +262,41 @@ def convert(
     No checks, fixes or splits; records that do not load or that ``to`` cannot express go
     to ``<out stem>.rejected.jsonl``.
     """
+    from ftprep.write import convert_files
+
     if to not in dialect_names():
         raise ConfigError(f"unknown dialect {to!r}; known: {', '.join(dialect_names())}")
     paths = expand_paths(inputs)
     return convert_files(paths, out, to=to, config=resolve_config(paths, config))
+
+
+def load(
+    source: str | os.PathLike[str] | Iterable[Any],
+    *,
+    dialect: str = "auto",
+    system_prompt: str | None = None,
+    input_field: str = "input",
+    output_field: str = "ideal_output",
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    config: Config | None = None,
+) -> Iterator[Example | Finding]:
+    """Load examples from a path (``-`` for stdin), an iterable of dicts, a pandas DataFrame
+    or a Hugging Face ``datasets.Dataset``.
+
+    Yields an :class:`~ftprep.model.Example` per record that loaded, and a
+    :class:`~ftprep.findings.Finding` for every record that did not (and for non-fatal
+    notes such as a BOM), so every input line is accounted for: a finding of its load rule,
+    with the severity ``config`` gives it.
+    """
+    problems = ProblemRules(config or Config())
+    options = DialectOptions(
+        system_prompt=system_prompt, input_field=input_field, output_field=output_field
+    )
+    if isinstance(source, str | os.PathLike):
+        stream = load_path(source, dialect=dialect, options=options, max_line_bytes=max_line_bytes)
+    else:
+        stream = load_records(source, dialect=dialect, options=options)
+    for item in stream:
+        yield from (problems.finding(p) for p in item.problems)
+        if item.example is not None:
+            yield item.example

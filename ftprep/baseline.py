@@ -24,7 +24,6 @@ from pathlib import Path
 import orjson
 
 from ftprep.findings import Finding, display_path
-from ftprep.write.files import write_atomic
 
 VERSION = 1
 DEFAULT_PATH = ".ftprep-baseline.json"
@@ -107,6 +106,8 @@ class Baseline:
             if count > 0:
                 tree.setdefault(rel, {}).setdefault(code, {})[anchor] = count
         document = {"version": VERSION, "findings": tree}
+        from ftprep.write.files import write_atomic  # a check only reads baselines
+
         data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         write_atomic(Path(path), data + b"\n")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -280,6 +279,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
 def read_config_file(path: Path) -> Config | None:
     """The ftprep configuration in ``path``, or ``None`` for a pyproject without a
     ``[tool.ftprep]`` table."""
+    import tomllib  # only when there is a file to read: compiling its parser takes ~5 ms
+
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
@@ -356,41 +357,6 @@ def config_for_inputs(inputs: Sequence[str]) -> Config:
 
 def _describe(path: Path | None) -> str:
     return "the defaults (no configuration file)" if path is None else str(path)
-
-
-def check_names(config: Config) -> None:
-    """Raise :class:`ConfigError` with the known names when the configuration's target,
-    model or dialect does not exist, or a rule selector selects no rule; with the reason when
-    its tokenizer cannot be loaded."""
-    # Imported here: these modules build on this one.
-    from ftprep.dialects import dialect_names
-    from ftprep.rules.registry import validate_rule_config
-    from ftprep.targets import get_target
-    from ftprep.tokens import check_tokenizer
-
-    try:
-        get_target(config.target).model_spec(config.model)
-    except KeyError as err:
-        raise ConfigError(err.args[0]) from None
-    known = dialect_names()
-    if config.dialect != "auto" and config.dialect not in known:
-        raise ConfigError(f"unknown dialect {config.dialect!r}; known: auto, {', '.join(known)}")
-    validate_rule_config(config)
-    check_tokenizer(config)
-
-
-def resolve_config(
-    inputs: Sequence[str],
-    config: Config | str | os.PathLike[str] | None = None,
-    **overrides: Any,
-) -> Config:
-    """The configuration of a run over ``inputs``: ``config`` itself, the file it names, or
-    the one closest to the inputs (:func:`config_for_inputs`); with the non-``None``
-    ``overrides`` applied and the target, model and dialect names checked. The command line
-    and the Python API both resolve their configuration here."""
-    resolved = base_config(inputs, config).with_overrides(**overrides)
-    check_names(resolved)
-    return resolved
 
 
 def base_config(

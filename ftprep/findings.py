@@ -149,6 +149,23 @@ class Finding:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What the loader or a dialect's writer found, before it is a finding.
+
+    ``kind`` is the name of the rule that documents it (``invalid-json``); the rules give it
+    that rule's code and configured severity (:class:`ftprep.rules.registry.ProblemRules`), so
+    the stages before the rules never name a code. ``fatal``: the record could not be loaded
+    (or written) because of it.
+    """
+
+    kind: str
+    message: str
+    location: Location
+    hint: str | None = None
+    fatal: bool = True
+
+
 def display_path(path: str) -> str:
     """``path`` as text that is valid UTF-8 everywhere (JSON, SARIF, HTML, a terminal): a
     file name that is not UTF-8 reaches Python with its bad bytes as lone surrogates

@@ -109,7 +109,9 @@ class Example(BaseModel):
 
     For supervised chat data ``messages`` holds the whole conversation. For preference data
     ``messages`` holds the prompt turns and ``chosen`` / ``rejected`` the competing assistant
-    continuations. KTO-style unpaired preference data sets ``label``.
+    continuations. KTO-style unpaired preference data sets ``label`` to ``true`` or ``false``;
+    a ``label`` of another type is kept as it was, an ordinary column that no step reads as a
+    KTO label (a structure rule reports it).
     """
 
     model_config = _LENIENT

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 Advance = Callable[[int], None]
-"""Moves a bar on by ``n`` units; the shape of :func:`ftprep.validate.engine.run_check`'s
+"""Moves a bar on by ``n`` units; the shape of :func:`ftprep.validate.check.run_check`'s
 ``progress`` callback."""
 
 

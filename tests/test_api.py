@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import ftprep
-from ftprep.config import Config, ConfigError, config_for_inputs, resolve_config
+from ftprep.api import resolve_config
+from ftprep.config import Config, ConfigError, config_for_inputs
 from ftprep.load.paths import InputError, expand_paths, input_names
 from ftprep.targets import TARGETS
 from ftprep.tokens import make_tokenizer
@@ -172,7 +173,7 @@ def test_progress_bar_when_asked(
 def test_a_bad_tokenizer_fails_before_any_worker_starts(tmp_path: Path) -> None:
     """The engine builds its record pass (and so the tokenizer) in this process before
     forking workers: a bad tokenizer is one ConfigError, not a broken process pool."""
-    from ftprep.validate.engine import run_check
+    from ftprep.validate.check import run_check
 
     data = tmp_path / "big.jsonl"
     line = TOY.read_bytes().splitlines(keepends=True)[0]

@@ -10,7 +10,7 @@ import pytest
 from ftprep import cli
 from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "fixtures" / "cli" / "bad.jsonl"

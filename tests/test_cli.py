@@ -388,6 +388,10 @@ def test_rules_code_prints_its_documentation(capsys: pytest.CaptureFixture[str])
     assert out.startswith("L003 utf8-bom: File starts with a UTF-8 byte order mark\n")
     assert "Fixable with --fix" in out
     assert "Fix: save the file as UTF-8 without BOM" in out
+    where = next(line for line in out.splitlines() if line.startswith("Defined in: "))
+    path, line = where.removeprefix("Defined in: ").rsplit(":", 1)
+    source = (ROOT / path).read_text().splitlines()
+    assert source[int(line) - 1].startswith("class Utf8Bom(")
     code, _, err = run(capsys, "rules", "Q999")
     assert code == 2 and "unknown rule" in err
 

@@ -11,17 +11,18 @@ from pathlib import Path
 import datasketch
 import numpy as np
 import pytest
+from backends import BUILT, backend
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ftprep.config import Config, DedupConfig
-from ftprep.dedup import _keys
+from ftprep.dedup import keys
 from ftprep.dedup.index import MemoryIndex, candidate_pairs, candidate_probability, lsh_params
 from ftprep.dedup.signatures import MAX_HASH, Signer, permutations, shingle_hashes
 from ftprep.findings import Finding
 from ftprep.model import Example
 from ftprep.tokens.chat import TiktokenChatCounter
-from ftprep.validate.engine import CheckResult, run_check
+from ftprep.validate.check import CheckResult, run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 MLX = REALDATA / "mlx_examples"
@@ -63,25 +64,29 @@ def _reference_signature(ids: list[int], width: int, num_perm: int, seed: int) -
     ]
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 42)])
-def test_signature_equals_datasketch_minhash(num_perm: int, seed: int) -> None:
+def test_signature_equals_datasketch_minhash(backend_name: str, num_perm: int, seed: int) -> None:
     """A signature is datasketch's affine32 MinHash of the same 32-bit shingle hashes."""
-    counter = TiktokenChatCounter()
-    signer = Signer(num_perm, seed, 5, "conversation")
-    lines = (MLX / "wwdc25_data_valid.jsonl").read_text(encoding="utf-8").splitlines()[:20]
-    for line in lines:
-        row = json.loads(line)
-        text = f"{row['prompt']}{row['completion']}"
-        ids = counter.encode(text)
-        hashes = shingle_hashes(ids, 5)
-        reference = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-        reference.update_batch(hashes.tolist())
-        assert reference.scheme == "affine32"
-        assert np.array_equal(signer.sign_many([ids])[0], reference.hashvalues)
-        # A uint32 array signs as the list of ints does.
-        assert np.array_equal(signer.sign_many([np.array(ids, np.uint32)])[0], reference.hashvalues)
+    with backend(backend_name):
+        counter = TiktokenChatCounter()
+        signer = Signer(num_perm, seed, 5, "conversation")
+        lines = (MLX / "wwdc25_data_valid.jsonl").read_text(encoding="utf-8").splitlines()[:20]
+        for line in lines:
+            row = json.loads(line)
+            text = f"{row['prompt']}{row['completion']}"
+            ids = counter.encode(text)
+            hashes = shingle_hashes(ids, 5)
+            reference = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+            reference.update_batch(hashes.tolist())
+            assert reference.scheme == "affine32"
+            assert np.array_equal(signer.sign_many([ids])[0], reference.hashvalues)
+            # A uint32 array signs as the list of ints does.
+            as_array = np.array(ids, np.uint32)
+            assert np.array_equal(signer.sign_many([as_array])[0], reference.hashvalues)
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @given(
     ids=st.lists(st.integers(0, MASK), max_size=40),
     cuts=st.lists(st.integers(0, 40), max_size=4),
@@ -90,69 +95,76 @@ def test_signature_equals_datasketch_minhash(num_perm: int, seed: int) -> None:
     seed=st.integers(0, 2**31),
 )
 def test_signature_equals_its_definition(
-    ids: list[int], cuts: list[int], width: int, num_perm: int, seed: int
+    backend_name: str, ids: list[int], cuts: list[int], width: int, num_perm: int, seed: int
 ) -> None:
     """Any id sequence, cut into any parts (lists and uint32 arrays), signs as the formula
     says, whatever the number of permutations (whole vector blocks or not)."""
-    signer = Signer(num_perm, seed, width, "conversation")
-    bounds = [0, *sorted(min(c, len(ids)) for c in cuts), len(ids)]
-    parts: list[list[int] | np.ndarray] = [ids[i:j] for i, j in itertools.pairwise(bounds)]
-    parts[::2] = [np.array(part, dtype=np.uint32) for part in parts[::2]]
-    expected = _reference_signature(ids, width, num_perm, seed)
-    signature = signer.signature(parts)
-    if ids:
-        assert signature is not None
-        assert np.frombuffer(signature, dtype=np.uint32).tolist() == expected
-    else:
-        assert signature is None and expected == [MASK] * num_perm
-    assert signer.sign_many([ids])[0].tolist() == expected
-    assert shingle_hashes(ids, width).tolist() == sorted(set(_reference_hashes(ids, width)))
+    with backend(backend_name):
+        signer = Signer(num_perm, seed, width, "conversation")
+        bounds = [0, *sorted(min(c, len(ids)) for c in cuts), len(ids)]
+        parts: list[list[int] | np.ndarray] = [ids[i:j] for i, j in itertools.pairwise(bounds)]
+        parts[::2] = [np.array(part, dtype=np.uint32) for part in parts[::2]]
+        expected = _reference_signature(ids, width, num_perm, seed)
+        signature = signer.signature(parts)
+        if ids:
+            assert signature is not None
+            assert np.frombuffer(signature, dtype=np.uint32).tolist() == expected
+        else:
+            assert signature is None and expected == [MASK] * num_perm
+        assert signer.sign_many([ids])[0].tolist() == expected
+        assert shingle_hashes(ids, width).tolist() == sorted(set(_reference_hashes(ids, width)))
 
 
-def test_short_and_empty_sequences() -> None:
-    signer = Signer(128, 1, 5, "conversation")
-    # Shorter than a shingle: the whole sequence is the one shingle.
-    for ids in ([7], [7, 8], [7, 8, 9, 10]):
-        assert len(shingle_hashes(ids, 5)) == 1
-        assert signer.sign_many([ids])[0].tolist() == _reference_signature(ids, 5, 128, 1)
-    assert len({shingle_hashes(ids, 5)[0] for ids in ([7], [7, 8], [8, 7])}) == 3
-    # Exactly one shingle, then two.
-    assert len(shingle_hashes([1, 2, 3, 4, 5], 5)) == 1
-    assert len(shingle_hashes([1, 2, 3, 4, 5, 6], 5)) == 2
-    # Nothing to compare: no shingles, no signature, an all-MAX_HASH row.
-    assert len(shingle_hashes([], 5)) == 0
-    assert signer.signature([]) is None and signer.signature([[], []]) is None
-    signatures = signer.sign_many([[], [1, 2, 3], []])
-    assert (signatures[[0, 2]] == MAX_HASH).all()
-    assert (signatures[1] != MAX_HASH).any()
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_short_and_empty_sequences(backend_name: str) -> None:
+    with backend(backend_name):
+        signer = Signer(128, 1, 5, "conversation")
+        # Shorter than a shingle: the whole sequence is the one shingle.
+        for ids in ([7], [7, 8], [7, 8, 9, 10]):
+            assert len(shingle_hashes(ids, 5)) == 1
+            assert signer.sign_many([ids])[0].tolist() == _reference_signature(ids, 5, 128, 1)
+        assert len({shingle_hashes(ids, 5)[0] for ids in ([7], [7, 8], [8, 7])}) == 3
+        # Exactly one shingle, then two.
+        assert len(shingle_hashes([1, 2, 3, 4, 5], 5)) == 1
+        assert len(shingle_hashes([1, 2, 3, 4, 5, 6], 5)) == 2
+        # Nothing to compare: no shingles, no signature, an all-MAX_HASH row.
+        assert len(shingle_hashes([], 5)) == 0
+        assert signer.signature([]) is None and signer.signature([[], []]) is None
+        signatures = signer.sign_many([[], [1, 2, 3], []])
+        assert (signatures[[0, 2]] == MAX_HASH).all()
+        assert (signatures[1] != MAX_HASH).any()
 
 
-def test_messages_are_signed_as_one_sequence() -> None:
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_messages_are_signed_as_one_sequence(backend_name: str) -> None:
     """The compared messages' ids are concatenated: shingles run across message boundaries."""
-    signer = Signer(128, 1, 5, "conversation")
-    first, second = list(range(100, 107)), list(range(200, 203))
-    joined = signer.sign_many([first + second])[0].tobytes()
-    assert signer.signature([first, second]) == joined
-    assert signer.signature([first, [], second, []]) == joined
-    assert signer.signature([second, first]) != joined
-    # Not the union of the messages' own shingles.
-    assert signer.signature([first]) != joined
-    # The counter's compact ids (native uint32 bytes) and arrays sign alike.
-    compact = np.array(second, dtype=np.uint32)
-    assert signer.signature([first, compact.tobytes()]) == joined
-    assert signer.signature([np.array(first, dtype=np.uint32), compact]) == joined
+    with backend(backend_name):
+        signer = Signer(128, 1, 5, "conversation")
+        first, second = list(range(100, 107)), list(range(200, 203))
+        joined = signer.sign_many([first + second])[0].tobytes()
+        assert signer.signature([first, second]) == joined
+        assert signer.signature([first, [], second, []]) == joined
+        assert signer.signature([second, first]) != joined
+        # Not the union of the messages' own shingles.
+        assert signer.signature([first]) != joined
+        # The counter's compact ids (native uint32 bytes) and arrays sign alike.
+        compact = np.array(second, dtype=np.uint32)
+        assert signer.signature([first, compact.tobytes()]) == joined
+        assert signer.signature([np.array(first, dtype=np.uint32), compact]) == joined
 
 
-def test_bad_token_ids_are_refused() -> None:
-    signer = Signer(16, 1, 5, "conversation")
-    with pytest.raises(OverflowError):
-        signer.signature([[1, -1]])
-    with pytest.raises(OverflowError):
-        signer.signature([[1 << 32]])
-    with pytest.raises(TypeError):
-        signer.signature([np.array([1, 2], dtype=np.int64)])
-    with pytest.raises(TypeError, match="uint32"):
-        signer.signature([b"\x01\x00\x00"])  # not a whole number of ids
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_bad_token_ids_are_refused(backend_name: str) -> None:
+    with backend(backend_name):
+        signer = Signer(16, 1, 5, "conversation")
+        with pytest.raises(OverflowError):
+            signer.signature([[1, -1]])
+        with pytest.raises(OverflowError):
+            signer.signature([[1 << 32]])
+        with pytest.raises(TypeError):
+            signer.signature([np.array([1, 2], dtype=np.int64)])
+        with pytest.raises(TypeError, match="uint32"):
+            signer.signature([b"\x01\x00\x00"])  # not a whole number of ids
 
 
 def test_batch_fills_the_rows_it_signed() -> None:
@@ -339,6 +351,7 @@ _KEY_TEXT = st.text(
 )
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["messages", "chosen", "rejected"]), _KEY_TEXT, _KEY_TEXT),
@@ -347,20 +360,21 @@ _KEY_TEXT = st.text(
     st.booleans(),
 )
 def test_key_text_is_the_normalised_turns_joined(
-    turns: list[tuple[str, str, str]], case_sensitive: bool
+    backend_name: str, turns: list[tuple[str, str, str]], case_sensitive: bool
 ) -> None:
-    fields = [field for field, _role, _text in turns]
-    roles = [role for _field, role, _text in turns]
-    texts = [text for _field, _role, text in turns]
-    data, bounds = _keys.joined(fields, roles, texts, case_sensitive)
-    parts = [
-        (
-            f"{role}:" if field == "messages" else f"{field}/{role}:",
-            _normalized(text, case_sensitive),
-        )
-        for field, role, text in turns
-    ]
-    expected = "\x1f".join(prefix + text for prefix, text in parts)
-    assert data == expected.encode("utf-8", "surrogatepass")
-    for i, (_prefix, text) in enumerate(parts):
-        assert data[bounds[2 * i] : bounds[2 * i + 1]] == text.encode("utf-8", "surrogatepass")
+    with backend(backend_name):
+        fields = [field for field, _role, _text in turns]
+        roles = [role for _field, role, _text in turns]
+        texts = [text for _field, _role, text in turns]
+        data, bounds = keys._joined(fields, roles, texts, case_sensitive)
+        parts = [
+            (
+                f"{role}:" if field == "messages" else f"{field}/{role}:",
+                _normalized(text, case_sensitive),
+            )
+            for field, role, text in turns
+        ]
+        expected = "\x1f".join(prefix + text for prefix, text in parts)
+        assert data == expected.encode("utf-8", "surrogatepass")
+        for i, (_prefix, text) in enumerate(parts):
+            assert data[bounds[2 * i] : bounds[2 * i + 1]] == text.encode("utf-8", "surrogatepass")

@@ -19,7 +19,7 @@ from ftprep.dedup.clusters import (
     identical_signatures,
 )
 from ftprep.dedup.index import MemoryIndex, band_keys, candidate_pairs
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 

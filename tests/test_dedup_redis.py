@@ -16,7 +16,7 @@ import pytest
 from ftprep.config import Config, DedupConfig
 from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dedup.index import RedisIndex, lsh_params
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 redis = needs.module("redis", "redis")
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import needs
 import pytest
+from problems import as_findings
 
 from ftprep.dialects import DialectOptions, dialect_names, get_dialect
 from ftprep.load import ShapeDetector, load_path, load_records
@@ -25,7 +27,7 @@ CHAT = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hel
 def one(record: dict[str, Any], **options: Any) -> Example:
     """Load one in-memory record (auto-detected) that must load without findings."""
     [item] = list(load_records([record], options=DialectOptions(**options)))
-    assert item.findings == [] and item.example is not None
+    assert item.problems == [] and item.example is not None
     return item.example
 
 
@@ -84,9 +86,9 @@ def test_system_prompt_option_fills_shapes_without_one() -> None:
     example = one({"input": "a", "ideal_output": "b"}, system_prompt="Be brief.")
     assert roles(example) == ["system", "user", "assistant"]
     written = get_dialect("raw_pairs", DialectOptions(system_prompt="Be brief.")).write(example)
-    assert written.findings == [] and written.record == {"input": "a", "ideal_output": "b"}
+    assert written.problems == [] and written.record == {"input": "a", "ideal_output": "b"}
     # Without the option the system message has no place in raw pairs.
-    codes = [f.code for f in get_dialect("raw_pairs").write(example).findings]
+    codes = [f.code for f in as_findings(get_dialect("raw_pairs").write(example).problems)]
     assert codes == ["O001"]
 
 
@@ -122,6 +124,31 @@ def test_alpaca_keeps_wrong_types_for_rules() -> None:
     assert [m.content for m in example.conversation()] == [3, ["x"]]
 
 
+def test_alpaca_with_chosen_and_rejected_is_a_pair_whatever_else_it_has() -> None:
+    record = {
+        "instruction": "Edit for grammar.",
+        "input": "He go to the park.",
+        "output": "He goes to the park.",
+        "rejected": "He goes to the stupid park.",
+        "chosen": "He goes to the park.",
+    }
+    example = one(record)
+    assert [(m.role, m.content) for m in example.conversation()] == [
+        ("user", "Edit for grammar.\n\nHe go to the park.")
+    ]
+    assert [m.content for m in example.chosen] == ["He goes to the park."]
+    assert [m.content for m in example.rejected] == ["He goes to the stupid park."]
+    assert example.model_extra == {"output": "He goes to the park."}
+    written = get_dialect("alpaca").write(example)
+    assert written.problems == [] and written.record == {
+        "instruction": "Edit for grammar.\n\nHe go to the park.",
+        "input": "",
+        "chosen": "He goes to the park.",
+        "rejected": "He goes to the stupid park.",
+        "output": "He goes to the park.",
+    }
+
+
 def test_trl_implicit_prompt_is_the_shared_beginning() -> None:
     example = one({"chosen": "The sky is blue.", "rejected": "The sky is green."})
     assert [m.content for m in example.conversation()] == ["The sky is"]
@@ -147,6 +174,22 @@ def test_trl_implicit_prompt_is_the_shared_beginning() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("chosen", "rejected"),
+    [
+        ("Sure, here it is.", "Sorry, no."),  # shared "S": TRL would cut inside the word
+        ("You are welcome.  Come again.", "You are welcome."),  # one answer starts the other
+        ("I am happy to help.", "I am sorry, I cannot."),  # shared words
+    ],
+)
+def test_transcript_pairs_split_at_the_shared_assistant_marker(chosen: str, rejected: str) -> None:
+    prompt = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Can you help?\n\nAssistant:"
+    example = one({"chosen": f"{prompt} {chosen}", "rejected": f"{prompt} {rejected}"})
+    assert [m.content for m in example.conversation()] == [prompt]
+    assert [m.content for m in example.chosen] == [f" {chosen}"]
+    assert [m.content for m in example.rejected] == [f" {rejected}"]
+
+
 def test_prompt_completion_conversational_and_kto() -> None:
     record = {
         "prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
@@ -156,6 +199,26 @@ def test_prompt_completion_conversational_and_kto() -> None:
     example = one(record)
     assert roles(example) == ["system", "user", "assistant"] and example.label is False
     assert get_dialect("prompt_completion").write(example).record == record
+
+
+def test_a_label_that_is_not_a_boolean_is_a_column_not_a_kto_label() -> None:
+    record = {"prompt": "Q", "completion": "A", "label": "a class name"}
+    example = one(record)
+    # Kept where it was (the prompt/completion shape writes it back as it came) ...
+    assert get_dialect("prompt_completion").write(example).record == record
+    # ... but OpenAI chat keeps only a KTO label: this one is reported as left out.
+    written = get_dialect("openai").write(example)
+    assert written.record is not None and "label" not in written.record
+    assert [(f.code, f.location.pointer) for f in as_findings(written.problems)] == [
+        ("O002", "/label")
+    ]
+    kto = one({"prompt": "Q", "completion": "A", "label": True})
+    assert get_dialect("openai").write(kto).record == {
+        "messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
+        "label": True,
+    }
+    sharegpt = one({"conversations": [{"from": "human", "value": "Q"}], "kto_tag": "yes"})
+    assert sharegpt.label is None and sharegpt.model_extra == {"kto_tag": "yes"}
 
 
 def test_sharegpt_parallel_calls_and_unreadable_calls() -> None:
@@ -209,7 +272,7 @@ def test_gemini_reads_calls_and_responses() -> None:
         {"type": "function", "function": {"name": "w", "parameters": {"type": "object"}}}
     ]
     written = get_dialect("gemini").write(example)
-    assert written.findings == []
+    assert written.problems == []
     assert written.record == {k: v for k, v in record.items() if k != "systemInstruction"} | {
         "systemInstruction": {"parts": [{"text": "Be brief."}]}
     }
@@ -268,6 +331,53 @@ def test_llamafactory_v1_weights() -> None:
     }
 
 
+def test_llamafactory_v1_reasoning_tool_calls_and_tools() -> None:
+    call = '{"name": "weather", "arguments": {"city": "Paris"}}'
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {}}}]
+    record = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "value": "Rain?"}], "loss_weight": 0.0},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "reasoning", "value": "Call weather."},
+                    {"type": "tool_call", "value": call},
+                ],
+                "loss_weight": 1.0,
+            },
+            {"role": "tool", "content": [{"type": "text", "value": "sunny"}], "loss_weight": 0.0},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "reasoning", "value": "It is sunny."},
+                    {"type": "text", "value": "Sunny."},
+                ],
+                "loss_weight": 1.0,
+            },
+        ],
+        "tools": json.dumps(tools),
+    }
+    example = one(record)
+    messages = example.conversation()
+    assert example.tools == tools
+    assert messages[1].content is None and messages[1].model_extra == {
+        "reasoning_content": "Call weather."
+    }
+    [tool_call] = messages[1].tool_calls
+    assert (tool_call.id, tool_call.function.name, tool_call.function.arguments) == (
+        "call_0",
+        "weather",
+        '{"city": "Paris"}',
+    )
+    assert messages[2].tool_call_id == "call_0"
+    assert (messages[3].content, messages[3].model_extra) == (
+        "Sunny.",
+        {"reasoning_content": "It is sunny."},
+    )
+    written = get_dialect("llamafactory_v1").write(example)
+    assert written.problems == [] and written.record == record
+
+
 def test_text_is_one_assistant_message() -> None:
     example = one({"text": "The sky is blue."})
     assert [(m.role, m.content) for m in example.conversation()] == [
@@ -286,7 +396,7 @@ def test_mistral_ids_are_nine_alphanumerics_and_consistent() -> None:
     for example in examples:
         assert example is not None
         written = mistral.write(example)
-        assert written.findings == []
+        assert written.problems == []
         assert written.record is not None
         calls = [c["id"] for m in written.record["messages"] for c in m.get("tool_calls", [])]
         answers = [m["tool_call_id"] for m in written.record["messages"] if m["role"] == "tool"]
@@ -317,7 +427,7 @@ def test_writing_drone_training_elsewhere(dialect: str, expected: dict[str, int]
     written = [writer.write(e) for e in examples if e is not None]
     counts: dict[str, int] = {}
     for w in written:
-        for f in w.findings:
+        for f in as_findings(w.problems):
             counts[f.code] = counts.get(f.code, 0) + 1
     assert counts == expected
     assert all(w.record is not None for w in written)
@@ -343,9 +453,11 @@ def test_plain_chat_converts_without_loss(dialect: str) -> None:
         written = writer.write(example)
         if written.record is None:
             # Alpaca holds pairs only: the cookbook's example without a user turn.
-            assert dialect == "alpaca" and [f.code for f in written.findings] == ["O001"]
+            assert dialect == "alpaca" and [f.code for f in as_findings(written.problems)] == [
+                "O001"
+            ]
             continue
-        assert written.findings == []
+        assert written.problems == []
         [back] = [item.example for item in load_records([written.record], dialect=dialect)]
         assert back is not None
         assert [(m.role, m.content) for m in back.conversation()] == [

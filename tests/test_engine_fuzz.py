@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ftprep.config import Config
 from ftprep.targets import TARGETS
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 TOY = Path(__file__).resolve().parents[1] / "fixtures" / "realdata" / "toy_chat_fine_tuning.jsonl"
 ROLES = ("system", "developer", "user", "assistant", "tool", "function", "model", "human", "gpt")

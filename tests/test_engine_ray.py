@@ -12,7 +12,7 @@ import pytest
 
 from ftprep.config import Config
 from ftprep.validate import engine
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 ray = needs.module("ray", "ray")
 pytestmark = pytest.mark.ray

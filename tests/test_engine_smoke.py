@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ftprep.config import Config
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import CheckResult, run_check
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -27,12 +27,13 @@ def test_gather_stacks_parts_like_concat_and_drops_them() -> None:
 
     import numpy as np
 
+    from ftprep.engines.inline import InlineExecutor
+    from ftprep.facts import FactTable
     from ftprep.validate.engine import plan_units, record_pass
-    from ftprep.validate.facts import FactTable
 
     config = Config(workers=1)
     path = str(FIXTURES / "drone" / "drone_training.jsonl")
-    whole = record_pass(plan_units([path], config), config).facts
+    whole = record_pass(plan_units([path], config), config, InlineExecutor()).facts
     cuts = [0, 1, 40, len(whole)]
     parts = [whole.select(np.arange(a, b)) for a, b in pairwise(cuts)]
     expected = FactTable.concat(parts)
@@ -69,7 +70,7 @@ def test_shards_give_the_same_lines_and_records_as_one_pass(
     assert len(engine.plan_units([str(path)], config)) >= 3
     sharded = run_check([path], config)
 
-    def where(result: engine.CheckResult) -> list[tuple[object, ...]]:
+    def where(result: CheckResult) -> list[tuple[object, ...]]:
         return [
             (f.code, f.line, f.location.column, f.location.record, f.message, f.related)
             for f in result.findings

@@ -11,7 +11,7 @@ from ftprep import cli
 from ftprep.config import Config
 from ftprep.fix import fix_file
 from ftprep.rules.duplicates import ExactDuplicate
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "fixtures" / "cli" / "bad.jsonl"

@@ -10,6 +10,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+from problems import as_findings
 
 from ftprep.load import load_path
 from ftprep.load.containers import read_records
@@ -61,7 +62,9 @@ def _rows(path: Path) -> tuple[list[Row], list[int]]:
     rows: list[Row] = []
     loaded: list[int] = []
     for item in load_path(path, max_line_bytes=1024):
-        rows.extend((f.code, f.line, f.location.column, f.message) for f in item.findings)
+        rows.extend(
+            (f.code, f.line, f.location.column, f.message) for f in as_findings(item.problems)
+        )
         if item.example is not None:
             assert item.example.source is not None
             loaded.append(item.example.source.line)
@@ -93,8 +96,10 @@ def test_every_line_is_accounted_for() -> None:
 
 def test_a_missing_file_is_one_finding() -> None:
     items = list(load_path(CORRUPT / "no_such_file.jsonl"))
-    assert [(f.code, f.line) for item in items for f in item.findings] == [("L010", None)]
-    assert "cannot open file" in items[0].findings[0].message
+    assert [(f.code, f.line) for item in items for f in as_findings(item.problems)] == [
+        ("L010", None)
+    ]
+    assert "cannot open file" in items[0].problems[0].message
 
 
 def test_a_truncated_gzip_stream_keeps_what_was_read(tmp_path: Path) -> None:
@@ -105,8 +110,8 @@ def test_a_truncated_gzip_stream_keeps_what_was_read(tmp_path: Path) -> None:
     items = list(load_path(cut))
     loaded = [item for item in items if item.ok]
     assert 0 < len(loaded) < 5000
-    assert [f.code for item in items for f in item.findings] == ["L010"]
-    assert "read failed" in items[-1].findings[0].message
+    assert [f.code for item in items for f in as_findings(item.problems)] == ["L010"]
+    assert "read failed" in items[-1].problems[0].message
 
 
 def test_a_json_lines_file_named_json_is_read_line_by_line(tmp_path: Path) -> None:
@@ -123,5 +128,5 @@ def test_a_jsonl_file_whose_first_line_is_an_array_is_not_a_json_array(tmp_path:
     path = tmp_path / "data.jsonl"
     path.write_text('[1, 2]\n{"text": "a"}\n', encoding="utf-8")
     items = list(load_path(path))
-    assert [(f.code, f.line) for item in items for f in item.findings] == [("L006", 1)]
+    assert [(f.code, f.line) for item in items for f in as_findings(item.problems)] == [("L006", 1)]
     assert items[1].ok

@@ -77,7 +77,7 @@ def _load(data: bytes, name: str) -> tuple[int, int, int]:
         path.write_bytes(data)
         items = list(load_path(path, max_line_bytes=1024))
     loaded = sum(item.ok for item in items)
-    fatal = sum(1 for item in items if not item.ok and item.findings)
+    fatal = sum(1 for item in items if not item.ok and item.problems)
     return len(items), loaded, fatal
 
 
@@ -136,4 +136,4 @@ def test_every_writer_takes_whatever_loaded(values: list[dict[str, Any]]) -> Non
             continue
         for cls in DIALECTS:
             written = cls().write(item.example)
-            assert written.record is not None or written.findings
+            assert written.record is not None or written.problems

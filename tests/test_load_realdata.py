@@ -7,6 +7,7 @@ from pathlib import Path
 
 import needs
 import pytest
+from problems import as_findings
 
 from ftprep.dialects import get_dialect
 from ftprep.load import load_path, load_records
@@ -63,7 +64,7 @@ def test_every_data_file_is_listed() -> None:
 def test_loads_with_its_count_and_no_finding(name: str) -> None:
     count, dialect = FILES[name]
     items = list(load_path(REALDATA / name))
-    assert [f for item in items for f in item.findings] == []
+    assert [p for item in items for p in item.problems] == []
     assert len(items) == count
     assert {item.example.dialect for item in items if item.example} == {dialect}
     sources = [item.example.source for item in items if item.example and item.example.source]
@@ -75,7 +76,7 @@ def test_loads_with_its_count_and_no_finding(name: str) -> None:
 def test_the_llamafactory_registry_is_one_explained_finding() -> None:
     items = list(load_path(REALDATA / "llamafactory" / "dataset_info.json"))
     assert len(items) == 1 and not items[0].ok
-    [finding] = items[0].findings
+    [finding] = as_findings(items[0].problems)
     assert (finding.code, finding.line) == ("L007", 1)
     assert "LLaMA-Factory dataset registry (dataset_info.json), not training data" in (
         finding.message
@@ -88,9 +89,9 @@ def test_round_trip_through_its_own_dialect(name: str) -> None:
     examples = [item.example for item in load_path(REALDATA / name)]
     dialect = get_dialect(dialect_name)
     written = [dialect.write(e) for e in examples if e is not None]
-    assert [f for w in written for f in w.findings] == []
+    assert [p for w in written for p in w.problems] == []
     again = list(load_records([w.record for w in written], dialect=dialect_name))
-    assert [f for item in again for f in item.findings] == []
+    assert [p for item in again for p in item.problems] == []
     assert [_canonical(item.example) for item in again] == [_canonical(e) for e in examples]
 
 

@@ -1,10 +1,13 @@
 """The pre-commit hooks, run by the real pre-commit against a throwaway git repository.
 
-``pre-commit try-repo`` installs the hook repository into a fresh virtualenv. The hook
-repository is a snapshot of this checkout (package, build files, hooks file) committed into a
-temporary git repository, so the test sees the code on disk whatever the state of this
-checkout's git history. The hook environment sees the test's own site-packages and pip is
-told not to use an index, so nothing is downloaded.
+The data repository's ``.pre-commit-config.yaml`` names the hook repository and its
+revision, as a user's does, and ``pre-commit run`` installs it as for every user: a fresh
+virtualenv of its own (no site-packages of the test's interpreter) into which pip installs the
+repository with its dependencies, from the package indexes pip is configured with, compiling
+the C extensions where it can. The hook repository is a snapshot of this checkout (package,
+build files, hooks file) committed into a temporary git repository, so the test sees the code
+on disk whatever the state of this checkout's git history. pre-commit keeps the hook
+environment in its cache, which the module's tests share: it is built once.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in SNAPSHOT:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+            ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyd")  # built here
+            shutil.copytree(source, repo / name, ignore=ignore)
         else:
             shutil.copy2(source, repo / name)
     _git(repo, "init", "-q")
@@ -61,22 +65,30 @@ def data_repo(tmp_path: Path) -> Path:
 
 
 def _environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
-    env.update(
-        PRE_COMMIT_HOME=str(home),
-        VIRTUALENV_SYSTEM_SITE_PACKAGES="true",
-        PIP_NO_INDEX="1",
-        PIP_NO_BUILD_ISOLATION="0",  # pip's inverted spelling: build without isolation
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-    )
+    # Nothing of this interpreter's environment leaks into the hook's: a user's shell has no
+    # VIRTUAL_ENV or PYTHONPATH of ours either.
+    leaks = ("PRE_COMMIT", "GIT_", "VIRTUALENV_", "VIRTUAL_ENV", "PYTHONPATH", "FTPREP_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(leaks)}
+    env.update(PRE_COMMIT_HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1")
     return env
 
 
-def _try_repo(hook_repo: Path, data_repo: Path, hook: str, *files: str) -> tuple[int, str]:
+def _home(hook_repo: Path) -> Path:
+    """pre-commit's cache, where it keeps the hook environment: one for the module."""
+    return hook_repo.with_name(f"{hook_repo.name}-pre-commit-home")
+
+
+def _run_hook(hook_repo: Path, data_repo: Path, hook: str, *files: str) -> tuple[int, str]:
+    revision = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hook_repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    config = f"repos:\n- repo: {hook_repo}\n  rev: {revision}\n  hooks:\n  - id: {hook}\n"
+    (data_repo / ".pre-commit-config.yaml").write_text(config)
+    _git(data_repo, "add", ".pre-commit-config.yaml")
     result = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), hook, "--files", *files],
+        [sys.executable, "-m", "pre_commit", "run", hook, "--files", *files],
         cwd=data_repo,
-        env=_environment(data_repo.parent / "pre-commit-home"),
+        env=_environment(_home(hook_repo)),
         capture_output=True,
         text=True,
         check=False,
@@ -87,7 +99,7 @@ def _try_repo(hook_repo: Path, data_repo: Path, hook: str, *files: str) -> tuple
 
 def test_bad_file_fails_the_hook_with_its_findings(hook_repo: Path, data_repo: Path) -> None:
     shutil.copy(BAD, data_repo / "train.jsonl")
-    code, output = _try_repo(hook_repo, data_repo, "ftprep", "train.jsonl")
+    code, output = _run_hook(hook_repo, data_repo, "ftprep", "train.jsonl")
     assert code == 1, output
     assert "ftprep check" in output and "Failed" in output
     assert "train.jsonl:3:101: L001 invalid JSON" in output
@@ -96,15 +108,19 @@ def test_bad_file_fails_the_hook_with_its_findings(hook_repo: Path, data_repo: P
 
 def test_good_file_passes_the_hook(hook_repo: Path, data_repo: Path) -> None:
     shutil.copy(DRONE, data_repo / "train.jsonl")
-    code, output = _try_repo(hook_repo, data_repo, "ftprep", "train.jsonl")
+    code, output = _run_hook(hook_repo, data_repo, "ftprep", "train.jsonl")
     assert code == 0, output
     assert "Passed" in output and "Skipped" not in output
+    # The environment pre-commit built: a virtualenv of its own, the C extensions compiled.
+    (config,) = _home(hook_repo).rglob("pyvenv.cfg")
+    assert "include-system-site-packages = false" in config.read_text()
+    assert len(list(config.parent.rglob("site-packages/ftprep/**/_*.so"))) == 3
 
 
 def test_fix_hook_rewrites_the_file(hook_repo: Path, data_repo: Path) -> None:
     data = data_repo / "train.jsonl"
     data.write_bytes(b"\xef\xbb\xbf" + DRONE.read_bytes() + b"\n")
-    code, output = _try_repo(hook_repo, data_repo, "ftprep-fix", "train.jsonl")
+    code, output = _run_hook(hook_repo, data_repo, "ftprep-fix", "train.jsonl")
     assert code == 1, output
     assert "Fixed 2 issues in train.jsonl" in output
     assert data.read_bytes() == DRONE.read_bytes()

@@ -14,7 +14,7 @@ from ftprep.cli import main
 from ftprep.config import Config
 from ftprep.findings import Severity
 from ftprep.split import SplitSpec, split_warnings
-from ftprep.validate.engine import CheckResult
+from ftprep.validate.check import CheckResult
 from ftprep.write import (
     MANIFEST,
     ConvertResult,

@@ -17,7 +17,7 @@ from ftprep.config import Config
 from ftprep.findings import Finding, Location, Severity
 from ftprep.report.report import MAX_LOCATIONS, RECORD_COLUMNS, Report
 from ftprep.report.svg import LIMIT
-from ftprep.validate.engine import CheckResult, run_check
+from ftprep.validate.check import CheckResult, run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "fixtures" / "realdata" / "toy_chat_fine_tuning.jsonl"

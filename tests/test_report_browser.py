@@ -20,7 +20,7 @@ from PIL import Image
 from ftprep.config import Config
 from ftprep.report.html import SEVERITY_COLOR
 from ftprep.report.report import Report
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

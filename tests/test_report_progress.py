@@ -9,7 +9,7 @@ import pytest
 
 from ftprep.config import Config
 from ftprep.progress import interactive, progress_bar, track
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 TOY = Path(__file__).resolve().parents[1] / "fixtures" / "realdata" / "toy_chat_fine_tuning.jsonl"
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
 from ftprep.config import parse_config
 from ftprep.findings import Finding
+from ftprep.rules.base import RuleOptions
 from ftprep.rules.registry import ALL_RULES
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 
@@ -89,6 +90,11 @@ def test_every_rule_is_documented_and_has_cases(rule: type) -> None:
     assert rule.name and rule.name == rule.name.lower() and " " not in rule.name
     assert rule.summary and not rule.summary.endswith(".")
     assert rule.__doc__ and len(rule.__doc__.strip()) > 80, "docstring must explain why"
+    paragraphs = rule.documentation().split("\n\n")
+    assert len(paragraphs) >= 3, "what it finds, why it matters, then how to fix it"
+    assert paragraphs[-1].startswith("Fix: "), "the last paragraph says how to fix it"
+    if rule.Options is not RuleOptions:
+        assert get_type_hints(rule)["options"] is rule.Options, "annotate options: <Options>"
     kinds = {kind for code, kind, _b, _c in CASES if code == rule.code}
     assert kinds == {"fail", "pass"}, f"fixtures/rules/{rule.code}.toml needs pass and fail cases"
 

@@ -20,7 +20,7 @@ from ftprep.rules.content import (
 )
 from ftprep.rules.context import RecordContext
 from ftprep.targets import OPENAI
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 ALPACA = REALDATA / "stanford_alpaca_pr152" / "alpaca_5000.json"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ftprep.config import parse_config
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 

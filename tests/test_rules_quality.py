@@ -17,7 +17,7 @@ from ftprep.rules.context import RecordContext
 from ftprep.rules.quality import PlaceholderAnswer, TruncatedAnswer, duplicate_ngram_fraction
 from ftprep.rules.texts import code_spans
 from ftprep.targets import get_target
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 IDENTITY = REALDATA / "llamafactory" / "identity.json"

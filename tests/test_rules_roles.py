@@ -15,7 +15,7 @@ from ftprep.model import Example, Source
 from ftprep.rules.context import RecordContext
 from ftprep.rules.roles import RULES, InvalidToolArguments, UnansweredToolCall
 from ftprep.targets import get_target
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 COOKBOOK = REALDATA / "openai_cookbook"

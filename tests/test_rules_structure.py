@@ -15,7 +15,7 @@ from ftprep.rules.context import RecordContext
 from ftprep.rules.registry import record_rules
 from ftprep.rules.structure import RULES
 from ftprep.targets import TARGETS, get_target
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 COOKBOOK = REALDATA / "openai_cookbook"

@@ -15,7 +15,7 @@ from ftprep.targets import (
     get_target,
 )
 from ftprep.tokens.encodings import BUNDLED_ENCODINGS
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 
 def test_every_required_target_is_registered() -> None:

@@ -23,7 +23,7 @@ from ftprep.tokens.billing import (
     estimate_facts,
     tokens_per_epoch,
 )
-from ftprep.validate.engine import CheckResult, run_check
+from ftprep.validate.check import CheckResult, run_check
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TOY = SHARED / "realdata" / "openai_cookbook" / "toy_chat_fine_tuning.jsonl"

@@ -17,7 +17,7 @@ from ftprep.config import Config
 from ftprep.model import Example
 from ftprep.tokens.chat import TOKENS_PER_IMAGE, TiktokenChatCounter
 from ftprep.tokens.encodings import get_encoding, ids_encoder
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "openai_cookbook"
 

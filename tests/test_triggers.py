@@ -1,5 +1,5 @@
-"""The one-pass trigger scan (ftprep.rules.triggers and its C tables) gives the same facts as
-plain ``in`` tests on each text, and never fewer."""
+"""The prefilter's one-pass trigger scan (ftprep.validate.prefilter and its C tables) gives
+the same facts as plain ``in`` tests on each text, and never fewer."""
 
 from __future__ import annotations
 
@@ -7,26 +7,30 @@ import itertools
 import sys
 from pathlib import Path
 
+import needs
 import pytest
+from backends import BUILT, TRIGGERS, backend, every_rule
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import ftprep.rules.registry  # noqa: F401  (registers every rule's triggers)
 from ftprep.load import load_path
-from ftprep.rules import _triggers
+from ftprep.rules.base import Triggers
 from ftprep.rules.structure import shape_of
-from ftprep.rules.triggers import (
-    _TRIGGERS,
-    LOWER_TO_ASCII,
-    Match,
-    all_facts,
-    build_tables,
-    register_fact,
-    text_facts,
-)
+from ftprep.validate.prefilter import LOWER_TO_ASCII, Match, Prefilter, build_tables
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 _ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
+#: The compiled triggers of every rule (the bits are the same in every prefilter of them).
+_TRIGGERS = Prefilter(every_rule()).triggers
+
+
+def text_facts(texts: list[str]) -> int:
+    """The facts of ``texts`` by a prefilter of every rule, on the current backend."""
+    return Prefilter(every_rule()).scan(texts)
+
+
+def all_facts() -> int:
+    return sum(t.bit for t in _TRIGGERS)
 
 
 def reference_facts(texts: list[str]) -> int:
@@ -53,13 +57,14 @@ def _folded_bits() -> int:
     return sum(t.bit for t in _TRIGGERS if t.match is Match.FOLDED)
 
 
-def test_every_rule_family_registered_its_triggers() -> None:
+def test_every_rule_family_declares_its_triggers() -> None:
     names = {t.name for t in _TRIGGERS}
     assert {"ai-disclaimer", "refusal", "api-key", "phone-shape", "card-shape"} <= names
     assert {"template-slot", "non-ascii", "control", "at-sign"} <= names
     assert all_facts() == sum(t.bit for t in _TRIGGERS)
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -68,7 +73,8 @@ def test_every_rule_family_registered_its_triggers() -> None:
         ("key sk-proj-abc and AKIA1234", {"api-key"}),
         ("akia is not a key, SK- is not either", set()),
         ("-----BEGIN RSA PRIVATE KEY-----", {"private-key"}),
-        ("Hello {{name}}, ${HOME}", {"template-slot", "dollar-slot", "opening-bracket"}),
+        ("Hello {{name}}, ${HOME}", {"template-slot", "opening-bracket"}),
+        ("Hello ${HOME}", {"template-slot", "opening-bracket"}),
         ("```py\n[x] <b>", {"fence", "opening-bracket", "markup"}),
         ("call +44 20 7946 0958", {"phone-shape"}),
         ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
@@ -78,16 +84,19 @@ def test_every_rule_family_registered_its_triggers() -> None:
         ("plain text, nothing to see", set()),
     ],
 )
-def test_facts_of_typical_texts(text: str, names: set[str]) -> None:
-    facts = text_facts([text])
-    assert {t.name for t in _TRIGGERS if facts & t.bit} == names
-    assert facts == reference_facts([text])
+def test_facts_of_typical_texts(backend_name: str, text: str, names: set[str]) -> None:
+    with backend(backend_name):
+        facts = text_facts([text])
+        assert {t.name for t in _TRIGGERS if facts & t.bit} == names
+        assert facts == reference_facts([text])
 
 
-def test_digits_add_up_over_the_texts_of_an_example() -> None:
-    phone = next(t.bit for t in _TRIGGERS if t.name == "phone-shape")
-    assert not text_facts(["call 415-8675"]) & phone  # 7 digits
-    assert text_facts(["call 415-8675", "room 12"]) & phone
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_digits_add_up_over_the_texts_of_an_example(backend_name: str) -> None:
+    with backend(backend_name):
+        phone = next(t.bit for t in _TRIGGERS if t.name == "phone-shape")
+        assert not text_facts(["call 415-8675"]) & phone  # 7 digits
+        assert text_facts(["call 415-8675", "room 12"]) & phone
 
 
 _PIECES = st.sampled_from(
@@ -100,12 +109,14 @@ _PIECES = st.sampled_from(
 )
 
 
+@pytest.mark.parametrize("backend_name", BUILT)
 @given(st.lists(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=8).map("".join)))
 @example(["can\N{RIGHT SINGLE QUOTATION MARK}t", "sk-"])
 @example(["AN A\N{LATIN CAPITAL LETTER I WITH DOT ABOVE}"])
 @example(["\ud800 sk-"])
-def test_scan_never_misses_a_trigger(texts: list[str]) -> None:
-    assert_scan_is_right(texts)
+def test_scan_never_misses_a_trigger(backend_name: str, texts: list[str]) -> None:
+    with backend(backend_name):
+        assert_scan_is_right(texts)
 
 
 def assert_scan_is_right(texts: list[str]) -> int:
@@ -124,23 +135,25 @@ def assert_scan_is_right(texts: list[str]) -> int:
     return facts
 
 
-def test_scan_agrees_with_plain_tests_on_real_files() -> None:
-    files = sorted(REALDATA.rglob("*.json*"))
-    assert len(files) >= 10
-    seen = 0
-    ruled_out = 0
-    for path in files:
-        for item in itertools.islice(load_path(path), 1500):
-            if item.example is None:
-                continue
-            entries = shape_of(item.example).entries
-            texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
-            facts = assert_scan_is_right(texts)
-            seen += 1
-            ruled_out += not facts & _folded_bits()
-    # Guard against a vacuous scan: most real examples hold no refusal or disclaimer trigger.
-    assert seen > 5_000
-    assert ruled_out > seen // 2
+@pytest.mark.parametrize("backend_name", BUILT)
+def test_scan_agrees_with_plain_tests_on_real_files(backend_name: str) -> None:
+    with backend(backend_name):
+        files = sorted(REALDATA.rglob("*.json*"))
+        assert len(files) >= 10
+        seen = 0
+        ruled_out = 0
+        for path in files:
+            for item in itertools.islice(load_path(path), 1500):
+                if item.example is None:
+                    continue
+                entries = shape_of(item.example).entries
+                texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
+                facts = assert_scan_is_right(texts)
+                seen += 1
+                ruled_out += not facts & _folded_bits()
+        # Guard against a vacuous scan: most real examples hold no refusal or disclaimer trigger.
+        assert seen > 5_000
+        assert ruled_out > seen // 2
 
 
 def test_lower_to_ascii_is_every_character_the_folded_scan_must_know() -> None:
@@ -159,7 +172,6 @@ def test_lower_to_ascii_is_every_character_the_folded_scan_must_know() -> None:
 
 
 def test_triggers_must_suit_their_match() -> None:
-    count = len(_TRIGGERS)
     for bad in (
         {"folded": ("Sorry",)},
         {"folded": ("4chan",)},
@@ -171,13 +183,15 @@ def test_triggers_must_suit_their_match() -> None:
         {"any_byte": b"@", "min_digits": -1},
     ):
         with pytest.raises(ValueError, match="trigger 'bad'"):
-            register_fact("bad", **bad)  # type: ignore[arg-type]
+            Triggers("bad", **bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one kind"):
-        register_fact("bad", exact=("a",), folded=("b",))
-    assert len(_TRIGGERS) == count
+        Triggers("bad", exact=("a",), folded=("b",))
 
 
 def test_malformed_tables_are_refused() -> None:
+    _triggers = TRIGGERS
+    if _triggers is None:
+        needs.missing("the C extensions are not built")
     good = build_tables(_TRIGGERS)
     assert _triggers.text_facts(_triggers.compile(good), ["sk-"]) == text_facts(["sk-"])
     for bad in (b"", good[:100], good[:-200], b"\xff" * len(good)):

@@ -9,7 +9,7 @@ import pytest
 
 from ftprep.config import Config
 from ftprep.report.report import Report
-from ftprep.validate.engine import run_check
+from ftprep.validate.check import run_check
 from ftprep.write.files import write_atomic
 
 TOY = Path(__file__).resolve().parents[1] / "fixtures" / "realdata" / "toy_chat_fine_tuning.jsonl"

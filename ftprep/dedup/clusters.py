@@ -25,7 +25,7 @@ from ftprep.dedup.index import (
     open_index,
 )
 from ftprep.dedup.signatures import MAX_HASH
-from ftprep.validate.facts import FactTable
+from ftprep.facts import FactTable
 
 BOOL = npt.NDArray[np.bool_]
 #: Records inserted into an index at a time.

@@ -16,7 +16,7 @@ import numpy as np
 from ftprep.config import DedupConfig
 from ftprep.dedup.clusters import first_with_key
 from ftprep.dedup.index import I64
-from ftprep.validate.facts import FactTable
+from ftprep.facts import FactTable
 
 #: Fewer conflicting prompts than this are never taken for a multi-answer design.
 MIN_MULTI_ANSWER_PROMPTS = 3

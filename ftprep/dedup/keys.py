@@ -5,8 +5,9 @@ and split assignment all work from these keys.
 A text is normalised by Unicode NFC, collapsing whitespace runs (what ``str.split()`` splits
 on) to one space and trimming them, and case folding unless ``dedup.case-sensitive``. The
 keys hash (xxh3, 64 bits) every turn as ``role:text`` (``field/role:text`` for ``chosen`` and
-``rejected``) joined by U+001F, built in C (:mod:`ftprep.dedup._keys`): the prompt key hashes
-a prefix of the same bytes, the answer and system keys the spans of their texts.
+``rejected``) joined by U+001F, built in C (:mod:`ftprep.dedup._keys`, or :func:`joined_text`
+where it is not built, see :mod:`ftprep._accel`): the prompt key hashes a prefix of the same
+bytes, the answer and system keys the spans of their texts.
 
 The sides of an example (:func:`sides`) are shared with the MinHash signer, so that the
 ``prompt`` and ``answer`` comparisons of near-duplicate detection mean the same turns as the
@@ -15,9 +16,12 @@ keys here.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
+
 import xxhash
 
-from ftprep.dedup import _keys
+from ftprep._accel import extension
 from ftprep.model import SYSTEM_ROLES, Example
 
 Turns = tuple[list[str], list[str], list[str]]
@@ -59,6 +63,39 @@ def sides(fields: list[str], roles: list[str]) -> tuple[range, int]:
     return range(min(end, in_messages)), answer
 
 
+def normalised(text: str, case_sensitive: bool) -> str:
+    """``text`` as content keys see it: NFC, whitespace runs collapsed to one space and
+    trimmed, case folded unless ``case_sensitive``."""
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    return text if case_sensitive else text.casefold()
+
+
+def joined_text(
+    fields: list[str], roles: list[str], texts: list[str], case_sensitive: bool
+) -> tuple[bytes, list[int]]:
+    """Every turn as ``role:text`` (``field/role:text`` outside ``messages``) joined by
+    U+001F, as UTF-8 (lone surrogates passed through), each text :func:`normalised`; and per
+    turn the byte offsets where its text starts and ends. The plain-Python twin of
+    ``_keys.joined``."""
+    data = bytearray()
+    bounds: list[int] = []
+    for i, (field, role, text) in enumerate(zip(fields, roles, texts, strict=True)):
+        prefix = f"{role}:" if field == "messages" else f"{field}/{role}:"
+        if i:
+            data += b"\x1f"
+        data += prefix.encode("utf-8", "surrogatepass")
+        bounds.append(len(data))
+        data += normalised(text, case_sensitive).encode("utf-8", "surrogatepass")
+        bounds.append(len(data))
+    return bytes(data), bounds
+
+
+_keys = extension("dedup._keys")
+_joined: Callable[[list[str], list[str], list[str], bool], tuple[bytes, list[int]]] = (
+    joined_text if _keys is None else _keys.joined
+)
+
+
 def record_keys(
     example: Example,
     *,
@@ -77,7 +114,7 @@ def record_keys(
     fields, roles, texts = message_columns(example) if turns is None else turns
     if not fields:
         return 0, 0, 0, 0
-    data, bounds = _keys.joined(fields, roles, texts, case_sensitive)
+    data, bounds = _joined(fields, roles, texts, case_sensitive)
     view = memoryview(data)
     prompt, answer = sides(fields, roles)
     exact = _hash(view)
@@ -85,7 +122,7 @@ def record_keys(
         prompt_key = exact
     else:
         prompt_key = _hash(view[: bounds[2 * prompt.stop - 1]]) if prompt.stop else 0
-    labelled = example.is_preference or example.label is not None
+    labelled = example.is_preference or isinstance(example.label, bool)
     answer_key = 0
     if answer >= 0 and not labelled:
         answer_key = _hash(view[bounds[2 * answer] : bounds[2 * answer + 1]])

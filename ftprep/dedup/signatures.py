@@ -13,7 +13,9 @@ and then the signer encodes each message with ``o200k_base`` itself.
 Shingling and signing run in a small C extension (:mod:`ftprep.dedup._minhash`, in
 ``_minhash.c``): it reads the chosen messages' id lists as they are and takes the minima over
 all permutations with vector instructions. A record of the benchmark corpus costs ~2.8 µs
-(choosing its messages included), where batched numpy signing cost ~15 µs.
+(choosing its messages included), where batched numpy signing cost ~15 µs. Where it is not
+built (see :mod:`ftprep._accel`), :func:`shingle_python` hashes the shingles with numpy and
+:func:`sign_python` signs them with datasketch's own ``MinHash``: the same signatures.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ftprep._accel import extension
 from ftprep.config import DedupConfig
-from ftprep.dedup import _minhash
 from ftprep.dedup.keys import Turns, message_columns, sides
 from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
@@ -52,8 +54,75 @@ def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
 def shingle_hashes(ids: Ids, width: int) -> U32:
     """32-bit hashes of every run of ``width`` consecutive token ids of one sequence (the
     whole sequence when it is shorter; nothing when it is empty), deduplicated."""
-    hashes = np.frombuffer(_minhash.shingle_hashes([ids], width), dtype=np.uint32)
+    hashes = np.frombuffer(_shingle_hashes([ids], width), dtype=np.uint32)
     return np.unique(hashes)
+
+
+def _fmix32(h: U32) -> U32:
+    """MurmurHash3's 32-bit finaliser, element-wise (multiplications wrap around)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _concatenated(parts: Sequence[Ids]) -> U32:
+    """The ids of ``parts`` as one uint32 array, refused as the C extension refuses them:
+    ``OverflowError`` for ids that do not fit, ``TypeError`` for buffers not of uint32."""
+    arrays = [
+        np.array(part, dtype=np.uint32) if isinstance(part, list | tuple) else _u32(part)
+        for part in parts
+    ]
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.uint32)
+
+
+def _u32(part: U32 | bytes) -> U32:
+    view = part.data if isinstance(part, np.ndarray) else memoryview(part)
+    if not (view.format == "I" or (view.format == "B" and view.nbytes % 4 == 0)):
+        raise TypeError("a part must be a uint32 buffer")
+    return np.frombuffer(view, dtype=np.uint32)
+
+
+def shingle_python(parts: Sequence[Ids], width: int) -> bytes:
+    """The 32-bit hashes (native uint32) of the shingles of the concatenation of ``parts``, in
+    order: the plain-Python twin of ``_minhash.shingle_hashes``."""
+    if width < 1:
+        raise ValueError("width must be at least 1")
+    ids = _concatenated(parts)
+    if not len(ids):
+        return b""
+    count = max(len(ids) - width + 1, 1)
+    h = np.zeros(count, dtype=np.uint32)
+    for k in range(min(len(ids), width)):
+        h = _fmix32(h ^ ids[k : k + count] ^ np.uint32(k * 0x9E3779B9 & 0xFFFFFFFF))
+    return h.tobytes()
+
+
+def sign_python(parts: Sequence[Ids], width: int, a: U32, b: U32) -> bytes | None:
+    """The signature (``len(a)`` native uint32) of the concatenation of ``parts``, ``None``
+    when it is empty: datasketch's affine32 ``MinHash`` of the shingle hashes, the
+    plain-Python twin of ``_minhash.sign``."""
+    import datasketch  # only without the C extension: a check needs it not otherwise
+
+    hashes = np.frombuffer(shingle_python(parts, width), dtype=np.uint32)
+    if not len(hashes):
+        return None
+    minhash = datasketch.MinHash(
+        len(a), hashfunc=int, permutations=np.stack([a, b]), scheme="affine32"
+    )
+    minhash.update_batch(hashes.tolist())
+    signature: bytes = minhash.hashvalues.tobytes()
+    return signature
+
+
+_minhash = extension("dedup._minhash")
+_shingle_hashes: Callable[[Sequence[Ids], int], bytes] = (
+    shingle_python if _minhash is None else _minhash.shingle_hashes
+)
+_sign: Callable[[Sequence[Ids], int, U32, U32], bytes | None] = (
+    sign_python if _minhash is None else _minhash.sign
+)
 
 
 class Signer:
@@ -110,7 +179,7 @@ class Signer:
     def signature(self, parts: Sequence[Ids]) -> bytes | None:
         """The signature (``num_perm`` native uint32) of the concatenation of ``parts``, or
         ``None`` when it is empty."""
-        return _minhash.sign(parts, self.shingle, self._a, self._b)
+        return _sign(parts, self.shingle, self._a, self._b)
 
     def sign_many(self, sequences: Sequence[Ids]) -> U32:
         """Signatures (``len(sequences) x num_perm``) of token-id sequences; all ``MAX_HASH``

@@ -11,6 +11,11 @@ input are joined by a blank line (``instruction + "\\n\\n" + input``) into one u
 Writing puts the whole user text into ``instruction`` with an empty ``input``: the split
 between the two is not kept, the canonical example is (reading it back gives the same
 example).
+
+A record with a ``chosen`` or ``rejected`` answer is a preference pair, whether or not it
+also has an ``output``: an ``output`` next to the pair (an SFT answer kept from the data the
+pair was made from, as in rasbt/LLMs-from-scratch's preference set) stays an extra field, as
+LLaMA-Factory ignores it when it reads the file as ranking data.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Message, Source
 
 SEPARATOR = "\n\n"
@@ -64,54 +69,54 @@ class Alpaca(Dialect):
                 "content": user_text(data.pop("instruction", None), data.pop("input", None)),
             }
         )
-        if "output" in data or "chosen" not in data:
-            messages.append({"role": "assistant", "content": data.pop("output", None)})
-        else:
+        if "chosen" in data or "rejected" in data:
             for side in ("chosen", "rejected"):
                 if side in data:
                     data[side] = [{"role": "assistant", "content": data[side]}]
-        if "kto_tag" in data:
+        else:
+            messages.append({"role": "assistant", "content": data.pop("output", None)})
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         data["messages"] = self.with_system_prompt(messages)
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, preference=True, label=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, preference=True, label=True)
         answers = [example.chosen, example.rejected] if example.is_preference else []
         if answers and not all(
             isinstance(side, list) and len(side) == 1 and isinstance(side[0], Message)
             for side in answers
         ):
-            findings.append(self.unsupported(example, "chosen/rejected of other than one message"))
-            return Written(None, findings)
+            problems.append(self.unsupported(example, "chosen/rejected of other than one message"))
+            return Written(None, problems)
         conversation = example.messages
         if answers and isinstance(conversation, list):
             conversation = [*conversation, answers[0][0]]  # type: ignore[index]
-        split = self.turn_pairs(example, findings, conversation)
+        split = self.turn_pairs(example, problems, conversation)
         if split is None:
-            return Written(None, findings)
+            return Written(None, problems)
         system, pairs = split
         offset = 1 if system is not None else 0
         texts = [
-            self.pair_texts(example, pair, offset + 2 * i, findings) for i, pair in enumerate(pairs)
+            self.pair_texts(example, pair, offset + 2 * i, problems) for i, pair in enumerate(pairs)
         ]
         instruction, output = texts[-1]
         record: dict[str, Any] = {"instruction": instruction, "input": ""}
         if answers:
             # The chosen answer was checked as the last turn of the conversation.
             rejected = answers[1][0]  # type: ignore[index]
-            self.check_message(example, "rejected", 0, rejected, frozenset(), findings)
+            self.check_message(example, "rejected", 0, rejected, frozenset(), problems)
             record["chosen"] = output
-            record["rejected"] = self.text_content(example, "rejected", 0, rejected, findings)
+            record["rejected"] = self.text_content(example, "rejected", 0, rejected, problems)
         else:
             record["output"] = output
         if system is not None:
-            self.check_message(example, "messages", 0, system, frozenset(), findings)
-            record["system"] = self.text_content(example, "messages", 0, system, findings)
+            self.check_message(example, "messages", 0, system, frozenset(), problems)
+            record["system"] = self.text_content(example, "messages", 0, system, problems)
         if len(texts) > 1:
             record["history"] = [list(pair) for pair in texts[:-1]]
         if example.label is not None:
             record["kto_tag"] = example.label
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

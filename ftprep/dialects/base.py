@@ -4,7 +4,7 @@ itself.
 A dialect module holds one subclass of :class:`Dialect`. ``matches`` looks only at the keys of
 a record (cheap, used for detection); ``read`` turns a record into a canonical
 :class:`~ftprep.model.Example` leniently (wrong types are kept for rules to report);
-``write`` turns an example back into the dialect's shape and reports, as findings, anything
+``write`` turns an example back into the dialect's shape and reports, as problems, anything
 the shape cannot express instead of dropping it silently.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ftprep.findings import Finding, Location, Severity
+from ftprep.findings import Location, Problem
 from ftprep.model import ContentPart, Example, Message, Source
 
 
@@ -37,10 +37,10 @@ class DialectOptions(BaseModel):
 
 @dataclass(slots=True)
 class Written:
-    """A written record, and the findings about what the shape could not express."""
+    """A written record, and the problems about what the shape could not express."""
 
     record: dict[str, Any] | None
-    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 class Dialect:
@@ -95,30 +95,31 @@ class Dialect:
             pointer=pointer,
         )
 
-    def unsupported(self, example: Example, what: str, *, pointer: str | None = None) -> Finding:
-        """A finding saying the shape cannot express ``what`` (code O001)."""
-        return Finding(
-            code="O001",
-            severity=Severity.ERROR,
-            message=f"the {self.name} format cannot express {what}",
-            location=self._location(example, pointer),
+    def unsupported(self, example: Example, what: str, *, pointer: str | None = None) -> Problem:
+        """A problem saying the shape cannot express ``what``: the record is not written."""
+        return Problem(
+            "unsupported-feature",
+            f"the {self.name} format cannot express {what}",
+            self._location(example, pointer),
             hint="choose a target that supports it, or remove it from the example",
         )
 
-    def dropped(self, example: Example, what: str, *, pointer: str | None = None) -> Finding:
-        """A finding saying ``what`` (a field outside the conversation) was left out (O002)."""
-        return Finding(
-            code="O002",
-            severity=Severity.WARNING,
-            message=f"the {self.name} format has no place for {what}; left out",
-            location=self._location(example, pointer),
-            hint="move what matters into the conversation, or ignore O002 if it is bookkeeping",
+    def dropped(self, example: Example, what: str, *, pointer: str | None = None) -> Problem:
+        """A problem saying ``what`` (a field outside the conversation) was left out; the
+        record is written without it."""
+        return Problem(
+            "dropped-field",
+            f"the {self.name} format has no place for {what}; left out",
+            self._location(example, pointer),
+            hint="move what matters into the conversation, or ignore this rule if it is "
+            "bookkeeping",
+            fatal=False,
         )
 
     def check_example(
         self,
         example: Example,
-        findings: list[Finding],
+        problems: list[Problem],
         *,
         tools: bool = False,
         functions: bool = False,
@@ -128,15 +129,15 @@ class Dialect:
     ) -> None:
         """Report example-level fields the shape cannot carry (the flags say what it can)."""
         if not tools and example.tools is not None:
-            findings.append(self.unsupported(example, "tool definitions", pointer="/tools"))
+            problems.append(self.unsupported(example, "tool definitions", pointer="/tools"))
         if not functions and example.functions is not None:
-            findings.append(self.unsupported(example, "function definitions", pointer="/functions"))
+            problems.append(self.unsupported(example, "function definitions", pointer="/functions"))
         if not preference and example.is_preference:
-            findings.append(self.unsupported(example, "preference pairs (chosen/rejected)"))
+            problems.append(self.unsupported(example, "preference pairs (chosen/rejected)"))
         if not label and example.label is not None:
-            findings.append(self.unsupported(example, "an example label (KTO)", pointer="/label"))
+            problems.append(self.unsupported(example, "an example label (KTO)", pointer="/label"))
         if not parallel_tool_calls and example.parallel_tool_calls is not None:
-            findings.append(
+            problems.append(
                 self.dropped(example, "'parallel_tool_calls'", pointer="/parallel_tool_calls")
             )
 
@@ -144,7 +145,7 @@ class Dialect:
         self,
         example: Example,
         record: dict[str, Any],
-        findings: list[Finding],
+        problems: list[Problem],
         *,
         skip: tuple[str, ...] = (),
     ) -> None:
@@ -159,7 +160,7 @@ class Dialect:
             if self.keeps_extra_fields and key not in record:
                 record[key] = value
             else:
-                findings.append(self.dropped(example, f"the field {key!r}", pointer=f"/{key}"))
+                problems.append(self.dropped(example, f"the field {key!r}", pointer=f"/{key}"))
 
     def check_message(
         self,
@@ -168,7 +169,7 @@ class Dialect:
         index: int,
         message: Message,
         allowed: frozenset[str],
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> None:
         """Report keys set on ``message`` (besides role and content) that are not ``allowed``;
         unknown keys pass when the shape keeps extra fields."""
@@ -180,7 +181,7 @@ class Dialect:
                 continue
             if getattr(message, key, None) is None:
                 continue
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example, f"{key!r} on messages", pointer=f"/{field_name}/{index}/{key}"
                 )
@@ -192,7 +193,7 @@ class Dialect:
         field_name: str,
         index: int,
         message: Message,
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> Any:
         """The message's content as one string, for shapes that hold plain text.
 
@@ -209,7 +210,7 @@ class Dialect:
                 }
             )
             if kinds:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example,
                         f"content parts of type {', '.join(kinds)}",
@@ -220,7 +221,7 @@ class Dialect:
         return content
 
     def write_blocks(
-        self, example: Example, pointer: str, content: Any, findings: list[Finding]
+        self, example: Example, pointer: str, content: Any, problems: list[Problem]
     ) -> list[Any]:
         """Content as ``[{"text": ...}, {"<kind>": ...}]`` blocks (Gemini parts, Bedrock
         content blocks); parts of other kinds are reported."""
@@ -239,26 +240,26 @@ class Dialect:
                 blocks.append({part.type: extra[part.type]})
             else:
                 kind = part.type if isinstance(part, ContentPart) else type(part).__name__
-                findings.append(
+                problems.append(
                     self.unsupported(example, f"content parts of type {kind}", pointer=pointer)
                 )
         return blocks
 
     def turn_pairs(
-        self, example: Example, findings: list[Finding], messages: Any = None
+        self, example: Example, problems: list[Problem], messages: Any = None
     ) -> tuple[Message | None, list[tuple[Message, Message]]] | None:
         """Split a conversation (``messages``, by default the example's) into an optional
         leading system message and user/assistant pairs, for shapes built from pairs (Alpaca,
         raw pairs). ``None`` (with an O001 finding) when it is not of that form."""
         messages = example.messages if messages is None else messages
         if not isinstance(messages, list) or not all(isinstance(m, Message) for m in messages):
-            findings.append(self.unsupported(example, "messages that are not a list of messages"))
+            problems.append(self.unsupported(example, "messages that are not a list of messages"))
             return None
         system = messages[0] if messages and messages[0].role == "system" else None
         rest = messages[1:] if system is not None else messages
         roles = [m.role for m in rest]
         if not rest or roles != ["user", "assistant"] * (len(rest) // 2):
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example,
                     "a conversation other than an optional system message followed by "
@@ -270,23 +271,23 @@ class Dialect:
         return system, [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
 
     def pair_texts(
-        self, example: Example, pair: tuple[Message, Message], offset: int, findings: list[Finding]
+        self, example: Example, pair: tuple[Message, Message], offset: int, problems: list[Problem]
     ) -> tuple[Any, Any]:
         """The texts of a user/assistant pair at message index ``offset``, reporting keys and
         content parts plain text cannot hold."""
         texts = []
         for i, message in enumerate(pair, offset):
-            self.check_message(example, "messages", i, message, frozenset(), findings)
-            texts.append(self.text_content(example, "messages", i, message, findings))
+            self.check_message(example, "messages", i, message, frozenset(), problems)
+            texts.append(self.text_content(example, "messages", i, message, problems))
         return texts[0], texts[1]
 
     def implied_system(
-        self, example: Example, system: Message | None, findings: list[Finding]
+        self, example: Example, system: Message | None, problems: list[Problem]
     ) -> None:
         """For shapes without a system field: accept a system message only when it is the
         configured ``system_prompt`` (reading adds it back), else report it."""
         if system is not None and system.content != self.options.system_prompt:
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example,
                     "a system message (set system_prompt to it if every example shares it)",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example, read_blocks
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Message, Source
 
 SCHEMA_VERSION = "bedrock-conversation-2024"
@@ -61,24 +61,24 @@ class Bedrock(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings)
+        problems: list[Problem] = []
+        self.check_example(example, problems)
         messages = example.messages
         if not isinstance(messages, list) or not all(isinstance(m, Message) for m in messages):
-            findings.append(self.unsupported(example, "messages that are not a list of messages"))
-            return Written(None, findings)
+            problems.append(self.unsupported(example, "messages that are not a list of messages"))
+            return Written(None, problems)
         system: list[Any] = []
         written: list[dict[str, Any]] = []
         for index, message in enumerate(messages):
             pointer = f"/messages/{index}"
-            self.check_message(example, "messages", index, message, frozenset(), findings)
-            blocks = self.write_blocks(example, f"{pointer}/content", message.content, findings)
+            self.check_message(example, "messages", index, message, frozenset(), problems)
+            blocks = self.write_blocks(example, f"{pointer}/content", message.content, problems)
             if message.role == "system" and not written:
                 system += blocks
             elif message.role in ("user", "assistant"):
                 written.append({"role": message.role, "content": blocks})
             else:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, f"a {message.role!r} message here", pointer=f"{pointer}/role"
                     )
@@ -87,5 +87,5 @@ class Bedrock(Dialect):
         if system:
             record["system"] = system
         record["messages"] = written
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

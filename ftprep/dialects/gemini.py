@@ -28,7 +28,7 @@ from ftprep.dialects.base import (
     parse_json,
     read_blocks,
 )
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, FunctionCall, Message, Source, ToolCall
 
 
@@ -136,12 +136,12 @@ class Gemini(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, tools=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, tools=True)
         messages = example.messages
         if not isinstance(messages, list) or not all(isinstance(m, Message) for m in messages):
-            findings.append(self.unsupported(example, "messages that are not a list of messages"))
-            return Written(None, findings)
+            problems.append(self.unsupported(example, "messages that are not a list of messages"))
+            return Written(None, problems)
         record: dict[str, Any] = {}
         system_parts: list[Any] = []
         contents: list[dict[str, Any]] = []
@@ -150,17 +150,17 @@ class Gemini(Dialect):
             pointer = f"/messages/{index}"
             role = message.role
             allowed = frozenset({"tool_call_id", "name"} if role == "tool" else {"tool_calls"})
-            self.check_message(example, "messages", index, message, allowed, findings)
+            self.check_message(example, "messages", index, message, allowed, problems)
             if role == "system":
                 if contents:
-                    findings.append(
+                    problems.append(
                         self.unsupported(
                             example, "a system message after the first turn", pointer=pointer
                         )
                     )
-                system_parts += self.write_blocks(example, pointer, message.content, findings)
+                system_parts += self.write_blocks(example, pointer, message.content, problems)
             elif role == "tool":
-                part = self._response(example, message, names, pointer, findings)
+                part = self._response(example, message, names, pointer, problems)
                 if (
                     contents
                     and contents[-1]["role"] == "user"
@@ -170,19 +170,19 @@ class Gemini(Dialect):
                 else:
                     contents.append({"role": "user", "parts": [part]})
             elif role in ("user", "assistant"):
-                parts = self.write_blocks(example, f"{pointer}/content", message.content, findings)
+                parts = self.write_blocks(example, f"{pointer}/content", message.content, problems)
                 if role == "assistant" and isinstance(message.tool_calls, list):
                     for number, call in enumerate(message.tool_calls):
                         parts.append(
                             self._call(
-                                example, call, names, f"{pointer}/tool_calls/{number}", findings
+                                example, call, names, f"{pointer}/tool_calls/{number}", problems
                             )
                         )
                 contents.append(
                     {"role": "model" if role == "assistant" else "user", "parts": parts}
                 )
             else:
-                findings.append(
+                problems.append(
                     self.unsupported(example, f"the role {role!r}", pointer=f"{pointer}/role")
                 )
         if system_parts:
@@ -190,8 +190,8 @@ class Gemini(Dialect):
         record["contents"] = contents
         if example.tools is not None:
             record["tools"] = write_tools(example.tools)
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)
 
     def _call(
         self,
@@ -199,17 +199,17 @@ class Gemini(Dialect):
         call: Any,
         names: dict[Any, Any],
         pointer: str,
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> dict[str, Any]:
         function = call.function if isinstance(call, ToolCall) else None
         if not isinstance(function, FunctionCall):
-            findings.append(self.unsupported(example, "a malformed tool call", pointer=pointer))
+            problems.append(self.unsupported(example, "a malformed tool call", pointer=pointer))
             return {"functionCall": {}}
         if isinstance(call.id, Hashable):  # JSON lists and objects cannot key the map
             names[call.id] = function.name
         args = parse_json(function.arguments)
         if not isinstance(args, dict):
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example,
                     "tool-call arguments that are not a JSON object",
@@ -225,13 +225,13 @@ class Gemini(Dialect):
         message: Message,
         names: dict[Any, Any],
         pointer: str,
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> dict[str, Any]:
         name = message.name
         if name is None and isinstance(message.tool_call_id, Hashable):
             name = names.get(message.tool_call_id)
         if name is None:
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example, "a tool result whose function name is unknown", pointer=pointer
                 )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ftprep.dialects.base import Dialect, Written, build_example, messages_to_dicts
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Source
 
 
@@ -39,16 +39,19 @@ class OpenAIChat(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
+        problems: list[Problem] = []
         flags = ("tools", "functions", "label", "parallel_tool_calls")
-        self.check_example(example, findings, **{key: key in self.carries for key in flags})
+        self.check_example(example, problems, **{key: key in self.carries for key in flags})
         record: dict[str, Any] = {"messages": self.write_messages(example.messages)}
         for key in self.carries:
             value = getattr(example, key)
-            if value is not None:
+            if key == "label" and value is not None and not isinstance(value, bool):
+                # Not a KTO label: an ordinary column, which this format does not keep.
+                problems.append(self.dropped(example, "the field 'label'", pointer="/label"))
+            elif value is not None:
                 record[key] = value
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)
 
     def write_messages(self, messages: Any) -> Any:
         """The ``messages`` list as written (keys as the record had them)."""

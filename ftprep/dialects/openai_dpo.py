@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example, messages_to_dicts
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Source
 
 PREFERRED = ("preferred_output", "preferred_completion")
@@ -63,13 +63,13 @@ class OpenAIDpo(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, tools=True, preference=True, parallel_tool_calls=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, tools=True, preference=True, parallel_tool_calls=True)
         if not example.is_preference:
-            findings.append(
+            problems.append(
                 self.unsupported(example, "an example that is not a chosen/rejected pair")
             )
-            return Written(None, findings)
+            return Written(None, problems)
         given: dict[str, Any] = {"messages": messages_to_dicts(example.messages)}
         for key in _INPUT_KEYS:
             value = getattr(example, key)
@@ -80,5 +80,5 @@ class OpenAIDpo(Dialect):
             "preferred_output": messages_to_dicts(example.chosen),
             "non_preferred_output": messages_to_dicts(example.rejected),
         }
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

@@ -8,8 +8,13 @@ Canonical mapping: the prompt becomes ``messages`` (a string prompt one user mes
 implicit prompt is the shared beginning of ``chosen`` and ``rejected``: for message lists the
 longest run of equal leading messages; for strings the longest common prefix, moved back one
 character when it ends in a space (so continuations keep their leading space), as TRL's
-``extract_prompt`` does. Writing always gives the prompt explicitly, as strings when the
-prompt is one plain user turn and each continuation one plain assistant turn.
+``extract_prompt`` does. Two texts in Anthropic's transcript format (``"\n\nHuman: ...
+\n\nAssistant: ..."``, the shape of HH-RLHF and the data derived from it) are split on a turn
+boundary instead, never inside a word of the shared text: the prompt runs to the last
+``\n\nAssistant:`` marker they share, so each continuation is the whole answer both sides
+give at that turn (TRL's conversion of HH-RLHF cuts at the same marker). Writing always
+gives the prompt explicitly, as strings when the prompt is one plain user turn and each
+continuation one plain assistant turn.
 """
 
 from __future__ import annotations
@@ -20,8 +25,23 @@ from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example, messages_to_dicts
 from ftprep.dialects.prompt_completion import as_messages, is_plain_exchange, well_formed
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Source
+
+#: How a transcript begins, and the marker that opens each assistant turn in it.
+TRANSCRIPT_START = "\n\nHuman:"
+ANSWER_MARKER = "\n\nAssistant:"
+
+
+def shared_prompt_length(chosen: str, rejected: str) -> int:
+    """How many leading characters of two full texts are their shared prompt."""
+    cut = len(os.path.commonprefix([chosen, rejected]))  # noqa: RUF071 - by character
+    if chosen.startswith(TRANSCRIPT_START) and rejected.startswith(TRANSCRIPT_START):
+        marker = chosen.rfind(ANSWER_MARKER, 0, cut)
+        return marker + len(ANSWER_MARKER) if marker >= 0 else 0
+    if cut and chosen[cut - 1] == " ":
+        cut -= 1
+    return cut
 
 
 def split_implicit(chosen: Any, rejected: Any) -> tuple[Any, Any, Any]:
@@ -34,9 +54,7 @@ def split_implicit(chosen: Any, rejected: Any) -> tuple[Any, Any, Any]:
             shared += 1
         return chosen[:shared], chosen[shared:], rejected[shared:]
     if isinstance(chosen, str) and isinstance(rejected, str):
-        cut = len(os.path.commonprefix([chosen, rejected]))  # noqa: RUF071 - by character
-        if cut and chosen[cut - 1] == " ":
-            cut -= 1
+        cut = shared_prompt_length(chosen, rejected)
         prompt = [{"role": "user", "content": chosen[:cut]}] if cut else []
         return prompt, chosen[cut:], rejected[cut:]
     return [], chosen, rejected
@@ -66,13 +84,13 @@ class Preference(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, preference=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, preference=True)
         if not example.is_preference or not well_formed(example):
-            findings.append(
+            problems.append(
                 self.unsupported(example, "an example that is not a chosen/rejected pair")
             )
-            return Written(None, findings)
+            return Written(None, problems)
         prompt = example.conversation()
         chosen, rejected = example.chosen, example.rejected
         record: dict[str, Any]
@@ -88,5 +106,5 @@ class Preference(Dialect):
                 "chosen": messages_to_dicts(chosen),
                 "rejected": messages_to_dicts(rejected),
             }
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

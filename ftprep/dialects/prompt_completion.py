@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example, messages_to_dicts
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Message, Source
 
 
@@ -85,21 +85,21 @@ class PromptCompletion(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, label=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, label=True)
         messages = example.conversation()
         cut = len(messages)
         while cut > 0 and messages[cut - 1].role == "assistant":
             cut -= 1
         if not well_formed(example) or cut == len(messages):
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example,
                     "a conversation that does not end with an assistant message",
                     pointer="/messages",
                 )
             )
-            return Written(None, findings)
+            return Written(None, problems)
         prompt, completion = messages[:cut], messages[cut:]
         record: dict[str, Any] = {}
         if is_plain_exchange(prompt, completion):
@@ -109,5 +109,5 @@ class PromptCompletion(Dialect):
             record["completion"] = messages_to_dicts(completion)
         if example.label is not None:
             record["label"] = example.label
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

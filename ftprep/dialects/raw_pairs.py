@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Source
 
 
@@ -38,19 +38,19 @@ class RawPairs(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings)
-        split = self.turn_pairs(example, findings)
+        problems: list[Problem] = []
+        self.check_example(example, problems)
+        split = self.turn_pairs(example, problems)
         if split is None:
-            return Written(None, findings)
+            return Written(None, problems)
         system, pairs = split
-        self.implied_system(example, system, findings)
+        self.implied_system(example, system, problems)
         if len(pairs) > 1:
-            findings.append(
+            problems.append(
                 self.unsupported(example, "more than one user/assistant turn", pointer="/messages")
             )
-            return Written(None, findings)
-        user, answer = self.pair_texts(example, pairs[0], 1 if system else 0, findings)
+            return Written(None, problems)
+        user, answer = self.pair_texts(example, pairs[0], 1 if system else 0, problems)
         record: dict[str, Any] = {self.options.input_field: user, self.options.output_field: answer}
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

@@ -12,7 +12,7 @@ assistant messages, ``system`` turns (and the ``system`` field) system messages.
 whose tool calls get the ids ``call_0``, ``call_1``... in order; an ``observation`` turn is a
 ``tool`` message answering the oldest call not yet answered. ``tools`` (a JSON string of
 function definitions) becomes OpenAI-style tools. FastChat's ``id`` goes to
-``metadata["id"]``; ``kto_tag`` to ``label``.
+``metadata["id"]``; a boolean ``kto_tag`` to ``label``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ftprep.dialects.base import (
     json_text,
     parse_json,
 )
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, FunctionCall, Message, Source, ToolCall
 
 ROLES_IN = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
@@ -65,7 +65,9 @@ def write_tools(tools: Any) -> Any:
     )
 
 
-def _function_calls(value: Any, calls: CallIds) -> list[dict[str, Any]]:
+def function_calls(value: Any, calls: CallIds) -> list[dict[str, Any]]:
+    """A call written as JSON text (``{"name", "arguments"}`` or a list of them) as
+    OpenAI-style tool calls with new ids from ``calls``."""
     parsed = parse_json(value)
     items = parsed if isinstance(parsed, list) else [parsed]
     if parsed is NOT_JSON or not all(isinstance(item, dict) for item in items):
@@ -94,7 +96,7 @@ def read_turn(turn: Any, calls: CallIds) -> dict[str, Any] | Any:
     extra = {k: v for k, v in turn.items() if k not in ("from", "value")}
     role, value = turn.get("from"), turn.get("value")
     if role == "function_call":
-        return {"role": "assistant", "tool_calls": _function_calls(value, calls), **extra}
+        return {"role": "assistant", "tool_calls": function_calls(value, calls), **extra}
     if role == "observation":
         message = {"role": "tool", "content": value, **extra}
         answered = calls.answer()
@@ -106,7 +108,10 @@ def read_turn(turn: Any, calls: CallIds) -> dict[str, Any] | Any:
     return {"role": role, "content": value, **extra}
 
 
-def _call_value(call: ToolCall | Any) -> Any:
+def call_value(call: ToolCall | Any) -> Any:
+    """A tool call as the ``{"name", "arguments"}`` object formats without ids write (the
+    arguments decoded when they are JSON as :func:`json_text` writes it); a call that could
+    not be read gives back its raw text."""
     function = call.function if isinstance(call, ToolCall) else None
     if not isinstance(function, FunctionCall):
         return call
@@ -153,26 +158,26 @@ class ShareGPT(Dialect):
                 value = data[side]
                 turns_of = value if isinstance(value, list) else [value]
                 data[side] = [read_turn(turn, calls) for turn in turns_of]
-        if "kto_tag" in data:
+        if isinstance(data.get("kto_tag"), bool):
             data["label"] = data.pop("kto_tag")
         if "id" in data and "metadata" not in data:
             data["metadata"] = {"id": data.pop("id")}
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings, tools=True, preference=True, label=True)
+        problems: list[Problem] = []
+        self.check_example(example, problems, tools=True, preference=True, label=True)
         messages = example.messages
         if not isinstance(messages, list) or not all(isinstance(m, Message) for m in messages):
-            findings.append(self.unsupported(example, "messages that are not a list of messages"))
-            return Written(None, findings)
+            problems.append(self.unsupported(example, "messages that are not a list of messages"))
+            return Written(None, problems)
         record: dict[str, Any] = {}
         if "id" in example.metadata:
             record["id"] = example.metadata["id"]
         start = 1 if messages and messages[0].role == "system" else 0
-        record["conversations"] = self._turns(example, "messages", messages, start, findings)
+        record["conversations"] = self._turns(example, "messages", messages, start, problems)
         if start:
-            record["system"] = self.text_content(example, "messages", 0, messages[0], findings)
+            record["system"] = self.text_content(example, "messages", 0, messages[0], problems)
         if example.tools is not None:
             record["tools"] = write_tools(example.tools)
         for side in ("chosen", "rejected"):
@@ -180,10 +185,10 @@ class ShareGPT(Dialect):
             if value is None:
                 continue
             turns = (
-                self._turns(example, side, value, 0, findings) if isinstance(value, list) else []
+                self._turns(example, side, value, 0, problems) if isinstance(value, list) else []
             )
             if len(turns) != 1:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, f"a {side} side of other than one turn", pointer=f"/{side}"
                     )
@@ -192,8 +197,8 @@ class ShareGPT(Dialect):
             record[side] = turns[0]
         if example.label is not None:
             record["kto_tag"] = example.label
-        self.carry_fields(example, record, findings, skip=("id",))
-        return Written(record, findings)
+        self.carry_fields(example, record, problems, skip=("id",))
+        return Written(record, problems)
 
     def _turns(
         self,
@@ -201,27 +206,27 @@ class ShareGPT(Dialect):
         field_name: str,
         messages: list[Any],
         start: int,
-        findings: list[Finding],
+        problems: list[Problem],
     ) -> list[dict[str, Any]]:
         turns: list[dict[str, Any]] = []
         for index in range(start, len(messages)):
             message = messages[index]
             if not isinstance(message, Message):
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, "a message that is not an object", pointer=f"/{field_name}/{index}"
                     )
                 )
                 continue
-            self.check_message(example, field_name, index, message, _MESSAGE_KEYS, findings)
+            self.check_message(example, field_name, index, message, _MESSAGE_KEYS, problems)
             extra = dict(message.model_extra or {})
-            content = self.text_content(example, field_name, index, message, findings)
+            content = self.text_content(example, field_name, index, message, problems)
             role = message.role
             calls = message.tool_calls
             if role == "assistant" and isinstance(calls, list) and calls:
                 if content:
                     turns.append({"from": "gpt", "value": content})
-                values = [_call_value(call) for call in calls]
+                values = [call_value(call) for call in calls]
                 value = values[0] if len(values) == 1 else values
                 text = value if isinstance(value, str) else json_text(value)
                 turns.append({"from": "function_call", "value": text, **extra})
@@ -230,7 +235,7 @@ class ShareGPT(Dialect):
             elif role in ROLES_OUT:
                 turns.append({"from": ROLES_OUT[role], "value": content, **extra})
             else:
-                findings.append(
+                problems.append(
                     self.unsupported(
                         example, f"the role {role!r}", pointer=f"/{field_name}/{index}/role"
                     )

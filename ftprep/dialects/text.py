@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ftprep.dialects.base import Dialect, Written, build_example
-from ftprep.findings import Finding
+from ftprep.findings import Problem
 from ftprep.model import Example, Message, Source
 
 
@@ -35,8 +35,8 @@ class Text(Dialect):
         return build_example(data, source, self.name)
 
     def write(self, example: Example) -> Written:
-        findings: list[Finding] = []
-        self.check_example(example, findings)
+        problems: list[Problem] = []
+        self.check_example(example, problems)
         messages = example.messages
         if (
             not isinstance(messages, list)
@@ -44,13 +44,13 @@ class Text(Dialect):
             or not isinstance(messages[0], Message)
             or messages[0].role != "assistant"
         ):
-            findings.append(
+            problems.append(
                 self.unsupported(
                     example, "anything but a single assistant message", pointer="/messages"
                 )
             )
-            return Written(None, findings)
-        self.check_message(example, "messages", 0, messages[0], frozenset(), findings)
-        record = {"text": self.text_content(example, "messages", 0, messages[0], findings)}
-        self.carry_fields(example, record, findings)
-        return Written(record, findings)
+            return Written(None, problems)
+        self.check_message(example, "messages", 0, messages[0], frozenset(), problems)
+        record = {"text": self.text_content(example, "messages", 0, messages[0], problems)}
+        self.carry_fields(example, record, problems)
+        return Written(record, problems)

@@ -1,9 +1,9 @@
 """Loading: raw records from files, stdin, iterables of dicts or data frames, turned into
-canonical examples with their source location.
+canonical examples with their source location, or the problems that stopped them.
 
->>> from ftprep.load import load
->>> for item in load([{"messages": [{"role": "user", "content": "hi"}]}]):
-...     print(type(item).__name__, item.source)
+>>> from ftprep.load import load_records
+>>> for item in load_records([{"messages": [{"role": "user", "content": "hi"}]}]):
+...     print(type(item.example).__name__, item.example.source if item.example else None)
 Example <memory>:1
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from ftprep.dialects import Dialect, DialectOptions, detection_order, get_dialect
-from ftprep.findings import Finding, Location
+from ftprep.findings import Location, Problem
 from ftprep.load.containers import (
     DEFAULT_MAX_LINE_BYTES,
     STDIN,
@@ -28,7 +28,6 @@ from ftprep.load.containers import (
     read_shard,
 )
 from ftprep.model import Example, Source
-from ftprep.rules import load as L
 
 MEMORY = "<memory>"
 
@@ -36,11 +35,11 @@ MEMORY = "<memory>"
 @dataclass(slots=True)
 class Loaded:
     """One input record after loading: its raw form, the example (``None`` when it could not
-    be loaded) and the load findings (the fatal one first, if any, then notes)."""
+    be loaded) and the load problems (the fatal one first, if any, then notes)."""
 
     raw: RawRecord
     example: Example | None
-    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +61,8 @@ def is_dataset_registry(record: Mapping[str, Any]) -> bool:
 
 class ShapeDetector:
     """Detects a file's dialect from its first object record and classifies every record
-    against it: same shape, another known shape (L008), or no known shape (L007)."""
+    against it: same shape, another known shape (``mixed-shapes``), or no known shape
+    (``unknown-shape``)."""
 
     def __init__(self, dialect: str = "auto", options: DialectOptions | None = None):
         self.options = options or DialectOptions()
@@ -80,7 +80,7 @@ class ShapeDetector:
         return None
 
     def classify(self, raw: RawRecord) -> Loaded:
-        """Turn a parsed raw record into a :class:`Loaded` example or a shape finding."""
+        """Turn a parsed raw record into a :class:`Loaded` example or a shape problem."""
         value = raw.value
         assert isinstance(value, dict)
         if self.dialect is None:
@@ -91,23 +91,26 @@ class ShapeDetector:
             other = self.shape_of(value) if dialect is not None else None
             keys = ", ".join(sorted(value)[:8]) or "no keys"
             if other is not None and dialect is not None:
-                error = L.MixedShapes().finding(
-                    location,
+                error = Problem(
+                    "mixed-shapes",
                     f"record has the {other.name} shape but the file is {dialect.name}",
+                    location,
                     hint="split the file by shape or convert this record",
                 )
             elif is_dataset_registry(value):
-                error = L.UnknownShape().finding(
-                    location,
+                error = Problem(
+                    "unknown-shape",
                     "record matches no known data shape: it is a LLaMA-Factory dataset "
                     "registry (dataset_info.json), not training data",
+                    location,
                     hint="check the data files the registry lists instead",
                 )
             else:
                 expected = f" (expected {dialect.name})" if dialect is not None else ""
-                error = L.UnknownShape().finding(
-                    location,
+                error = Problem(
+                    "unknown-shape",
                     f"record matches no known data shape{expected}; keys: {keys}",
+                    location,
                     hint="rename the fields or name the dialect in the configuration",
                 )
             return Loaded(raw, None, [error, *raw.notes])
@@ -229,41 +232,13 @@ def _in_memory_record(name: str, position: int, raw: bytes, value: Any) -> RawRe
     if isinstance(value, dict):
         return RawRecord(name, position + 1, position, raw, value=value)
     kind = type(value).__name__
-    error = L.NotAnObject().finding(
-        Location(path=name, line=position + 1, record=position),
+    error = Problem(
+        "not-an-object",
         f"record is a {kind}, not a mapping",
+        Location(path=name, line=position + 1, record=position),
         hint="pass mappings (dicts) as records",
     )
     return RawRecord(name, position + 1, position, raw, error=error)
-
-
-def load(
-    source: str | os.PathLike[str] | Iterable[Any],
-    *,
-    dialect: str = "auto",
-    system_prompt: str | None = None,
-    input_field: str = "input",
-    output_field: str = "ideal_output",
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> Iterator[Example | Finding]:
-    """Load examples from a path (``-`` for stdin), an iterable of dicts, a pandas DataFrame
-    or a Hugging Face ``datasets.Dataset``.
-
-    Yields an :class:`~ftprep.model.Example` per record that loaded, and a
-    :class:`~ftprep.findings.Finding` for every record that did not (and for non-fatal
-    notes such as a BOM), so every input line is accounted for.
-    """
-    options = DialectOptions(
-        system_prompt=system_prompt, input_field=input_field, output_field=output_field
-    )
-    if isinstance(source, str | os.PathLike):
-        stream = load_path(source, dialect=dialect, options=options, max_line_bytes=max_line_bytes)
-    else:
-        stream = load_records(source, dialect=dialect, options=options)
-    for item in stream:
-        yield from item.findings
-        if item.example is not None:
-            yield item.example
 
 
 __all__ = [
@@ -272,7 +247,6 @@ __all__ = [
     "Loaded",
     "ShapeDetector",
     "detect_dialect",
-    "load",
     "load_path",
     "load_raw",
     "load_records",

@@ -23,9 +23,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from ftprep.config import STDIN as STDIN
-from ftprep.findings import Finding, Location
-from ftprep.rules import load as L
-from ftprep.rules.base import LoadRule
+from ftprep.findings import Location, Problem
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -35,19 +33,22 @@ _SKIP_CHUNK = 1 << 20
 @dataclass(slots=True)
 class RawRecord:
     """One record as read: where it is, its bytes, and either its parsed value or the fatal
-    finding that stopped it from loading. ``notes`` are non-fatal load findings (BOM, CRLF)."""
+    problem that stopped it from loading. ``notes`` are non-fatal load problems (BOM, CRLF).
+    ``unread``: the record's bytes were never read (a line over the size limit, a file that
+    could not be read), so ``raw`` is empty."""
 
     path: str
     line: int
     index: int | None
     raw: bytes
     value: Any = None
-    error: Finding | None = None
-    notes: list[Finding] = field(default_factory=list)
+    error: Problem | None = None
+    notes: list[Problem] = field(default_factory=list)
+    unread: bool = False
 
 
-def _finding(
-    rule: type[LoadRule],
+def _problem(
+    kind: str,
     path: str,
     line: int | None,
     message: str,
@@ -55,9 +56,14 @@ def _finding(
     column: int | None = None,
     record: int | None = None,
     hint: str | None = None,
-) -> Finding:
-    return rule().finding(
-        Location(path=path, line=line, column=column, record=record), message, hint=hint
+    fatal: bool = True,
+) -> Problem:
+    return Problem(
+        kind,
+        message,
+        Location(path=path, line=line, column=column, record=record),
+        hint=hint,
+        fatal=fatal,
     )
 
 
@@ -74,7 +80,7 @@ def _parse_error(
     raw: bytes,
     err: Exception,
     start: tuple[int, int] = (0, 0),
-) -> Finding:
+) -> Problem:
     """Explain why ``raw`` failed to parse: bad UTF-8 (with byte offset) or bad JSON (column).
 
     ``start`` is the 0-based (character, byte) position ``raw`` starts at on ``line``: a JSON
@@ -90,8 +96,8 @@ def _parse_error(
         if line_start == 0:
             column += start[0]
             offset += start[1]
-        return _finding(
-            L.InvalidUtf8,
+        return _problem(
+            "invalid-utf8",
             path,
             line + before.count(b"\n"),
             f"invalid UTF-8 byte 0x{raw[bad.start]:02x} at byte offset {offset} of the line",
@@ -119,8 +125,8 @@ def _parse_error(
         reason = "empty record"
     elif getattr(err, "msg", "") == "unexpected end of data" and not stripped.endswith(("}", "]")):
         reason += "; the record looks truncated"
-    return _finding(
-        L.InvalidJson,
+    return _problem(
+        "invalid-json",
         path,
         line + lineno - 1,
         f"invalid JSON: {reason}",
@@ -154,8 +160,8 @@ def parse_record(
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
         kind = _JSON_KINDS.get(kind, kind)
-        error = _finding(
-            L.NotAnObject,
+        error = _problem(
+            "not-an-object",
             path,
             line,
             f"record is a JSON {kind}, not an object",
@@ -221,7 +227,7 @@ def read_records(
     """Yield every record of ``path`` (``-`` for stdin), whatever the container.
 
     See :func:`container_of` for how the container is chosen. Gzip is detected by its magic
-    bytes. Read errors become :class:`~ftprep.rules.load.UnreadableFile` findings.
+    bytes. Read errors become ``unreadable-file`` problems.
     """
     name = str(path)
     try:
@@ -233,7 +239,8 @@ def read_records(
             0,
             None,
             b"",
-            error=_finding(L.UnreadableFile, name, None, f"cannot open file: {reason}"),
+            error=_problem("unreadable-file", name, None, f"cannot open file: {reason}"),
+            unread=True,
         )
         return
     try:
@@ -251,7 +258,8 @@ def read_records(
                 0,
                 None,
                 b"",
-                error=_finding(L.UnreadableFile, name, None, f"read failed: {err}"),
+                error=_problem("unreadable-file", name, None, f"read failed: {err}"),
+                unread=True,
             )
     finally:
         if stream is not sys.stdin.buffer:
@@ -290,8 +298,8 @@ def _read_jsonl(
                 line_no,
                 index,
                 b"",
-                error=_finding(
-                    L.LineTooLong,
+                error=_problem(
+                    "line-too-long",
                     path,
                     line_no,
                     f"line is {skipped:,} bytes, over the {max_line_bytes:,}-byte limit; "
@@ -299,10 +307,11 @@ def _read_jsonl(
                     record=index,
                     hint="check what the line holds, or raise max-line-bytes",
                 ),
+                unread=True,
             )
             index += 1
             continue
-        notes: list[Finding] = []
+        notes: list[Problem] = []
         raw = chunk
         if raw.endswith(b"\n"):
             raw = raw[:-1]
@@ -311,11 +320,12 @@ def _read_jsonl(
                 if not crlf_reported:
                     crlf_reported = True
                     notes.append(
-                        _finding(
-                            L.CrlfLineEndings,
+                        _problem(
+                            "crlf-line-endings",
                             path,
                             line_no,
                             "file uses CRLF line endings (accepted)",
+                            fatal=False,
                         )
                     )
         if line_no == 1 and raw.startswith(_BOM):
@@ -327,8 +337,8 @@ def _read_jsonl(
                 line_no,
                 None,
                 chunk,
-                error=_finding(
-                    L.BlankLine, path, line_no, "blank line", hint="delete the blank line"
+                error=_problem(
+                    "blank-line", path, line_no, "blank line", hint="delete the blank line"
                 ),
                 notes=notes,
             )
@@ -340,13 +350,14 @@ def _read_jsonl(
         yield record
 
 
-def _bom_note(path: str) -> Finding:
-    return _finding(
-        L.Utf8Bom,
+def _bom_note(path: str) -> Problem:
+    return _problem(
+        "utf8-bom",
         path,
         1,
         "file starts with a UTF-8 byte order mark; stripped",
         hint="save the file as UTF-8 without BOM",
+        fatal=False,
     )
 
 
@@ -396,8 +407,8 @@ def _document_error(
     segment = data[start:]
     offset = start + len(segment) - len(segment.lstrip())
     line = positions.line_at(offset)
-    error = _finding(
-        L.InvalidJson,
+    error = _problem(
+        "invalid-json",
         path,
         line,
         message,
@@ -431,7 +442,7 @@ def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[R
 def _read_json_array(path: str, data: bytes) -> Iterator[RawRecord]:
     """Split a JSON array into its elements, each parsed on its own, so one bad element is
     reported at its line and the others still load."""
-    notes: list[Finding] = []
+    notes: list[Problem] = []
     offset = 0
     if data.startswith(_BOM):
         offset = len(_BOM)

@@ -1,14 +1,14 @@
 """The report: what a check (or a prepare run) found, summarised for people.
 
 A :class:`Report` is plain data computed once from a
-:class:`~ftprep.validate.engine.CheckResult` (and, after ``prepare``, the fact tables of its
+:class:`~ftprep.validate.check.CheckResult` (and, after ``prepare``, the fact tables of its
 splits): findings counted by code and severity with their first locations, example and token
 totals per file or split, token-length distributions per role, duplicate clusters, the billing
 estimate and readiness advice. It renders itself as text, as HTML in notebooks
 (``_repr_html_``) and as a standalone ``report.html`` (:meth:`Report.write_html`).
 
 >>> from ftprep.config import Config
->>> from ftprep.validate.engine import run_check
+>>> from ftprep.validate.check import run_check
 >>> report = Report.from_check(run_check(["fixtures/realdata/toy_chat_fine_tuning.jsonl"],
 ...                                      Config()))
 >>> report.summary["loaded"], report.estimate.epochs if report.estimate else None
@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ftprep.facts import ROLES, FactTable
 from ftprep.findings import Finding, Location, Severity, plural
 from ftprep.report.stats import Distribution, token_stats
-from ftprep.rules.registry import rule_for
+from ftprep.rules.registry import rule_codes, rule_for
 from ftprep.targets import get_target
 from ftprep.tokens.billing import BillingEstimate, estimate_facts
-from ftprep.validate.facts import ROLES, FactTable
 from ftprep.write.files import write_atomic
 
 if TYPE_CHECKING:
     import pandas
 
-    from ftprep.validate.engine import CheckResult
+    from ftprep.validate.check import CheckResult
 
 MAX_LOCATIONS = 5
 """Locations kept per code for display; :meth:`Report.to_records` still has every finding."""
@@ -372,8 +372,9 @@ def _histogram(tokens: npt.NDArray[np.int64]) -> Histogram:
 
 def _clusters(findings: Sequence[Finding]) -> tuple[DuplicateCluster, ...]:
     groups: dict[tuple[str, Location], list[Location]] = defaultdict(list)
+    relating = rule_codes(relates_records=True)
     for finding in findings:
-        if finding.code.startswith("X") and finding.related:
+        if finding.code in relating and finding.related:
             groups[(finding.code, finding.related[0])].append(finding.location)
     clusters = [
         DuplicateCluster(code, first, tuple(copies)) for (code, first), copies in groups.items()

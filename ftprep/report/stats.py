@@ -1,6 +1,6 @@
 """Distributions of per-record facts: tokens per example, per role, messages per example.
 
-Computed from the :class:`~ftprep.validate.facts.FactTable` of a check run, over the records
+Computed from the :class:`~ftprep.facts.FactTable` of a check run, over the records
 that loaded, so no text is re-read.
 """
 
@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from ftprep.facts import ROLES, FactTable
 from ftprep.findings import plural
 from ftprep.tokens.billing import BillingEstimate
-from ftprep.validate.facts import ROLES, FactTable
 
 PERCENTILES = (25, 50, 75, 90, 99)
 

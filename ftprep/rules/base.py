@@ -14,7 +14,8 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +28,55 @@ if TYPE_CHECKING:
     from ftprep.rules.structure import Traits
 
 Scope = Literal["load", "record", "dataset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """What an example's texts must hold before a rule can find anything in it: one of the
+    substrings (matched as the keyword says; only one of ``exact``, ``folded`` and
+    ``shapes``), or one of the bytes ``any_byte``, with at least ``min_digits`` ASCII digits
+    in all of the texts together. The engine compiles the enabled rules' triggers into one
+    scan (:mod:`ftprep.validate.prefilter`) and runs a rule only where they hit.
+
+    - ``exact``: byte for byte;
+    - ``folded``: as in ``text.lower()`` (lower-case ASCII without digits, or caseless
+      characters);
+    - ``shapes``: digits and punctuation, every ASCII digit written as ``0`` (``-0000``).
+
+    ``tool_arguments``: the rule also reads tool-call arguments, which the scan does not see,
+    so it runs on every example that calls tools. ``name`` only labels the trigger in errors.
+    """
+
+    name: str
+    exact: tuple[str, ...] = ()
+    folded: tuple[str, ...] = ()
+    shapes: tuple[str, ...] = ()
+    any_byte: bytes = b""
+    min_digits: int = 0
+    tool_arguments: bool = False
+
+    def __post_init__(self) -> None:
+        kinds = [s for s in (self.exact, self.folded, self.shapes) if s]
+        if len(kinds) > 1:
+            raise ValueError(f"trigger {self.name!r}: one kind of substring")
+        if not 0 <= self.min_digits < 1 << 32:
+            raise ValueError(f"trigger {self.name!r}: min_digits out of range")
+        for text in (*self.exact, *self.folded, *self.shapes):
+            if not text or not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
+                raise ValueError(
+                    f"trigger {self.name!r}: empty, unprintable or unencodable substring"
+                )
+        for text in self.folded:
+            if any(
+                c.isdigit() or c.lower() != c or (not c.isascii() and c.upper() != c) for c in text
+            ):
+                raise ValueError(
+                    f"trigger {self.name!r}: folded substrings are lower case ASCII or "
+                    "caseless, no digits"
+                )
+        for text in self.shapes:
+            if any(c.isascii() and c.isalpha() for c in text):
+                raise ValueError(f"trigger {self.name!r}: shapes are digits and punctuation")
 
 
 class RuleOptions(BaseModel):
@@ -46,10 +96,29 @@ class Rule:
     scope: ClassVar[Scope]
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     fixable: ClassVar[bool] = False
+    default_on: ClassVar[bool] = True
+    """Whether the rule runs without being selected by code."""
+    once_per_file: ClassVar[bool] = False
+    """Whether the rule is reported at most once per file (the first occurrence)."""
+    rejects_record: ClassVar[bool] = True
+    """Whether an error of the rule leaves the record it is located at out of prepare's
+    output (false for rules about the dataset as a whole, placed at a record for the
+    reader's sake)."""
+    relates_records: ClassVar[bool] = False
+    """Whether a finding ties its record to others (its ``related`` locations: the copy it
+    duplicates, the training record it leaks from)."""
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()
         self.effective_severity = severity or self.severity
+
+    @classmethod
+    def source(cls) -> str:
+        """Where the rule is defined, as ``ftprep/rules/quality.py:478``."""
+        path = Path(inspect.getfile(cls))
+        package = Path(__file__).resolve().parents[1]
+        where = path.resolve().relative_to(package.parent) if path.is_absolute() else path
+        return f"{where.as_posix()}:{inspect.getsourcelines(cls)[1]}"
 
     @classmethod
     def documentation(cls) -> str:
@@ -99,7 +168,9 @@ class Rule:
 
 
 class LoadRule(Rule):
-    """A problem found while reading the input (container, JSON, shape detection)."""
+    """A problem found while reading the input (container, JSON, shape detection). The loader
+    reports it as a :class:`~ftprep.findings.Problem` of the rule's ``name``; the rule gives
+    it its code and severity."""
 
     scope: ClassVar[Scope] = "load"
 
@@ -108,6 +179,16 @@ class RecordRule(Rule):
     """A check of one example at a time. Must not keep state between calls."""
 
     scope: ClassVar[Scope] = "record"
+    triggers: ClassVar[Triggers | None] = None
+    """What the example's texts must hold before :meth:`check` can find anything (``None``:
+    the rule runs on every example its :meth:`relevant` accepts)."""
+    hints: ClassVar[tuple[Triggers, ...]] = ()
+    """Triggers :meth:`check` reads through ``ctx.hits`` to skip work, without gating."""
+
+    def active_triggers(self) -> Triggers | None:
+        """The :attr:`triggers` under this rule's options (options that widen what the rule
+        looks for may return other triggers, or ``None``)."""
+        return self.triggers
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Whether :meth:`check` can find anything in an example with these traits.
@@ -119,9 +200,8 @@ class RecordRule(Rule):
         """
         return True
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
-        """The findings for ``example`` (rules the engine runs on every record return a list,
-        usually empty, rather than a generator: that is cheaper to call)."""
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """The findings for ``example``, usually none."""
         raise NotImplementedError
 
 
@@ -130,6 +210,6 @@ class DatasetRule(Rule):
 
     scope: ClassVar[Scope] = "dataset"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
-        """Yield the findings for the dataset."""
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """The findings for the dataset."""
         raise NotImplementedError

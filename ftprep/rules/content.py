@@ -18,9 +18,10 @@ from pydantic import Field
 
 from ftprep.findings import Finding, Severity
 from ftprep.model import ContentPart, Example, Message
-from ftprep.rules.base import RecordRule, Rule, RuleOptions
+from ftprep.rules.base import RecordRule, Rule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
 from ftprep.rules.structure import MessageRule, Traits, calls_tools
+from ftprep.rules.texts import MARKUP
 from ftprep.targets import Target
 
 ALL_DIALECTS = "*"
@@ -66,8 +67,9 @@ class EmptyContent(MessageRule):
         """Only examples with blank text or content that is not a string."""
         return traits.blank_content or traits.odd_content
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report turns whose string (or list of text parts) has no visible characters."""
+        found: list[Finding] = []
         for field, index, message in example.iter_messages():
             content = message.content
             if type(content) is str:
@@ -81,14 +83,17 @@ class EmptyContent(MessageRule):
             if role == "assistant" and (calls_tools(message) or message.refusal is not None):
                 continue
             what = "empty" if not message.text() else "whitespace only"
-            yield self.at(
-                example,
-                field,
-                index,
-                f"{role} content is {what}",
-                key="content",
-                hint="fill in the text or drop the example",
+            found.append(
+                self.at(
+                    example,
+                    field,
+                    index,
+                    f"{role} content is {what}",
+                    key="content",
+                    hint="fill in the text or drop the example",
+                )
             )
+        return found
 
 
 def _blank_parts(parts: list[Any]) -> bool:
@@ -137,10 +142,12 @@ class _LengthRule(MessageRule):
         """Only examples of the configured dialects."""
         return _applies_to(self.options, traits.dialect)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Check the turns of examples of the configured dialects."""
+        found: list[Finding] = []
         if _applies_to(self.options, example.dialect):
-            yield from super().check(example, ctx)
+            found.extend(super().check(example, ctx))
+        return found
 
 
 class ShortContent(_LengthRule):
@@ -302,12 +309,15 @@ class SpecialTokens(MessageRule):
     Options = SpecialTokensOptions
     options: SpecialTokensOptions
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Only examples with ``<`` or ``[`` in their text, unless extra tokens are set."""
-        return bool(self.options.extra_tokens) or traits.markup or traits.odd_content
+    triggers = MARKUP
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def active_triggers(self) -> Triggers | None:
+        """``<`` or ``[`` in the text, unless extra tokens are set (then every example)."""
+        return None if self.options.extra_tokens else MARKUP
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report the template tokens found in each turn's text."""
+        found: list[Finding] = []
         extra = self.options.extra_tokens
         for field, index, message in example.iter_messages():
             content = message.content
@@ -319,15 +329,19 @@ class SpecialTokens(MessageRule):
                 continue
             shown = ", ".join(repr(t) for t in tokens[:3])
             more = f" and {len(tokens) - 3} more" if len(tokens) > 3 else ""
-            yield self.at(
-                example,
-                field,
-                index,
-                f"{_role(message) or 'message'} content contains raw special tokens: {shown}{more}",
-                key="content",
-                hint="strip chat-template markup when converting",
-                data={"tokens": tokens},
+            found.append(
+                self.at(
+                    example,
+                    field,
+                    index,
+                    f"{_role(message) or 'message'} content contains raw special tokens: "
+                    f"{shown}{more}",
+                    key="content",
+                    hint="strip chat-template markup when converting",
+                    data={"tokens": tokens},
+                )
             )
+        return found
 
 
 # Content parts and images.
@@ -411,8 +425,9 @@ class UnsupportedContentPart(PartRule):
     severity = Severity.ERROR
     summary = "Content part type is not accepted by the target"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report parts whose type is outside the target's accepted types."""
+        found: list[Finding] = []
         allowed: frozenset[str] | None = None
         for field, index, _message, position, part in _parts(example):
             kind = part.type
@@ -421,15 +436,18 @@ class UnsupportedContentPart(PartRule):
             if allowed is None:
                 allowed = allowed_part_types(ctx.target)
             if kind not in allowed:
-                yield self.at_part(
-                    example,
-                    field,
-                    index,
-                    position,
-                    f"content part {position} has type {kind!r}, which {ctx.target.name} does"
-                    f" not accept (accepted: {', '.join(sorted(allowed))})",
-                    hint="convert the part to text or drop it",
+                found.append(
+                    self.at_part(
+                        example,
+                        field,
+                        index,
+                        position,
+                        f"content part {position} has type {kind!r}, which {ctx.target.name} does"
+                        f" not accept (accepted: {', '.join(sorted(allowed))})",
+                        hint="convert the part to text or drop it",
+                    )
                 )
+        return found
 
 
 class ImageOutsideUser(PartRule):
@@ -446,24 +464,28 @@ class ImageOutsideUser(PartRule):
     severity = Severity.ERROR
     summary = "Image in a turn other than a user turn"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report image parts in turns whose role may not hold images."""
+        found: list[Finding] = []
         target = ctx.target
         if "image_url" not in allowed_part_types(target):
-            return
+            return found
         roles = image_roles(target)
         for field, index, message, position, _part in _images(example):
             role = _role(message)
             if role not in roles:
-                yield self.at_part(
-                    example,
-                    field,
-                    index,
-                    position,
-                    f"image in a {role or 'message'} turn; {target.name} accepts images only in"
-                    f" {', '.join(sorted(roles))} turns",
-                    hint="move the image into the user turn",
+                found.append(
+                    self.at_part(
+                        example,
+                        field,
+                        index,
+                        position,
+                        f"image in a {role or 'message'} turn; {target.name} accepts images only in"
+                        f" {', '.join(sorted(roles))} turns",
+                        hint="move the image into the user turn",
+                    )
                 )
+        return found
 
 
 class TooManyImages(PartRule):
@@ -480,22 +502,26 @@ class TooManyImages(PartRule):
     severity = Severity.ERROR
     summary = "More images in one example than the target accepts"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report the first image over the limit, with the total count."""
+        found: list[Finding] = []
         limit = ctx.target.max_images_per_example
         if limit is None:
-            return
+            return found
         images = list(_images(example))
         if len(images) > limit:
             field, index, _message, position, _part = images[limit]
-            yield self.at_part(
-                example,
-                field,
-                index,
-                position,
-                f"example has {len(images)} images; {ctx.target.name} accepts at most {limit}",
-                hint="split the conversation or drop images",
+            found.append(
+                self.at_part(
+                    example,
+                    field,
+                    index,
+                    position,
+                    f"example has {len(images)} images; {ctx.target.name} accepts at most {limit}",
+                    hint="split the conversation or drop images",
+                )
             )
+        return found
 
 
 _DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[^;,]*)*)(;base64)?,", re.A)
@@ -588,22 +614,26 @@ class InvalidImage(PartRule):
     severity = Severity.ERROR
     summary = "Image part has an unusable URL, format or size"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report each image part whose URL the target cannot use."""
+        found: list[Finding] = []
         target = ctx.target
         if "image_url" not in allowed_part_types(target):
-            return
+            return found
         for field, index, _message, position, part in _images(example):
             problem = image_url_problem(part.image_url, target)
             if problem is not None:
-                yield self.at_part(
-                    example,
-                    field,
-                    index,
-                    position,
-                    problem,
-                    hint="embed a JPEG or PNG under the size limit as a data: URL",
+                found.append(
+                    self.at_part(
+                        example,
+                        field,
+                        index,
+                        position,
+                        problem,
+                        hint="embed a JPEG or PNG under the size limit as a data: URL",
+                    )
                 )
+        return found
 
 
 RULES: tuple[type[Rule], ...] = (

@@ -15,19 +15,32 @@ from ftprep.targets import ModelSpec, Target
 from ftprep.tokens.chat import ExampleTokens
 
 if TYPE_CHECKING:
-    from ftprep.validate.facts import FactTable
+    from ftprep.facts import FactTable
+    from ftprep.rules.base import Triggers
 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Which declared triggers hit in the example's texts (the engine's prefilter scan).
+    ``None`` when no scan ran: then every trigger counts as hit."""
+
+    found: frozenset[Triggers] | None = None
+
+    def __contains__(self, triggers: Triggers) -> bool:
+        return self.found is None or triggers in self.found
+
+
 @dataclass(slots=True)
 class RecordContext:
-    """Context of a record rule. ``tokens`` is filled before the rules run."""
+    """Context of a record rule. ``tokens`` and ``hits`` are filled before the rules run."""
 
     target: Target
     model: ModelSpec
     config: Config
     tokens: ExampleTokens = field(default_factory=ExampleTokens)
+    hits: Hits = field(default_factory=Hits)
 
 
 @dataclass(slots=True)

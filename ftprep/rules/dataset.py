@@ -7,7 +7,6 @@ condition, located at the first affected record, with a few more affected record
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,7 +55,14 @@ def _share(part: int, whole: int) -> str:
     return f"{part:,} of {whole:,} examples ({part / whole:.0%})"
 
 
-class TooFewExamples(DatasetRule):
+class _CompositionRule(DatasetRule):
+    """A rule about the dataset as a whole: its findings never reject the record they point
+    at."""
+
+    rejects_record = False
+
+
+class TooFewExamples(_CompositionRule):
     """The dataset has fewer examples than the provider requires.
 
     OpenAI refuses to start a fine-tuning job with fewer than 10 training examples; other
@@ -71,18 +77,22 @@ class TooFewExamples(DatasetRule):
     severity = Severity.ERROR
     summary = "Fewer examples than the target's minimum"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Compare the number of loaded examples with the target's minimum."""
+        found: list[Finding] = []
         loaded = int(np.count_nonzero(ctx.facts.loaded))
         minimum = ctx.target.min_examples
         if loaded < minimum:
-            yield self.finding(
-                _dataset_location(ctx),
-                f"{plural(loaded, 'example')} loaded; {ctx.target.name} requires at least "
-                f"{minimum:,}",
-                hint=f"add at least {minimum - loaded:,} more examples",
-                data={"examples": loaded, "minimum": minimum},
+            found.append(
+                self.finding(
+                    _dataset_location(ctx),
+                    f"{plural(loaded, 'example')} loaded; {ctx.target.name} requires at least "
+                    f"{minimum:,}",
+                    hint=f"add at least {minimum - loaded:,} more examples",
+                    data={"examples": loaded, "minimum": minimum},
+                )
             )
+        return found
 
 
 class FewExamplesOptions(RuleOptions):
@@ -94,7 +104,7 @@ class FewExamplesOptions(RuleOptions):
     """Examples that teaching a style or a domain usually takes."""
 
 
-class FewExamples(DatasetRule):
+class FewExamples(_CompositionRule):
     """The dataset is smaller than practice recommends for what fine-tuning usually aims at.
 
     Providers accept small datasets, but results follow the number of good examples: about
@@ -112,13 +122,14 @@ class FewExamples(DatasetRule):
     Options = FewExamplesOptions
     options: FewExamplesOptions
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Advise on datasets below the recommended sizes (not below the target minimum,
         which D001 reports)."""
+        found: list[Finding] = []
         loaded = int(np.count_nonzero(ctx.facts.loaded))
         formats, styles = self.options.format_examples, self.options.style_examples
         if loaded < ctx.target.min_examples or loaded >= styles:
-            return
+            return found
         if loaded < formats:
             message = (
                 f"{loaded:,} examples: fewer than the {formats:,}-100 that usually teach a format"
@@ -129,7 +140,8 @@ class FewExamples(DatasetRule):
                 f"{loaded:,} examples: enough for a format or a tone; a style or a domain"
                 f" usually takes {styles:,} or more"
             )
-        yield self.finding(_dataset_location(ctx), message, data={"examples": loaded})
+        found.append(self.finding(_dataset_location(ctx), message, data={"examples": loaded}))
+        return found
 
 
 class InconsistentSystemPromptsOptions(RuleOptions):
@@ -139,7 +151,7 @@ class InconsistentSystemPromptsOptions(RuleOptions):
     """Report when more distinct system prompts than this are used."""
 
 
-class InconsistentSystemPrompts(DatasetRule):
+class InconsistentSystemPrompts(_CompositionRule):
     """Examples use several different system prompts.
 
     A fine-tuned model learns its behaviour together with the system prompt it saw in
@@ -160,16 +172,17 @@ class InconsistentSystemPrompts(DatasetRule):
     Options = InconsistentSystemPromptsOptions
     options: InconsistentSystemPromptsOptions
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Count distinct system prompts among the loaded examples that have one."""
+        found: list[Finding] = []
         facts = ctx.facts
         rows = np.flatnonzero(facts.loaded & (facts.system_key != 0))
         if len(rows) == 0:
-            return
+            return found
         keys = facts.system_key[rows]
         distinct, first_index, counts = np.unique(keys, return_index=True, return_counts=True)
         if len(distinct) <= self.options.max_distinct:
-            return
+            return found
         # Ties go to the prompt seen first, so the result does not depend on hash values.
         top = int(np.lexsort((first_index, -counts))[0])
         common = int(counts[top])
@@ -180,18 +193,21 @@ class InconsistentSystemPrompts(DatasetRule):
             f" common is used by {_share(common, len(rows))}, first at"
             f" {Path(common_first.path).name}:{common_first.line}"
         )
-        yield _at_rows(
-            self,
-            ctx,
-            others,
-            message,
-            distinct=len(distinct),
-            examples=len(rows),
-            most_common=common,
+        found.append(
+            _at_rows(
+                self,
+                ctx,
+                others,
+                message,
+                distinct=len(distinct),
+                examples=len(rows),
+                most_common=common,
+            )
         )
+        return found
 
 
-class MissingSystemMessage(DatasetRule):
+class MissingSystemMessage(_CompositionRule):
     """Some examples have a system (or developer) message and others do not.
 
     The cookbook's data check counts examples without a system message because a model tuned
@@ -207,24 +223,28 @@ class MissingSystemMessage(DatasetRule):
     severity = Severity.INFO
     summary = "Some examples lack the system message others have"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Report once when some, but not all, loaded examples lack a system message."""
+        found: list[Finding] = []
         facts = ctx.facts
         loaded = int(np.count_nonzero(facts.loaded))
         with_system = facts.has_system | (facts.system_key != 0)
         rows = np.flatnonzero(facts.loaded & ~with_system)
         if 0 < len(rows) < loaded:
-            yield _at_rows(
-                self,
-                ctx,
-                rows,
-                f"{_share(len(rows), loaded)} have no system message",
-                missing=len(rows),
-                examples=loaded,
+            found.append(
+                _at_rows(
+                    self,
+                    ctx,
+                    rows,
+                    f"{_share(len(rows), loaded)} have no system message",
+                    missing=len(rows),
+                    examples=loaded,
+                )
             )
+        return found
 
 
-class MissingUserMessage(DatasetRule):
+class MissingUserMessage(_CompositionRule):
     """Examples have no user message.
 
     Without a user turn the model learns to produce the answer unprompted, from the system
@@ -244,21 +264,25 @@ class MissingUserMessage(DatasetRule):
     severity = Severity.WARNING
     summary = "Examples have no user message"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Report once, with the count, when loaded examples lack a user message."""
+        found: list[Finding] = []
         facts = ctx.facts
         loaded = int(np.count_nonzero(facts.loaded))
         prompted = ~ctx.rows_in_dialects(UNPROMPTED_DIALECTS)
         rows = np.flatnonzero(facts.loaded & ~facts.has_user & prompted)
         if len(rows):
-            yield _at_rows(
-                self,
-                ctx,
-                rows,
-                f"{_share(len(rows), loaded)} have no user message",
-                missing=len(rows),
-                examples=loaded,
+            found.append(
+                _at_rows(
+                    self,
+                    ctx,
+                    rows,
+                    f"{_share(len(rows), loaded)} have no user message",
+                    missing=len(rows),
+                    examples=loaded,
+                )
             )
+        return found
 
 
 #: Shapes with no prompt by design (language modeling on raw text).

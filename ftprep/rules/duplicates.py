@@ -8,9 +8,9 @@ one (or, for leakage, at the training example) in ``related``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import repeat
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -25,14 +25,17 @@ from ftprep.dedup.clusters import (
 )
 from ftprep.dedup.conflicts import find_conflicts
 from ftprep.dedup.index import I64, U64, matches
+from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.rules.base import DatasetRule
 from ftprep.rules.context import DatasetContext
-from ftprep.validate.facts import FactTable
 
 
 class _FactRule(DatasetRule):
-    """Helpers to place findings on rows of a fact table."""
+    """A rule relating records to each other, with helpers to place findings on rows of a
+    fact table."""
+
+    relates_records = True
 
     @staticmethod
     def location(ctx: DatasetContext, facts: FactTable, row: int) -> Location:
@@ -93,37 +96,40 @@ class ExactDuplicate(_FactRule):
     Unicode NFC and collapsing whitespace (and folding case with ``dedup.case-sensitive =
     false``).
 
-    Why it matters: repeated examples are trained on several times, which over-weights them,
+    repeated examples are trained on several times, which over-weights them,
     skews the dataset towards whatever was copied, and wastes training tokens; an example
     repeated across a train/validation split also inflates validation scores.
 
-    How to fix: remove the later copies (``ftprep prepare`` keeps the first occurrence when
-    ``dedup.drop`` is on; ``ftprep check --fix --unsafe-fixes`` deletes them in place, an
-    unsafe fix because it drops records). If the repetition is deliberate up-weighting,
-    raise the epochs or ignore this rule for the file instead.
+    Fix: remove the later copies (``ftprep prepare`` keeps the first occurrence when
+    ``dedup.drop`` is on). If the repetition is deliberate up-weighting, raise the epochs or
+    ignore this rule for the file instead.
     """
 
-    code: ClassVar[str] = "X001"
-    name: ClassVar[str] = "exact-duplicate"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Example repeats an earlier example exactly"
+    code = "X001"
+    name = "exact-duplicate"
+    severity = Severity.WARNING
+    summary = "Example repeats an earlier example exactly"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per later copy, pointing at the first occurrence."""
+        found: list[Finding] = []
         facts = ctx.facts
         first = first_with_key(facts.exact_key, facts.loaded)
         for row in np.flatnonzero(first != np.arange(len(facts))).tolist():
             here = self.location(ctx, facts, row)
             there = self.location(ctx, facts, int(first[row]))
-            yield self.at_row(
-                ctx,
-                facts,
-                row,
-                f"exact duplicate of {self.describe(here, there)}",
-                related=(there,),
-                hint="remove the copy; prepare keeps the first occurrence",
-                data={"duplicate_of": there.line, "similarity": 1.0},
+            found.append(
+                self.at_row(
+                    ctx,
+                    facts,
+                    row,
+                    f"exact duplicate of {self.describe(here, there)}",
+                    related=(there,),
+                    hint="remove the copy; prepare keeps the first occurrence",
+                    data={"duplicate_of": there.line, "similarity": 1.0},
+                )
             )
+        return found
 
 
 class NearDuplicate(_FactRule):
@@ -139,27 +145,28 @@ class NearDuplicate(_FactRule):
     reported by X001 instead. Candidates come from LSH band keys (16 bands x 8 rows by
     default, chosen for recall) and are all confirmed on their signatures before reporting.
 
-    Why it matters: templated or lightly edited copies over-weight one pattern as much as
+    templated or lightly edited copies over-weight one pattern as much as
     exact copies do, and are much harder to see by eye.
 
-    How to fix: keep one example per cluster (``ftprep prepare`` keeps the first), or make the
+    Fix: keep one example per cluster (``ftprep prepare`` keeps the first), or make the
     variants genuinely different. Raise ``dedup.threshold`` if the variants are intended.
     """
 
-    code: ClassVar[str] = "X002"
-    name: ClassVar[str] = "near-duplicate"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Example is a near duplicate of an earlier example"
+    code = "X002"
+    name = "near-duplicate"
+    severity = Severity.WARNING
+    summary = "Example is a near duplicate of an earlier example"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per cluster member but the representative."""
+        reported: list[Finding] = []
         facts = ctx.facts
         dedup = ctx.config.dedup
         found = find_duplicates(facts, dedup)
         n = len(facts)
         members = np.flatnonzero((found.first != np.arange(n)) & (found.exact_of == np.arange(n)))
         if not len(members):
-            return
+            return reported
         partner, partner_equal = _best_partners(found.near, n)
         representative = found.first[members]
         # Most members are a confirmed pair with their representative (copies always are).
@@ -204,16 +211,19 @@ class NearDuplicate(_FactRule):
                 there = locations[rep_at]
                 via = locations[via_at] if via_at >= 0 else None
                 message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
-            yield Finding(
-                self.code,
-                self.effective_severity,
-                message,
-                here,
-                hint,
-                related,
-                fingerprint,
-                data,
+            reported.append(
+                Finding(
+                    self.code,
+                    self.effective_severity,
+                    message,
+                    here,
+                    hint,
+                    related,
+                    fingerprint,
+                    data,
+                )
             )
+        return reported
 
     def _near(
         self,
@@ -282,25 +292,26 @@ class ConflictingAnswers(_FactRule):
     more than once have several answers (and at least 3 do), this rule stays quiet and X005
     says once that the data looks multi-answer by design.
 
-    Why it matters: training on contradictory targets teaches the model that either answer is
+    training on contradictory targets teaches the model that either answer is
     right, so it hedges or picks at random; a corrected answer next to the stale one is a
     common cause.
 
-    How to fix: keep the correct answer and remove the other examples, or make the prompts
+    Fix: keep the correct answer and remove the other examples, or make the prompts
     say what distinguishes them.
     """
 
-    code: ClassVar[str] = "X003"
-    name: ClassVar[str] = "conflicting-answers"
-    severity: ClassVar[Severity] = Severity.WARNING
-    summary: ClassVar[str] = "Same prompt as an earlier example but a different answer"
+    code = "X003"
+    name = "conflicting-answers"
+    severity = Severity.WARNING
+    summary = "Same prompt as an earlier example but a different answer"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per different answer to a repeated prompt."""
+        found: list[Finding] = []
         facts = ctx.facts
         conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if conflicts.multi_answer:
-            return
+            return found
         for row, first, answers in zip(
             conflicts.rows.tolist(),
             conflicts.first.tolist(),
@@ -309,16 +320,19 @@ class ConflictingAnswers(_FactRule):
         ):
             here = self.location(ctx, facts, row)
             there = self.location(ctx, facts, first)
-            yield self.at_row(
-                ctx,
-                facts,
-                row,
-                f"same prompt as {self.describe(here, there)} but a different answer "
-                f"({answers} different answers to this prompt)",
-                related=(there,),
-                hint="keep the correct answer, or make the prompts say what differs",
-                data={"prompt_of": there.line, "answers": answers},
+            found.append(
+                self.at_row(
+                    ctx,
+                    facts,
+                    row,
+                    f"same prompt as {self.describe(here, there)} but a different answer "
+                    f"({answers} different answers to this prompt)",
+                    related=(there,),
+                    hint="keep the correct answer, or make the prompts say what differs",
+                    data={"prompt_of": there.line, "answers": answers},
+                )
             )
+        return found
 
 
 class MultiAnswerPrompts(_FactRule):
@@ -327,37 +341,41 @@ class MultiAnswerPrompts(_FactRule):
     contradictions (X003) are not reported example by example. Reported once, on the first
     example with a second answer.
 
-    Why it matters: several answers per prompt are fine for data augmentation, but if they
+    several answers per prompt are fine for data augmentation, but if they
     were not intended they are contradictions the model will learn to hedge between.
 
-    How to fix: nothing, if the answers are meant as alternatives. Otherwise set
+    Fix: nothing, if the answers are meant as alternatives. Otherwise set
     ``dedup.multi-answer-share = 1`` to see every conflicting example (X003).
     """
 
-    code: ClassVar[str] = "X005"
-    name: ClassVar[str] = "multi-answer-prompts"
-    severity: ClassVar[Severity] = Severity.INFO
-    summary: ClassVar[str] = "Many prompts have several different answers, by design it seems"
+    code = "X005"
+    name = "multi-answer-prompts"
+    severity = Severity.INFO
+    summary = "Many prompts have several different answers, by design it seems"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One summary finding when the data looks multi-answer by design."""
+        found: list[Finding] = []
         facts = ctx.facts
         conflicts = ctx.shared("conflicts", lambda: find_conflicts(facts, ctx.config.dedup))
         if not conflicts.multi_answer:
-            return
+            return found
         row = int(conflicts.rows[0])
         there = self.location(ctx, facts, int(conflicts.first[0]))
-        yield self.at_row(
-            ctx,
-            facts,
-            row,
-            f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once have "
-            f"several different answers (up to {int(conflicts.answers.max())}); treated as "
-            "several answers per prompt by design, so X003 does not report them one by one",
-            related=(there,),
-            hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
-            data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+        found.append(
+            self.at_row(
+                ctx,
+                facts,
+                row,
+                f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once "
+                f"have several different answers (up to {int(conflicts.answers.max())}); treated "
+                "as several answers per prompt by design, so X003 does not report them one by one",
+                related=(there,),
+                hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
+                data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+            )
         )
+        return found
 
 
 class HoldoutLeakage(_FactRule):
@@ -367,24 +385,26 @@ class HoldoutLeakage(_FactRule):
     least ``dedup.threshold``, as for X002), checked in that order. Reported once per holdout
     example, pointing at the training example.
 
-    Why it matters: evaluation on examples the model was trained on measures memorisation,
+    evaluation on examples the model was trained on measures memorisation,
     not generalisation; validation loss and scores come out better than they are.
 
-    How to fix: remove the example from the holdout set (or from the training set), and
+    Fix: remove the example from the holdout set (or from the training set), and
     split by prompt so that one prompt never lands on both sides (``ftprep prepare`` does).
     """
 
-    code: ClassVar[str] = "X004"
-    name: ClassVar[str] = "holdout-leakage"
-    severity: ClassVar[Severity] = Severity.ERROR
-    summary: ClassVar[str] = "Holdout example also appears in the training data"
+    code = "X004"
+    name = "holdout-leakage"
+    severity = Severity.ERROR
+    summary = "Holdout example also appears in the training data"
 
-    def check_dataset(self, ctx: DatasetContext) -> Iterable[Finding]:
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per leaked holdout example."""
+        found: list[Finding] = []
         train, holdout = ctx.facts, ctx.against
         if holdout is None or not len(holdout) or not len(train):
-            return
-        yield from self._leaks(ctx, train, holdout)
+            return found
+        found.extend(self._leaks(ctx, train, holdout))
+        return found
 
     def _leaks(
         self, ctx: DatasetContext, train: FactTable, holdout: FactTable

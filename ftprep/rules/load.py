@@ -1,8 +1,9 @@
 """L: problems found while reading the input, before any record is understood.
 
-The loader emits these findings itself; each class here is the rule's documentation and
-metadata. A line that fails with an error-severity L rule is not loaded (it goes to rejects);
-warnings and infos ride along with a record that did load.
+The loader reports these problems itself, by the rule's name; each class here is the rule's
+documentation and metadata, and gives the problem its code and configured severity. A line
+with a fatal problem (broken JSON, a shape no dialect reads) is not loaded and goes to rejects;
+notes (a byte order mark, CRLF endings) ride along with a record that did load.
 """
 
 from __future__ import annotations
@@ -66,12 +67,15 @@ class CrlfLineEndings(LoadRule):
     Accepted: JSON allows the carriage return as whitespace, and every reader ftprep knows
     handles it. Reported once per file, as information, so that diffs that flip line endings
     are not a surprise.
+
+    Fix: nothing is needed; ``dos2unix`` converts the file if you want LF endings.
     """
 
     code = "L004"
     name = "crlf-line-endings"
     severity = Severity.INFO
     summary = "File uses CRLF line endings"
+    once_per_file = True
 
 
 class BlankLine(LoadRule):
@@ -156,6 +160,8 @@ class LineTooLong(LoadRule):
 class UnreadableFile(LoadRule):
     """A file could not be read at all: missing, a directory, not permitted, or a corrupt
     gzip stream.
+
+    Nothing of it can be checked or written: whatever records it holds are in no output.
 
     Fix: check the path; for gzip, re-compress the file.
     """

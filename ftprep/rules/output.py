@@ -8,12 +8,10 @@ the conversation; records already in the target's shape are not rewritten.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
 from functools import lru_cache
 
 from ftprep.dialects import Dialect, DialectOptions, Written, get_dialect
-from ftprep.findings import Finding, Severity
+from ftprep.findings import Finding, Problem, Severity
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import RecordContext
@@ -33,8 +31,8 @@ class _LastWrite:
     written: Written | None = None
 
 
-def written_findings(example: Example, ctx: RecordContext) -> list[Finding]:
-    """The findings of writing ``example`` in the target's dialect (empty when the example is
+def written_problems(example: Example, ctx: RecordContext) -> list[Problem]:
+    """The problems of writing ``example`` in the target's dialect (empty when the example is
     already in that shape with nothing outside the conversation)."""
     config = ctx.config
     options = DialectOptions(
@@ -48,13 +46,13 @@ def written_findings(example: Example, ctx: RecordContext) -> list[Finding]:
     last = _LastWrite
     if last.example is not example or last.dialect is not dialect or last.written is None:
         last.example, last.dialect, last.written = example, dialect, dialect.write(example)
-    return last.written.findings
+    return last.written.problems
 
 
 class _OutputRule(RecordRule):
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Only examples outside the target's own shape, or with fields outside the
-        conversation (:func:`written_findings` writes nothing else)."""
+        conversation (:func:`written_problems` writes nothing else)."""
         return (
             traits.extras
             or traits.metadata
@@ -62,10 +60,12 @@ class _OutputRule(RecordRule):
             or traits.dialect != ctx.target.dialect
         )
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
-        for finding in written_findings(example, ctx):
-            if finding.code == self.code:
-                yield dataclasses.replace(finding, severity=self.effective_severity)
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        return [
+            self.finding(p.location, p.message, hint=p.hint)
+            for p in written_problems(example, ctx)
+            if p.kind == self.name
+        ]
 
 
 class UnsupportedFeature(_OutputRule):

@@ -12,7 +12,6 @@ in full: they show it through :func:`~ftprep.findings.mask_secret`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,27 +19,15 @@ from pydantic import Field
 
 from ftprep.findings import Finding, Severity, mask_secret
 from ftprep.model import Example
-from ftprep.rules.base import RecordRule, RuleOptions
+from ftprep.rules.base import RecordRule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import Traits
 from ftprep.rules.texts import (
-    SubstringScan,
     digit_count,
     digit_shapes,
     example_digits,
     joined_texts,
-    per_example,
     scanned_texts,
 )
-from ftprep.rules.triggers import register_fact
-
-
-@per_example
-def present_triggers(example: Example) -> frozenset[str]:
-    """The triggers of the pattern rules (P001-P003), and ``@`` (P004), that occur in the
-    example's texts: one scan for all of them."""
-    return _TRIGGER_SCAN.present(joined_texts(example))
-
 
 #: Lower-case fragments of documentation placeholders ("sk-your-key-here", "AKIA...EXAMPLE").
 _FAKE_MARKERS = ("example", "xxxx", "your", "dummy", "fake", "sample", "redacted", "0000000")
@@ -68,17 +55,6 @@ class _PatternRule(RecordRule):
 
     patterns: ClassVar[tuple[Pattern, ...]]
     hint: ClassVar[str]
-    #: The trigger fact of the patterns' triggers.
-    fact: ClassVar[int]
-
-    def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
-        super().__init__(options, severity)
-        self.triggers = frozenset(t for p in self.patterns for t in p.triggers)
-
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with a trigger in their texts, and any with tool or function calls
-        (their arguments are scanned too)."""
-        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & self.fact)
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         """Whether a match is reported (placeholders and look-alikes are not)."""
@@ -88,15 +64,11 @@ class _PatternRule(RecordRule):
         """How a found value is shown: masked."""
         return f"{kind} {mask_secret(value)}"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        present = present_triggers(example)
-        if present.isdisjoint(self.triggers):
-            return findings
-        patterns = [p for p in self.patterns if not present.isdisjoint(p.triggers)]
         for item in scanned_texts(example):
             text = item.text
-            for pattern in patterns:
+            for pattern in self.patterns:
                 for trigger in pattern.triggers:
                     if trigger in text:
                         break
@@ -163,7 +135,9 @@ class ApiKey(_PatternRule):
             "Slack token", ("xox",), _token(r"xox[baprs]-(?=[0-9A-Za-z-]*\d)[0-9A-Za-z-]{20,}")
         ),
     )
-    fact = register_fact("api-key", exact=tuple(t for p in patterns for t in p.triggers))
+    triggers = Triggers(
+        "api-key", exact=tuple(t for p in patterns for t in p.triggers), tool_arguments=True
+    )
 
 
 class PrivateKey(_PatternRule):
@@ -192,7 +166,9 @@ class PrivateKey(_PatternRule):
             ),
         ),
     )
-    fact = register_fact("private-key", exact=tuple(t for p in patterns for t in p.triggers))
+    triggers = Triggers(
+        "private-key", exact=tuple(t for p in patterns for t in p.triggers), tool_arguments=True
+    )
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         return True
@@ -228,27 +204,15 @@ class JsonWebToken(_PatternRule):
             _token(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"),
         ),
     )
-    fact = register_fact("jwt", exact=tuple(t for p in patterns for t in p.triggers))
+    triggers = Triggers(
+        "jwt", exact=tuple(t for p in patterns for t in p.triggers), tool_arguments=True
+    )
 
     def accept(self, value: str, text: str, start: int, end: int) -> bool:
         return not value.endswith(_JWT_IO_SIGNATURE) and not looks_fake(value)
 
 
-#: Every trigger of the pattern rules and the e-mail rule's ``@``, looked for in one scan per
-#: example by :func:`present_triggers`.
-_TRIGGER_SCAN = SubstringScan(
-    [
-        *(
-            t
-            for rule in (ApiKey, PrivateKey, JsonWebToken)
-            for p in rule.patterns
-            for t in p.triggers
-        ),
-        "@",
-    ]
-)
-
-_AT = register_fact("at-sign", any_byte=b"@")
+_AT = Triggers("at-sign", any_byte=b"@", tool_arguments=True)
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![A-Za-z0-9_-])"
@@ -326,16 +290,12 @@ class EmailAddress(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains an e-mail address"
     Options = EmailOptions
+    options: EmailOptions
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with ``@`` in their texts, or with tool or function calls."""
-        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _AT)
+    triggers = _AT
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, EmailOptions)
-        if "@" not in present_triggers(example):
-            return findings
         allowed = tuple(d.lower().lstrip(".") for d in self.options.allow_domains)
         for item in scanned_texts(example):
             text = item.text
@@ -383,6 +343,16 @@ _NANP_TAIL_SHAPES = (b"-0000", b".0000")
 _FICTIONAL_EXCHANGE = "555"
 
 
+_MIN_PHONE_DIGITS = 8
+_NANP_DIGITS = 10
+_PHONE_SHAPES = Triggers(
+    "phone-shape",
+    shapes=tuple(s.decode() for s in (_INTERNATIONAL_SHAPE, *_NANP_TAIL_SHAPES)),
+    min_digits=_MIN_PHONE_DIGITS,
+    tool_arguments=True,
+)
+
+
 def _stands_alone(text: str, start: int) -> bool:
     """Whether the number at ``start`` is not glued to what precedes it."""
     if start == 0:
@@ -410,12 +380,9 @@ class PhoneNumber(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains a phone number"
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples whose texts hold eight digits and a phone number's shape, or with tool or
-        function calls."""
-        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _PHONE_FACT)
+    triggers = _PHONE_SHAPES
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if example_digits(example) < _MIN_PHONE_DIGITS:
             return findings
@@ -464,15 +431,6 @@ class PhoneNumber(RecordRule):
         return findings
 
 
-_MIN_PHONE_DIGITS = 8
-_NANP_DIGITS = 10
-_PHONE_FACT = register_fact(
-    "phone-shape",
-    shapes=tuple(s.decode() for s in (_INTERNATIONAL_SHAPE, *_NANP_TAIL_SHAPES)),
-    min_digits=_MIN_PHONE_DIGITS,
-)
-
-
 def _digit_count(text: str) -> int:
     return sum(c.isdigit() for c in text)
 
@@ -487,8 +445,11 @@ _CARD_SHAPES = (
     *(sep.join((b"0000",) * 4) for sep in (b" ", b"-")),
     *(sep.join((b"0000", b"000000", b"0000")) for sep in (b" ", b"-")),
 )
-_CARD_FACT = register_fact(
-    "card-shape", shapes=tuple(s.decode() for s in _CARD_SHAPES), min_digits=_MIN_CARD_DIGITS
+_CARD_SHAPE = Triggers(
+    "card-shape",
+    shapes=tuple(s.decode() for s in _CARD_SHAPES),
+    min_digits=_MIN_CARD_DIGITS,
+    tool_arguments=True,
 )
 #: Characters next to a number that make it arithmetic rather than a card number.
 _MATH_NEIGHBOURS = frozenset("=+*/x\N{MULTIPLICATION SIGN}\N{DIVISION SIGN}^%$")
@@ -572,14 +533,12 @@ class PaymentCardNumber(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains a payment card number"
     Options = CardOptions
+    options: CardOptions
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples whose texts hold a card number's shape, or with tool or function calls."""
-        return traits.tool_calls or traits.odd_content or bool(traits.text_facts & _CARD_FACT)
+    triggers = _CARD_SHAPE
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, CardOptions)
         if (
             example_digits(example) < _MIN_CARD_DIGITS
             or not any(shape in digit_shapes(example) for shape in _CARD_SHAPES)

@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
 
 from ftprep.findings import Finding, Severity
 from ftprep.model import Example
-from ftprep.rules.base import RecordRule, RuleOptions
+from ftprep.rules.base import RecordRule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import Traits, shape_of
 from ftprep.rules.texts import (
-    SubstringScan,
+    MARKUP,
     code_spans,
     inside,
     joined_texts,
     lowered_answers,
-    per_example,
     previous_user_text,
     trained_answers,
     turns,
 )
-from ftprep.rules.triggers import register_fact
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -55,32 +51,28 @@ class _PhraseRule(RecordRule):
     """A rule that looks for known phrases in trained assistant turns."""
 
     Options = PhraseOptions
+    options: PhraseOptions
     #: Lower-case substrings, one of which must occur before the pattern runs.
-    triggers: ClassVar[tuple[str, ...]]
-    #: The trigger fact of ``triggers``.
-    fact: ClassVar[int]
+    phrases: ClassVar[tuple[str, ...]]
     pattern: ClassVar[re.Pattern[str]]
     what: ClassVar[str]
     hint: ClassVar[str]
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         super().__init__(options, severity)
-        assert isinstance(self.options, PhraseOptions)
         self.extra = [p.lower() for p in self.options.extra_phrases]
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with one of the triggers in their texts (any example with extra phrases)."""
-        return bool(self.extra) or traits.odd_content or bool(traits.text_facts & self.fact)
+    def active_triggers(self) -> Triggers | None:
+        """One of the phrases in the texts (every example, with extra phrases)."""
+        return None if self.extra else self.triggers
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         extra = self.extra
-        if not extra and present_phrase_triggers(example).isdisjoint(self.triggers):
-            return findings
         lowered, _joined = lowered_answers(example)
         for turn, low in zip(trained_answers(example), lowered, strict=True):
             found: str | None = None
-            for trigger in self.triggers:
+            for trigger in self.phrases:
                 if trigger in low:
                     match = self.pattern.search(turn.text)
                     if match:
@@ -119,7 +111,7 @@ class AiDisclaimer(_PhraseRule):
     name = "ai-disclaimer"
     severity = Severity.WARNING
     summary = "Assistant turn contains an AI self-disclaimer"
-    triggers = (
+    phrases = (
         "as an",
         "an ai",
         "language model",
@@ -130,7 +122,7 @@ class AiDisclaimer(_PhraseRule):
         "cutoff",
         "cut-off",
     )
-    fact = register_fact("ai-disclaimer", folded=triggers)
+    triggers = Triggers("ai-disclaimer", folded=phrases)
     pattern = re.compile(
         r"\bas an? (?:ai|artificial intelligence)"
         r"(?: (?:language model|assistant|model|chatbot|system))?,"
@@ -165,7 +157,7 @@ class Refusal(_PhraseRule):
     name = "refusal"
     severity = Severity.WARNING
     summary = "Assistant turn refuses the request"
-    triggers = (
+    phrases = (
         "sorry",
         "afraid",
         "apolog",
@@ -179,7 +171,7 @@ class Refusal(_PhraseRule):
         "won\N{RIGHT SINGLE QUOTATION MARK}t",
         "will not",
     )
-    fact = register_fact("refusal", folded=triggers)
+    triggers = Triggers("refusal", folded=phrases)
     pattern = re.compile(
         rf"\bi{_APOS}?(?:m| am) (?:so |very |really |truly )?(?:sorry|afraid)[,.!]? "
         rf"(?:but )?(?:as an ai[^.\n]{{0,40}}?,? )?i {_CANNOT}"
@@ -192,16 +184,6 @@ class Refusal(_PhraseRule):
     hint = "keep refusals only where the fine-tune should refuse; otherwise answer or drop"
 
 
-#: The triggers of every phrase rule, looked for in one scan of the lower-cased answers.
-_PHRASE_SCAN = SubstringScan([*AiDisclaimer.triggers, *Refusal.triggers])
-
-
-@per_example
-def present_phrase_triggers(example: Example) -> frozenset[str]:
-    """The phrase rules' triggers that occur in the example's trained answers (lower case)."""
-    return _PHRASE_SCAN.present(lowered_answers(example)[1])
-
-
 class SlotOptions(RuleOptions):
     """Options of :class:`UnfilledTemplateSlot`."""
 
@@ -212,8 +194,8 @@ class SlotOptions(RuleOptions):
 
 _SLOT = re.compile(r"(?<![${])\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}(?!\})")
 _DOLLAR_SLOT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_SLOT_FACT = register_fact("template-slot", exact=("{{",))
-_DOLLAR_SLOT_FACT = register_fact("dollar-slot", exact=("${",))
+_SLOT_TRIGGERS = Triggers("template-slot", exact=("{{",))
+_ANY_SLOT_TRIGGERS = Triggers("template-slot", exact=("{{", "${"))
 #: A line holding one of these is template code even outside a fence (HTML, Jinja tags).
 _TEMPLATE_LINE_MARKERS = ("</", "/>", "{%", "%}")
 
@@ -236,16 +218,16 @@ class UnfilledTemplateSlot(RecordRule):
     severity = Severity.ERROR
     summary = "Turn contains an unfilled template slot"
     Options = SlotOptions
+    options: SlotOptions
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with ``{{`` (or ``${`` with ``dollar-braces``) in their texts."""
-        assert isinstance(self.options, SlotOptions)
-        facts = _SLOT_FACT | (_DOLLAR_SLOT_FACT if self.options.dollar_braces else 0)
-        return traits.odd_content or bool(traits.text_facts & facts)
+    triggers = _SLOT_TRIGGERS
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def active_triggers(self) -> Triggers | None:
+        """``{{`` in the texts (or ``${`` too, with ``dollar-braces``)."""
+        return _ANY_SLOT_TRIGGERS if self.options.dollar_braces else _SLOT_TRIGGERS
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, SlotOptions)
         dollar = self.options.dollar_braces
         joined = joined_texts(example)
         if "{{" not in joined and not (dollar and "${" in joined):
@@ -313,11 +295,9 @@ class FillInPlaceholder(RecordRule):
     severity = Severity.INFO
     summary = "Assistant turn contains a fill-in-the-blank placeholder"
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Only examples with ``[`` or ``<`` in their text."""
-        return traits.markup or traits.odd_content
+    triggers = MARKUP
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         for turn in trained_answers(example):
             text = turn.text
@@ -388,13 +368,13 @@ class PlaceholderAnswer(RecordRule):
     severity = Severity.ERROR
     summary = "Assistant answer is only a placeholder"
     Options = PlaceholderAnswerOptions
+    options: PlaceholderAnswerOptions
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         super().__init__(options, severity)
-        assert isinstance(self.options, PlaceholderAnswerOptions)
         self.tokens = frozenset(_placeholder_key(t) for t in self.options.tokens)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
         for turn in trained_answers(example):
@@ -421,8 +401,8 @@ class PlaceholderAnswer(RecordRule):
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
-_FENCE = register_fact("fence", exact=("```", "~~~"))
-_OPENING_BRACKET = register_fact("opening-bracket", any_byte=b"{[")
+_FENCE = Triggers("fence", exact=("```", "~~~"))
+_OPENING_BRACKET = Triggers("opening-bracket", any_byte=b"{[")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\N{RIGHT DOUBLE QUOTATION MARK}]?\s+[\"'(]?[A-Z]")
 _NOT_PROSE = re.compile(r"^(?:[-*+\N{BULLET}#>|]|\d+[.)]|[A-Za-z][.)]\s)")
 _DANGLING_WORDS = frozenset(
@@ -493,15 +473,19 @@ class TruncatedAnswer(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer looks cut off"
     Options = TruncationOptions
+    options: TruncationOptions
+    hints = (_FENCE, _OPENING_BRACKET)
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, TruncationOptions)
-        facts = shape_of(example).traits.text_facts
+        fences, brackets = _FENCE in ctx.hits, _OPENING_BRACKET in ctx.hits
         for turn in trained_answers(example):
             text = turn.text
             why = _truncation(
-                text.rstrip() if text[-1].isspace() else text, self.options.min_words, facts
+                text.rstrip() if text[-1].isspace() else text,
+                self.options.min_words,
+                fences=fences,
+                brackets=brackets,
             )
             if why:
                 findings.append(
@@ -516,14 +500,15 @@ class TruncatedAnswer(RecordRule):
         return findings
 
 
-def _truncation(text: str, min_words: int, facts: int) -> str | None:
-    """Why ``text`` looks cut off, or ``None`` (``facts``: the example's trigger facts, which
-    rule out fences and brackets in most answers without a scan)."""
+def _truncation(text: str, min_words: int, *, fences: bool, brackets: bool) -> str | None:
+    """Why ``text`` looks cut off, or ``None`` (``fences``, ``brackets``: whether the example
+    may hold code fences or opening brackets at all, which rules them out in most answers
+    without a scan)."""
     if not text:
         return None
-    if facts & _FENCE and ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
+    if fences and ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
         return "a code fence is never closed"
-    if facts & _OPENING_BRACKET:
+    if brackets:
         for opening, closing in (("{", "}"), ("[", "]")):
             if text.count(opening) > text.count(closing):
                 return f"more '{opening}' than '{closing}'"
@@ -613,10 +598,10 @@ class RepetitiveAnswer(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer is mostly repeated text"
     Options = RepetitionOptions
+    options: RepetitionOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, RepetitionOptions)
         opts = self.options
         for turn in trained_answers(example):
             text = turn.text
@@ -647,7 +632,7 @@ class RepetitiveAnswer(RecordRule):
 # then continuation bytes 0x80-0xBF shown as their cp1252 or Latin-1 characters.
 _CONTINUATION = re.escape(bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")) + "\x80-\x9f"
 _MOJIBAKE = re.compile(rf"[\xc2-\xdf][{_CONTINUATION}]|\xe2[{_CONTINUATION}]{{2}}|\ufffd")
-_NON_ASCII = register_fact("non-ascii", any_byte=bytes(range(0x80, 0x100)))
+_NON_ASCII = Triggers("non-ascii", any_byte=bytes(range(0x80, 0x100)))
 
 
 class Mojibake(RecordRule):
@@ -666,11 +651,9 @@ class Mojibake(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains mojibake or replacement characters"
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with non-ASCII text."""
-        return traits.odd_content or bool(traits.text_facts & _NON_ASCII)
+    triggers = _NON_ASCII
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if joined_texts(example).isascii():
             return findings
@@ -698,7 +681,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ALLOWED_ASCII = bytes([9, 10, 13, *range(32, 127)])
 #: The ASCII controls, and the lead byte of U+0080-U+00BF in UTF-8 (the C1 controls among
 #: them: a superset is enough to rule texts out).
-_CONTROL_FACT = register_fact(
+_CONTROL_BYTES = Triggers(
     "control", any_byte=bytes(b for b in range(128) if b not in _ALLOWED_ASCII) + b"\xc2"
 )
 
@@ -725,11 +708,9 @@ class ControlCharacters(RecordRule):
     severity = Severity.WARNING
     summary = "Turn contains control characters"
 
-    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Examples with a control character, or one of U+0080-U+00BF, in their texts."""
-        return traits.odd_content or bool(traits.text_facts & _CONTROL_FACT)
+    triggers = _CONTROL_BYTES
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if not _has_control(joined_texts(example)):
             return findings
@@ -784,10 +765,10 @@ class AnswerRepeatsPrompt(RecordRule):
     severity = Severity.WARNING
     summary = "Assistant answer repeats the user's text"
     Options = EchoOptions
+    options: EchoOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        assert isinstance(self.options, EchoOptions)
         for turn in trained_answers(example):
             prompt = previous_user_text(example, turn)
             if not prompt:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from ftprep.config import Config, ConfigError
-from ftprep.findings import Severity
+from ftprep.findings import Finding, Problem, Severity
 from ftprep.rules import (
     content,
     dataset,
@@ -95,8 +95,8 @@ def check_selectors(codes: Iterable[str], where: str) -> None:
 
 
 def validate_rule_config(config: Config) -> None:
-    """Raise :class:`ConfigError` for selectors, options or severities naming unknown
-    rules."""
+    """Raise :class:`ConfigError` for selectors, options or severities naming unknown rules,
+    and for invalid options or severities of any rule (selected or not)."""
     place = f" in {config.source}" if config.source else ""
     check_selectors(config.select or [], f"select{place}")
     check_selectors(config.extend_select, f"extend-select{place}")
@@ -105,9 +105,10 @@ def validate_rule_config(config: Config) -> None:
         check_selectors(codes, f"per-file-ignores {pattern!r}{place}")
     for key in (*config.rules, *config.severity):
         try:
-            rule_for(key)
+            rule = rule_for(key)
         except KeyError:
             raise ConfigError(f"configuration names an unknown rule: {key!r}") from None
+        _instantiate(rule, config)
 
 
 def enabled_rules(config: Config, scope: Scope) -> list[Rule]:
@@ -121,8 +122,18 @@ def enabled_rules(config: Config, scope: Scope) -> list[Rule]:
 
 
 def rule_default_on(rule: type[Rule]) -> bool:
-    """Whether a rule runs without being selected (rules may opt out with ``default_on``)."""
-    return bool(getattr(rule, "default_on", True))
+    """Whether a rule runs without being selected (rules opt out with ``default_on``)."""
+    return rule.default_on
+
+
+def rule_codes(**attributes: bool) -> frozenset[str]:
+    """Codes of the rules whose class attributes have these values:
+    ``rule_codes(once_per_file=True)``."""
+    return frozenset(
+        r.code
+        for r in ALL_RULES
+        if all(getattr(r, name) == value for name, value in attributes.items())
+    )
 
 
 def record_rules(config: Config) -> list[RecordRule]:
@@ -133,3 +144,38 @@ def record_rules(config: Config) -> list[RecordRule]:
 def dataset_rules(config: Config) -> list[DatasetRule]:
     """Enabled dataset-level rules."""
     return [r for r in enabled_rules(config, "dataset") if isinstance(r, DatasetRule)]
+
+
+class ProblemRules:
+    """The rules that document the loader's and the writers' problems, as configured: they
+    give a :class:`~ftprep.findings.Problem` its rule's code and configured severity (a
+    severity override of a load rule applies like any other)."""
+
+    def __init__(self, config: Config):
+        validate_rule_config(config)
+        self.config = config
+        self._rules: dict[str, Rule] = {}
+
+    def rule(self, kind: str) -> Rule:
+        """The configured rule named ``kind``."""
+        rule = self._rules.get(kind)
+        if rule is None:
+            rule = self._rules[kind] = _instantiate(rule_for(kind), self.config)
+        return rule
+
+    def enabled(self, kind: str, path: str | None = None) -> bool:
+        """Whether the rule named ``kind`` is selected (for ``path``, when given: per-file
+        ignores apply)."""
+        rule = self.rule(kind)
+        if not self.config.is_enabled(rule.code, default=rule_default_on(type(rule))):
+            return False
+        return path is None or not self.config.is_ignored_for(rule.code, path)
+
+    def finding(self, problem: Problem) -> Finding:
+        """``problem`` as a finding of its rule, selected or not (a reason a record was left
+        out is given whatever the selection)."""
+        return self.rule(problem.kind).finding(problem.location, problem.message, hint=problem.hint)
+
+    def findings(self, problems: Iterable[Problem], path: str | None = None) -> list[Finding]:
+        """The findings of the ``problems`` whose rule is :meth:`enabled`."""
+        return [self.finding(p) for p in problems if self.enabled(p.kind, path)]

@@ -63,20 +63,24 @@ class SystemNotFirst(RecordRule):
         """Only conversations with a system message after the first position."""
         return traits.late_system
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report system and developer messages after position 0."""
+        found: list[Finding] = []
         if not ctx.target.system_first_only:
-            return
+            return found
         for index, message in _turns(example):
             if index > 0 and isinstance(message.role, str) and message.role in SYSTEM_ROLES:
-                yield _turn_finding(
-                    self,
-                    example,
-                    index,
-                    f"{message.role} message at position {index}; {ctx.target.name} accepts one "
-                    "only as the first message",
-                    "merge it into the first message or drop it",
+                found.append(
+                    _turn_finding(
+                        self,
+                        example,
+                        index,
+                        f"{message.role} message at position {index}; {ctx.target.name} accepts "
+                        "one only as the first message",
+                        "merge it into the first message or drop it",
+                    )
                 )
+        return found
 
 
 class AlternationViolated(RecordRule):
@@ -100,11 +104,12 @@ class AlternationViolated(RecordRule):
         """Only conversations whose turns do not alternate."""
         return traits.breaks_alternation
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report each break of strict alternation, on targets that demand it."""
+        found: list[Finding] = []
         target = ctx.target
         if not target.strict_alternation:
-            return
+            return found
         turns = _turns(example)
         roles = dict(turns)
         for index, problem in alternation_breaks(turns):
@@ -115,7 +120,8 @@ class AlternationViolated(RecordRule):
                 text = f"second {roles[index].role} turn in a row; {target.name} needs user and "
                 text += "assistant turns to alternate"
                 hint = "merge the consecutive turns into one"
-            yield _turn_finding(self, example, index, text, hint)
+            found.append(_turn_finding(self, example, index, text, hint))
+        return found
 
 
 class ConsecutiveSameRole(RecordRule):
@@ -138,21 +144,25 @@ class ConsecutiveSameRole(RecordRule):
         """Only conversations whose turns do not alternate."""
         return traits.breaks_alternation
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report repeated user or assistant turns, on targets without strict alternation."""
+        found: list[Finding] = []
         if ctx.target.strict_alternation:
-            return
+            return found
         turns = _turns(example)
         roles = dict(turns)
         for index, problem in alternation_breaks(turns):
             if problem == "repeat":
-                yield _turn_finding(
-                    self,
-                    example,
-                    index,
-                    f"second {roles[index].role} turn in a row",
-                    "merge the turns, or restore the turn that is missing between them",
+                found.append(
+                    _turn_finding(
+                        self,
+                        example,
+                        index,
+                        f"second {roles[index].role} turn in a row",
+                        "merge the turns, or restore the turn that is missing between them",
+                    )
                 )
+        return found
 
 
 class LastTurnNotAssistant(RecordRule):
@@ -179,16 +189,17 @@ class LastTurnNotAssistant(RecordRule):
         """Only conversations that end after their last assistant turn."""
         return traits.ends_without_answer
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a trailing non-assistant turn after at least one assistant turn."""
+        found: list[Finding] = []
         if example.is_preference:
-            return
+            return found
         turns = _turns(example)
         if not turns or not any(m.role == "assistant" for _i, m in turns):
-            return
+            return found
         index, last = turns[-1]
         if last.role == "assistant" or not isinstance(last.role, str):
-            return
+            return found
         finding = _turn_finding(
             self,
             example,
@@ -199,12 +210,14 @@ class LastTurnNotAssistant(RecordRule):
         )
         if ctx.target.must_end_with_assistant and not self._configured:
             finding = replace(finding, severity=Severity.ERROR)
-        yield finding
+        found.append(finding)
+        return found
 
 
 class OrphanToolMessage(RecordRule):
-    """A tool message answers no tool call: it has no ``tool_call_id``, or its id matches no
-    call made by an earlier assistant message.
+    """A tool message answers no tool call: no earlier assistant message makes a call at all
+    (the call may be written out in the text, which is not a call), the message has no
+    ``tool_call_id``, or its id matches no call made by an earlier assistant message.
 
     Providers pair each tool result with the call it answers and reject results they cannot
     pair; a trainer would show the model a result out of nowhere. Typical causes are ids
@@ -223,10 +236,11 @@ class OrphanToolMessage(RecordRule):
         """Only examples with tool results."""
         return traits.tool_results
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report tool messages whose id no earlier call carries."""
+        found: list[Finding] = []
         if not shape_of(example).tool_results:
-            return
+            return found
         called: set[Any] = set()
         for index, message in _turns(example):
             if message.role == "assistant":
@@ -235,19 +249,34 @@ class OrphanToolMessage(RecordRule):
                 )
             elif message.role == "tool":
                 answered = message.tool_call_id
-                if answered is None:
+                hint = "set tool_call_id to the id of the call it answers"
+                key = "tool_call_id"
+                if answered is None and not called:
+                    key = ""
+                    text = (
+                        "tool message answers no call: no earlier assistant turn makes a tool "
+                        "call (a call written out in the text is not one)"
+                    )
+                    hint = (
+                        "make the call a structured tool call of the assistant turn before it, "
+                        "or drop the tool message"
+                    )
+                elif answered is None:
                     text = "tool message has no tool_call_id"
                 elif not isinstance(answered, str) or answered not in called:
                     text = f"tool message answers {show(answered)}, which no earlier call has"
                 else:
                     continue
-                yield self.finding(
-                    example,
-                    text,
-                    message_index=index,
-                    pointer=message_pointer("messages", index, "tool_call_id"),
-                    hint="set tool_call_id to the id of the call it answers",
+                found.append(
+                    self.finding(
+                        example,
+                        text,
+                        message_index=index,
+                        pointer=message_pointer("messages", index, key),
+                        hint=hint,
+                    )
                 )
+        return found
 
 
 class UnansweredToolCall(RecordRule):
@@ -271,11 +300,12 @@ class UnansweredToolCall(RecordRule):
         """Only examples with tool calls."""
         return traits.tool_calls
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report calls, except in the last turn, that no later tool message answers."""
+        found: list[Finding] = []
         shape = shape_of(example)
         if not shape.tool_calls:
-            return
+            return found
         turns = shape.turns
         results = [(i, m.tool_call_id) for i, m in turns if m.role == "tool"]
         last = turns[-1][0] if turns else -1
@@ -294,13 +324,16 @@ class UnansweredToolCall(RecordRule):
                     text = f"tool call {identifier!r} is never answered by a tool message"
                 else:
                     continue
-                yield self.finding(
-                    example,
-                    text,
-                    message_index=index,
-                    pointer=message_pointer("messages", index, f"tool_calls/{position}"),
-                    hint="add the tool message answering it, or end the example at the call",
+                found.append(
+                    self.finding(
+                        example,
+                        text,
+                        message_index=index,
+                        pointer=message_pointer("messages", index, f"tool_calls/{position}"),
+                        hint="add the tool message answering it, or end the example at the call",
+                    )
                 )
+        return found
 
 
 def _arguments_problem(arguments: Any, objects_ok: bool) -> tuple[str, str] | None:
@@ -406,11 +439,12 @@ class UndeclaredFunction(RecordRule):
         """Only examples with tool calls."""
         return traits.tool_calls
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report calls to names outside the declared tools."""
+        found: list[Finding] = []
         shape = shape_of(example)
         if not ctx.target.supports_tools or not shape.tool_calls:
-            return
+            return found
         declared: set[str] | None = None
         for field, index, message in shape.entries:
             calls: list[tuple[str, Any]] = [
@@ -431,13 +465,16 @@ class UndeclaredFunction(RecordRule):
                     if declared
                     else f"calls {name!r}, but the example declares no tools"
                 )
-                yield self.finding(
-                    example,
-                    text,
-                    message_index=index if field == "messages" else None,
-                    pointer=message_pointer(field, index, key),
-                    hint=f"declare {name!r} in tools, or correct the call",
+                found.append(
+                    self.finding(
+                        example,
+                        text,
+                        message_index=index if field == "messages" else None,
+                        pointer=message_pointer(field, index, key),
+                        hint=f"declare {name!r} in tools, or correct the call",
+                    )
                 )
+        return found
 
 
 class DuplicateToolCallId(MessageRule):

@@ -19,12 +19,17 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-from ftprep.rules.triggers import register_fact, text_facts
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
 #: Example-level keys the canonical model declares that a target may or may not accept.
 _TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
+
+
+def stray_label(example: Example) -> bool:
+    """Whether the record sets a ``label`` that is not a boolean: a column of its own (a class,
+    a reference answer), not the desirable/undesirable flag of KTO data."""
+    return "label" in example.model_fields_set and not isinstance(example.label, bool)
 
 
 def show(value: Any, width: int = 40) -> str:
@@ -126,7 +131,8 @@ class Traits(NamedTuple):
     tool_keys: bool
     """The record sets ``tools``, ``parallel_tool_calls`` or ``functions``."""
     extras: bool
-    """The record has top-level keys the model does not declare."""
+    """The record has top-level keys the model does not declare, or a ``label`` that is not a
+    KTO label (see :func:`stray_label`)."""
     metadata: bool
     """The example carries metadata."""
     late_system: bool
@@ -138,10 +144,6 @@ class Traits(NamedTuple):
     """The conversation has an assistant turn but ends with another role's turn."""
     blank_content: bool
     """Some message's content is an empty or whitespace-only string."""
-    markup: bool
-    """Some message's text holds ``<`` or ``[`` (template tokens, placeholders)."""
-    text_facts: int
-    """The :mod:`~ftprep.rules.triggers` facts of the messages' texts."""
 
 
 @dataclass(slots=True)
@@ -185,9 +187,6 @@ class ExampleShape:
     def odd_entries(self) -> bool:
         """Some entry of messages, chosen or rejected is not a well-formed message."""
         return self.traits.odd_entries
-
-
-_MARKUP = register_fact("markup", any_byte=b"<[")
 
 
 def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, str]]:
@@ -269,7 +268,6 @@ def shape_of(example: Example) -> ExampleShape:
     messages = example.messages
     preference = example.is_preference
     last_turn = turns[-1][1].role if turns else None
-    facts = text_facts(texts)
     traits = Traits(
         example.dialect,
         frozenset(roles),
@@ -283,7 +281,7 @@ def shape_of(example: Example) -> ExampleShape:
         isinstance(messages, list) and len(messages) > 0,
         preference,
         not example.model_fields_set.isdisjoint(_TOOL_KEYS),
-        bool(example.model_extra),
+        bool(example.model_extra) or stray_label(example),
         bool(example.metadata),
         late_system,
         next(alternation_breaks(turns), None) is not None,
@@ -294,8 +292,6 @@ def shape_of(example: Example) -> ExampleShape:
             and "assistant" in role_names[: len(turns)]
         ),
         blank,
-        bool(facts & _MARKUP),
-        facts,
     )
     shape = ExampleShape(entries, fields, role_names, texts, turns, traits)
     last.example, last.shape = example, shape
@@ -311,11 +307,11 @@ class MessageRule(RecordRule):
     override :meth:`relevant` to skip examples at once.
     """
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Run :meth:`check_message` on every well-formed message of the example."""
         shape = shape_of(example)
         if not self.relevant(shape.traits, ctx):
-            return ()
+            return []
         found: list[Finding] = []
         for field, index, message in shape.entries:
             found.extend(self.check_message(example, ctx, field, index, message))
@@ -370,8 +366,9 @@ class MissingMessages(RecordRule):
         """Only examples without a non-empty messages list."""
         return not traits.messages_ok
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report an absent or empty ``messages`` list."""
+        found: list[Finding] = []
         messages = example.messages
         if isinstance(messages, list) and not messages:
             if example.is_preference:
@@ -380,12 +377,15 @@ class MissingMessages(RecordRule):
                 text = "messages is empty"
             else:
                 text = "messages is missing"
-            yield self.finding(
-                example,
-                text,
-                pointer="/messages",
-                hint="add the conversation under 'messages', or drop the record",
+            found.append(
+                self.finding(
+                    example,
+                    text,
+                    pointer="/messages",
+                    hint="add the conversation under 'messages', or drop the record",
+                )
             )
+        return found
 
 
 class MessagesNotAList(RecordRule):
@@ -407,8 +407,9 @@ class MessagesNotAList(RecordRule):
         """Only examples without a non-empty messages list."""
         return not traits.messages_ok
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a ``messages`` value that is not a list."""
+        found: list[Finding] = []
         messages = example.messages
         if not isinstance(messages, list):
             hint = (
@@ -416,9 +417,15 @@ class MessagesNotAList(RecordRule):
                 if isinstance(messages, str) and messages.lstrip().startswith("[")
                 else "store the messages as a list of objects"
             )
-            yield self.finding(
-                example, f"messages is {kind(messages)}, not a list", pointer="/messages", hint=hint
+            found.append(
+                self.finding(
+                    example,
+                    f"messages is {kind(messages)}, not a list",
+                    pointer="/messages",
+                    hint=hint,
+                )
             )
+        return found
 
 
 class MessageNotAnObject(RecordRule):
@@ -440,23 +447,27 @@ class MessageNotAnObject(RecordRule):
         """Only examples with an entry that is not a message."""
         return traits.odd_entries
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report list entries that are neither messages nor objects."""
+        found: list[Finding] = []
         if not shape_of(example).odd_entries:
-            return
+            return found
         for field in ("messages", *PAIR_FIELDS):
             value = getattr(example, field)
             if not isinstance(value, list):
                 continue
             for index, entry in enumerate(value):
                 if not isinstance(entry, Message | dict):
-                    yield self.finding(
-                        example,
-                        f"{field}[{index}] is {kind(entry)}, not a message object",
-                        message_index=index if field == "messages" else None,
-                        pointer=message_pointer(field, index),
-                        hint='write it as {"role": ..., "content": ...}',
+                    found.append(
+                        self.finding(
+                            example,
+                            f"{field}[{index}] is {kind(entry)}, not a message object",
+                            message_index=index if field == "messages" else None,
+                            pointer=message_pointer(field, index),
+                            hint='write it as {"role": ..., "content": ...}',
+                        )
                     )
+        return found
 
 
 class MissingRole(MessageRule):
@@ -700,30 +711,36 @@ class NoAssistantMessage(RecordRule):
         """Not for examples with an assistant message and no weights."""
         return traits.preference or "assistant" not in traits.roles or traits.weights
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a non-empty example without a trained assistant message."""
+        found: list[Finding] = []
         shape = shape_of(example)
         if not shape.turns and not example.is_preference:
-            return
+            return found
         if "assistant" in shape.roles and not shape.weights and not example.is_preference:
-            return
+            return found
         assistants = [
             m for field, _index, m in shape.entries if m.role == "assistant" and field != "rejected"
         ]
         if not assistants:
-            yield self.finding(
-                example,
-                "example has no assistant message",
-                pointer="/messages",
-                hint="add the assistant's answer or drop the example",
+            found.append(
+                self.finding(
+                    example,
+                    "example has no assistant message",
+                    pointer="/messages",
+                    hint="add the assistant's answer or drop the example",
+                )
             )
         elif all(_untrained(m.weight) for m in assistants):
-            yield self.finding(
-                example,
-                "every assistant message has weight 0: nothing is trained",
-                pointer="/messages",
-                hint="set weight 1 on the answer to learn, or drop the example",
+            found.append(
+                self.finding(
+                    example,
+                    "every assistant message has weight 0: nothing is trained",
+                    pointer="/messages",
+                    hint="set weight 1 on the answer to learn, or drop the example",
+                )
             )
+        return found
 
 
 class UnknownMessageKey(MessageRule):
@@ -789,19 +806,33 @@ class UnknownExampleKey(RecordRule):
         """Only records with tool keys or undeclared keys."""
         return traits.tool_keys or traits.extras
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report extra keys and unsupported tool keys."""
+        found: list[Finding] = []
         target = ctx.target
         set_keys = example.model_fields_set
         keys = [k for k in _TOOL_KEYS if k in set_keys]
         keys.extend(example.model_extra or ())
-        for key in sorted(k for k in keys if k not in target.example_keys):
-            yield self.finding(
-                example,
-                f"key {key!r} is not accepted by {target.name}",
-                pointer=f"/{key}",
-                hint=f"remove {key!r}; it is not written to the {target.name} file",
+        if stray_label(example):
+            found.append(
+                self.finding(
+                    example,
+                    f"key 'label' holds {kind(example.label)}, not a boolean, so it is not a "
+                    f"KTO label; it is not accepted by {target.name}",
+                    pointer="/label",
+                    hint="remove 'label' or rename it; a KTO label is true or false",
+                )
             )
+        for key in sorted(k for k in keys if k not in target.example_keys):
+            found.append(
+                self.finding(
+                    example,
+                    f"key {key!r} is not accepted by {target.name}",
+                    pointer=f"/{key}",
+                    hint=f"remove {key!r}; it is not written to the {target.name} file",
+                )
+            )
+        return found
 
 
 class InvalidWeight(MessageRule):
@@ -927,20 +958,23 @@ class InvalidToolDefinitions(RecordRule):
         """Only records that set tool keys."""
         return traits.tool_keys
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a tools or functions value of the wrong shape, entry by entry."""
+        found: list[Finding] = []
         for key in ("tools", "functions"):
             value = getattr(example, key)
             if value is None:
                 continue
             if not isinstance(value, list):
-                yield self.finding(
-                    example,
-                    f"{key} is {kind(value)}, not a list of definitions",
-                    pointer=f"/{key}",
-                    hint="decode the string into a list"
-                    if isinstance(value, str)
-                    else "store the definitions as a list",
+                found.append(
+                    self.finding(
+                        example,
+                        f"{key} is {kind(value)}, not a list of definitions",
+                        pointer=f"/{key}",
+                        hint="decode the string into a list"
+                        if isinstance(value, str)
+                        else "store the definitions as a list",
+                    )
                 )
                 continue
             for position, entry in enumerate(value):
@@ -953,13 +987,16 @@ class InvalidToolDefinitions(RecordRule):
                 if problem is not None:
                     where, text = problem
                     pointer = f"/{key}/{position}" + (f"/{where}" if where else "")
-                    yield self.finding(
-                        example,
-                        f"{key}[{position}] {text}",
-                        pointer=pointer,
-                        hint='write {"type": "function", "function": {"name": ..., '
-                        '"parameters": {...}}}',
+                    found.append(
+                        self.finding(
+                            example,
+                            f"{key}[{position}] {text}",
+                            pointer=pointer,
+                            hint='write {"type": "function", "function": {"name": ..., '
+                            '"parameters": {...}}}',
+                        )
                     )
+        return found
 
 
 class InvalidToolCalls(MessageRule):
@@ -1075,35 +1112,43 @@ class InvalidPreferencePair(RecordRule):
         """Only preference examples."""
         return traits.preference
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a missing or empty side, and non-assistant turns in either side."""
+        found: list[Finding] = []
         if not example.is_preference:
-            return
+            return found
         for field in PAIR_FIELDS:
             value = getattr(example, field)
             if value is None or (isinstance(value, list) and not value):
                 state = "missing" if value is None else "empty"
-                yield self.finding(
-                    example,
-                    f"{field} is {state}",
-                    pointer=f"/{field}",
-                    hint="give both chosen and rejected continuations",
+                found.append(
+                    self.finding(
+                        example,
+                        f"{field} is {state}",
+                        pointer=f"/{field}",
+                        hint="give both chosen and rejected continuations",
+                    )
                 )
             elif not isinstance(value, list):
-                yield self.finding(
-                    example,
-                    f"{field} is {kind(value)}, not a list of messages",
-                    pointer=f"/{field}",
+                found.append(
+                    self.finding(
+                        example,
+                        f"{field} is {kind(value)}, not a list of messages",
+                        pointer=f"/{field}",
+                    )
                 )
             else:
                 for index, message in enumerate(value):
                     if isinstance(message, Message) and message.role != "assistant":
-                        yield self.finding(
-                            example,
-                            f"{field}[{index}] has role {show(message.role)}, not 'assistant'",
-                            pointer=message_pointer(field, index, "role"),
-                            hint="keep the prompt turns in messages",
+                        found.append(
+                            self.finding(
+                                example,
+                                f"{field}[{index}] has role {show(message.role)}, not 'assistant'",
+                                pointer=message_pointer(field, index, "role"),
+                                hint="keep the prompt turns in messages",
+                            )
                         )
+        return found
 
 
 RULES: tuple[type[Rule], ...] = (

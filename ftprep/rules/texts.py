@@ -10,14 +10,16 @@ point at the same places.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from ahocorasick_rs import AhoCorasick
-
 from ftprep.model import Example, FunctionCall, Message, ToolCall
+from ftprep.rules.base import Triggers
 from ftprep.rules.structure import shape_of
+
+#: Text with ``<`` or ``[``: template tokens, placeholders.
+MARKUP = Triggers("markup", any_byte=b"<[")
 
 
 @dataclass(slots=True)
@@ -176,19 +178,6 @@ def digit_shapes(example: Example) -> bytes:
 def example_digits(example: Example) -> int:
     """ASCII digits in all of the example's texts: a bound on any one text's digits."""
     return digit_shapes(example).count(b"0")
-
-
-class SubstringScan:
-    """Which of a fixed set of substrings occur in a text, found in one pass over it
-    (Aho-Corasick) instead of one search per substring."""
-
-    def __init__(self, substrings: Iterable[str]):
-        self.substrings = tuple(dict.fromkeys(substrings))
-        self._automaton = AhoCorasick(list(self.substrings))
-
-    def present(self, text: str) -> frozenset[str]:
-        """The substrings that occur in ``text``."""
-        return frozenset(self._automaton.find_matches_as_strings(text, overlapping=True))
 
 
 def previous_user_text(example: Example, turn: Turn) -> str | None:

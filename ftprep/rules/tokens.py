@@ -6,8 +6,6 @@ tokenizer); no rule here encodes text again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from pydantic import Field
 
 from ftprep.findings import Finding, Severity
@@ -51,12 +49,12 @@ class TooManyTokens(RecordRule):
     severity = Severity.ERROR
     summary = "Example exceeds the model's per-example token limit"
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report an example whose token count is over the limit."""
         total = ctx.tokens.total
         limit = _limit(ctx)
         if total <= limit:
-            return ()
+            return []
         return [
             self.finding(
                 example,
@@ -92,12 +90,12 @@ class NearTokenLimit(RecordRule):
     Options = NearTokenLimitOptions
     options: NearTokenLimitOptions
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report an example between ``fraction`` of the limit and the limit."""
         total = ctx.tokens.total
         limit = _limit(ctx)
         if not limit * self.options.fraction <= total <= limit:
-            return ()
+            return []
         return [
             self.finding(
                 example,
@@ -129,11 +127,11 @@ class ChatTemplateError(RecordRule):
         """Only with a tokenizer that renders a chat template (``tokenizer`` set)."""
         return ctx.config.tokenizer is not None
 
-    def check(self, example: Example, ctx: RecordContext) -> Iterable[Finding]:
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report the template's own error message."""
         error = ctx.tokens.template_error
         if error is None:
-            return ()
+            return []
         tokenizer = ctx.config.tokenizer or ctx.model.encoding
         return [self.finding(example, f"chat template of {tokenizer} failed: {error}")]
 

@@ -1,6 +1,6 @@
 """Training billing estimates: default epochs, billed tokens and cost.
 
-These are pure functions over token counts (a :class:`~ftprep.validate.facts.FactTable`'s
+These are pure functions over token counts (a :class:`~ftprep.facts.FactTable`'s
 ``tokens`` column), so the report, the ``stats`` command and notebooks share one computation.
 They reproduce the OpenAI cookbook's fine-tuning data check: the default epoch count targets 3
 epochs, raised or lowered so that examples x epochs lands between 100 and 25,000 and kept
@@ -108,7 +108,7 @@ def estimate(
 
 
 class TokenColumns(Protocol):
-    """The fact-table columns the estimates read (a :class:`~ftprep.validate.facts.FactTable`
+    """The fact-table columns the estimates read (a :class:`~ftprep.facts.FactTable`
     has them)."""
 
     loaded: npt.NDArray[np.bool_]

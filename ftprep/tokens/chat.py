@@ -19,6 +19,8 @@ the prompt plus the longer of ``chosen`` and ``rejected``.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,6 +137,32 @@ class TiktokenChatCounter:
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as ordinary text)."""
         return self._encode(text)
+
+    def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
+        """:meth:`count` of each of ``examples``.
+
+        While the encoding works on part of its vocabulary
+        (:class:`~ftprep.tokens.subset.GrowingCore`), the batch is first counted by a twin
+        of this counter that only notes the texts it would encode, and the encoding takes
+        them all in at once: one rebuild of its tables for the batch, not one per new text.
+        """
+        cover = getattr(self._encoding, "cover", None)
+        if cover is not None and getattr(self._encoding, "growing", False):
+            texts: list[str] = []
+
+            def note(text: str) -> list[int]:
+                texts.append(text)
+                return []
+
+            twin = copy.copy(self)
+            twin._encode = note
+            twin._ids = lambda text: bytes(note(text))
+            twin._small = {}
+            twin._prompts = {}
+            for example in examples:
+                twin.count(example)
+            cover(texts)
+        return [self.count(example) for example in examples]
 
     def count(self, example: Example) -> ExampleTokens:
         """Count ``example``: messages (or prompt plus the longer preference branch), tools."""

@@ -4,23 +4,39 @@ The vocabularies of ``o200k_base`` and ``cl100k_base`` ship inside the package (
 tiktoken would download them) and are verified against the sha256 that tiktoken itself
 expects before use. Other encodings go through tiktoken's normal cache and download; when
 that fails, the error names the encoding and how to provide it offline.
+
+Reading a bundled vocabulary (decompressing it, decoding 200,000 base64 tokens, building the
+dict of ranks) takes ~0.1 s, as long as importing ftprep's dependencies: after the first use
+the dict is kept in the user's cache (:mod:`ftprep.cache`) as ``marshal`` data, which loads in
+about a third of that, and so are the arrays with which a small input's tokens are found
+(:mod:`ftprep.tokens.subset`: a check of a few records then needs neither the dict nor
+tiktoken's tables for the whole vocabulary). Entries are keyed by the hash tiktoken expects
+of the vocabulary and checked by their own hash, so a stale or damaged entry is ignored (and
+rewritten).
 """
 
 from __future__ import annotations
 
 import binascii
 import contextlib
-import gzip
-import hashlib
+import logging
+import marshal
 import threading
 from array import array
-from collections.abc import Callable, Iterator
-from importlib import resources
+from collections.abc import Callable, Iterable, Iterator
 
 import tiktoken
+from tiktoken import _tiktoken  # type: ignore[attr-defined]
+
+from ftprep import cache
+from ftprep.tokens.subset import GrowingCore, TokenFinder
 
 BUNDLED_ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
 _PATCH_LOCK = threading.Lock()
+#: The cache folder of the vocabularies' ranks.
+CACHE_FOLDER = "vocab"
+
+logger = logging.getLogger(__name__)
 
 
 class EncodingUnavailable(RuntimeError):
@@ -32,6 +48,29 @@ class VocabularyCorrupt(RuntimeError):
 
 
 def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
+    """The ranks of the bundled vocabulary ``name``: from the cache when it holds them for
+    ``expected_hash``, else read from the package (and then cached). A vocabulary whose hash
+    tiktoken does not give is read from the package every time."""
+    if expected_hash is None:
+        return _read_bundled(name, expected_hash)
+    entry = f"{name}-{expected_hash[:16]}.marshal"
+    key = f"tiktoken ranks {name} sha256 {expected_hash} marshal {marshal.version}"
+    payload = cache.read_entry(CACHE_FOLDER, entry, key)
+    if payload is not None:
+        ranks = marshal.loads(payload)
+        if type(ranks) is dict:
+            return ranks
+        logger.debug("cached vocabulary %s is not a dict of ranks: ignored", entry)
+    ranks = _read_bundled(name, expected_hash)
+    cache.write_entry(CACHE_FOLDER, entry, key, marshal.dumps(ranks))
+    return ranks
+
+
+def _read_bundled(name: str, expected_hash: str | None) -> dict[bytes, int]:
+    import gzip  # only when the cache does not serve the vocabulary
+    import hashlib
+    from importlib import resources
+
     resource = resources.files("ftprep.tokens").joinpath("vocab", f"{name}.tiktoken.gz")
     data = gzip.decompress(resource.read_bytes())
     actual = hashlib.sha256(data).hexdigest()
@@ -51,12 +90,38 @@ def _bundled_ranks(name: str, expected_hash: str | None) -> dict[bytes, int]:
     return dict(zip(tokens, ranks, strict=True))
 
 
+def _token_finder(name: str, expected_hash: str | None) -> TokenFinder | None:
+    """The :class:`~ftprep.tokens.subset.TokenFinder` of the bundled vocabulary ``name``,
+    from the cache, else made from its ranks (and cached); None for a vocabulary whose hash
+    tiktoken does not give (it cannot be keyed)."""
+    if expected_hash is None:
+        return None
+    entry = f"{name}-{expected_hash[:16]}.finder"
+    key = f"token finder {name} sha256 {expected_hash} marshal {marshal.version} layout 1"
+    payload = cache.read_entry(CACHE_FOLDER, entry, key)
+    if payload is not None:
+        try:
+            return TokenFinder.from_bytes(payload)
+        except ValueError as err:
+            logger.debug("cached token finder %s ignored: %s", entry, err)
+    ranks = _bundled_ranks(name, expected_hash)
+    tokens = list(ranks)
+    if list(ranks.values()) != list(range(len(tokens))):  # the finder needs ranks in order
+        return None
+    finder = TokenFinder.from_tokens(tokens)
+    cache.write_entry(CACHE_FOLDER, entry, key, finder.to_bytes())
+    return finder
+
+
 class BundledEncoding(tiktoken.Encoding):
     """A tiktoken encoding built from a bundled vocabulary.
 
-    Once tiktoken's Rust core has built its own tables, the Python dict of the vocabulary's
-    ranks (200,000 byte strings, about 32 MB) is only needed to pickle the encoding, so it is
-    dropped, and the encoding pickles by name instead (unpickling loads the bundled file).
+    Its core is a :class:`~ftprep.tokens.subset.GrowingCore`: tables over the tokens of the
+    texts encoded so far, which a small check needs a few thousand of, until the texts grow
+    past a hundred kilobytes; then tiktoken's own core over the whole vocabulary. The
+    encoding is the same either way. The Python dict of the vocabulary's ranks (200,000 byte
+    strings, about 32 MB) is not kept once a core is built from it, and the encoding pickles
+    by name instead (unpickling loads the bundled vocabulary).
     """
 
     def __init__(self, name: str):
@@ -65,22 +130,59 @@ class BundledEncoding(tiktoken.Encoding):
         import tiktoken_ext.openai_public as public
 
         constructor = public.ENCODING_CONSTRUCTORS[name]
+        hashes: list[str | None] = []
+
+        def expected(_url: str, expected_hash: str | None = None) -> dict[bytes, int]:
+            hashes.append(expected_hash)
+            return {}
+
         with _PATCH_LOCK:
             original = public.load_tiktoken_bpe
-            public.load_tiktoken_bpe = lambda _url, expected_hash=None: _bundled_ranks(
-                name, expected_hash
-            )
+            public.load_tiktoken_bpe = expected
             try:
                 spec = constructor()
             finally:
                 public.load_tiktoken_bpe = original
-        super().__init__(
-            name=spec["name"],
-            pat_str=spec["pat_str"],
-            mergeable_ranks=spec["mergeable_ranks"],
-            special_tokens=spec["special_tokens"],
-        )
+        # (A tiktoken that asked for the file otherwise gets the whole vocabulary at once.)
+        expected_hash = hashes[0] if len(hashes) == 1 else None
+        pattern: str = spec["pat_str"]
+        special: dict[str, int] = spec["special_tokens"]
+        finder = _token_finder(name, expected_hash)
+        if finder is None:
+            super().__init__(
+                name=spec["name"],
+                pat_str=pattern,
+                mergeable_ranks=_bundled_ranks(name, expected_hash),
+                special_tokens=special,
+            )
+            self._mergeable_ranks = {}
+            return
+        # What tiktoken.Encoding.__init__ sets, with the growing core for tiktoken's.
+        self.name = spec["name"]
+        self._pat_str = pattern
         self._mergeable_ranks = {}
+        self._special_tokens = special
+        self.max_token_value = max([len(finder.offsets) - 2, *special.values()])
+        self._special_token_values = set(special.values())
+
+        def whole() -> object:
+            return _tiktoken.CoreBPE(_bundled_ranks(name, expected_hash), special, pattern)
+
+        self._core_bpe = GrowingCore(finder, special, pattern, whole)
+
+    @property
+    def growing(self) -> bool:
+        """Whether the encoding works on part of the vocabulary so far (then
+        :meth:`cover` spares it rebuilds)."""
+        core = self._core_bpe
+        return isinstance(core, GrowingCore) and core.growing
+
+    def cover(self, texts: Iterable[str]) -> None:
+        """Make ready to encode ``texts`` (an optional hint: encoding a text takes in what
+        it needs anyway)."""
+        core = self._core_bpe
+        if isinstance(core, GrowingCore):
+            core.cover(texts)
 
     def __reduce__(self) -> tuple[Callable[[str], tiktoken.Encoding], tuple[str]]:
         return get_encoding, (self.name,)

@@ -1,9 +1,10 @@
 """The check engine: a record pass (load, record rules, token counts, content keys, MinHash
-signatures) over units of input, in worker processes where it pays, then a dataset pass
-(duplicates, leakage, dataset composition) over the compact facts of every record.
+signatures) over units of input, then a dataset pass (duplicates, leakage, dataset
+composition) over the compact facts of every record.
 
 The record pass is a pure function of a unit of input (a shard of a JSON Lines file, or a
-whole file), so the same code runs in-process, in a process pool or on Ray.
+whole file), so the same code runs on any :class:`Executor` (:mod:`ftprep.engines`: in this
+process, a process pool or Ray); the engine never chooses one.
 """
 
 from __future__ import annotations
@@ -11,16 +12,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
-import multiprocessing
 import os
-import pickle
-import queue
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from multiprocessing.process import BaseProcess
-from multiprocessing.queues import Queue
-from multiprocessing.sharedctypes import Synchronized
+from typing import Protocol
 
 import numpy as np
 import xxhash
@@ -29,7 +24,8 @@ from ftprep.config import Config
 from ftprep.dedup.keys import record_keys
 from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
-from ftprep.findings import Finding, Severity, plural
+from ftprep.facts import FactTable, FactTableBuilder
+from ftprep.findings import Finding, Severity
 from ftprep.load import STDIN, Loaded, ShapeDetector, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
@@ -40,20 +36,22 @@ from ftprep.load.containers import (
     shard_lines,
 )
 from ftprep.load.paths import input_bytes
-from ftprep.log import logger, stage
+from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
-from ftprep.rules.context import DatasetContext, RecordContext
-from ftprep.rules.registry import dataset_rules, enabled_rules, record_rules
+from ftprep.rules.context import DatasetContext, Hits, RecordContext
+from ftprep.rules.registry import (
+    ProblemRules,
+    dataset_rules,
+    record_rules,
+    rule_codes,
+)
 from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
-from ftprep.tokens.encodings import transient_encodings
-from ftprep.validate.facts import FactTable, FactTableBuilder
+from ftprep.validate.prefilter import Prefilter
 
-#: Below this many input bytes the pool's start-up costs more than it saves.
-PARALLEL_MIN_BYTES = 4 << 20
 SHARD_BYTES = 2 << 20
 #: The end of a file is cut in shards a quarter that size, over this many shards' worth.
 TAIL_SHARDS = 4
@@ -84,6 +82,15 @@ class UnitResult:
     same file is shifted."""
 
 
+class Executor(Protocol):
+    """Where the record pass runs (:mod:`ftprep.engines`): maps units to their results, in
+    unit order. The engine hands it units and reads results; it never picks one."""
+
+    def map(self, units: Sequence[Unit], config: Config) -> Iterator[UnitResult]:
+        """Run :meth:`RecordPass.run_unit` on every unit (one pass per process, built from
+        ``config``), yielding the results in unit order."""
+
+
 def dialect_options(config: Config) -> DialectOptions:
     """The dialect options a configuration implies."""
     return DialectOptions(
@@ -102,7 +109,8 @@ class RecordPass:
         self.model = self.target.spec_for(config)
         self.tokenizer = make_tokenizer(config, self.model)
         self.rules = record_rules(config)
-        self.load_codes = {r.code for r in enabled_rules(config, "load")}
+        self.prefilter = Prefilter(self.rules)
+        self.problems = ProblemRules(config)
         self.signer = Signer.from_config(config.dedup)
         self.options = dialect_options(config)
 
@@ -134,8 +142,9 @@ class RecordPass:
 
         Records go through in batches of :data:`BATCH_RECORDS`: the batch is counted at once,
         then each record's rules run in input order. Only the rules that can find anything in
-        an example of its :class:`~ftprep.rules.structure.Traits` run (chosen once per
-        distinct traits). The cyclic garbage collector is paused meanwhile: the pass makes
+        the example run: its :class:`~ftprep.rules.structure.Traits` and the triggers the
+        :class:`~ftprep.validate.prefilter.Prefilter` finds in its texts decide, once per
+        distinct pair. The cyclic garbage collector is paused meanwhile: the pass makes
         and drops millions of small acyclic objects, and collections would rescan them.
         """
         with paused_gc():
@@ -144,9 +153,10 @@ class RecordPass:
     def _run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
         config = self.config
         rules = [r for r in self.rules if not config.is_ignored_for(r.code, path)]
-        load_codes = {c for c in self.load_codes if not config.is_ignored_for(c, path)}
+        problems = self.problems
         ctx = RecordContext(self.target, self.model, config)
-        by_traits: dict[Traits, list[RecordRule]] = {}
+        prefilter = self.prefilter
+        chosen: dict[tuple[Traits, int], tuple[list[RecordRule], Hits]] = {}
         builder = FactTableBuilder(self.signer.num_perm)
         signatures = self.signer.batch()
         findings: list[Finding] = []
@@ -161,9 +171,7 @@ class RecordPass:
                 if raw.index is not None:
                     indexed += 1
                 fingerprint = xxhash.xxh3_64_intdigest(raw.raw)
-                record_findings = (
-                    [f for f in item.findings if f.code in load_codes] if item.findings else []
-                )
+                record_findings = problems.findings(item.problems, path) if item.problems else []
                 example = item.example
                 if example is None:
                     builder.add(
@@ -178,10 +186,19 @@ class RecordPass:
                     ctx.tokens = tokens
                     shape = shape_of(example)
                     turns = (shape.fields, shape.role_names, shape.texts)
-                    active = by_traits.get(shape.traits)
-                    if active is None:
-                        active = [r for r in rules if r.relevant(shape.traits, ctx)]
-                        by_traits[shape.traits] = active
+                    traits = shape.traits
+                    bits = prefilter.scan(shape.texts)
+                    choice = chosen.get((traits, bits))
+                    if choice is None:
+                        choice = chosen[traits, bits] = (
+                            [
+                                r
+                                for r in rules
+                                if r.relevant(traits, ctx) and prefilter.may_find(r, traits, bits)
+                            ],
+                            prefilter.hits(bits),
+                        )
+                    active, ctx.hits = choice
                     for rule in active:
                         try:
                             record_findings.extend(rule.check(example, ctx))
@@ -224,132 +241,6 @@ def rule_crash(rule: RecordRule, example: Example, err: Exception) -> Finding:
     return replace(finding, severity=Severity.ERROR)
 
 
-# Worker-process state: one RecordPass per process. Forked workers inherit the parent's (its
-# tokenizer's vocabulary then stays shared copy-on-write); spawned ones build their own.
-_WORKER: RecordPass | None = None
-
-_Message = tuple[int, bool, bytes]
-"""What a worker sends per unit: its index, whether it ran, the pickled result or exception."""
-#: How long the parent waits for a worker's result before it checks the workers are alive.
-_POLL_SECONDS = 0.5
-
-
-def _claim(counter: Synchronized[int]) -> int:
-    """The next unclaimed unit's index (past the last unit once all are claimed)."""
-    with counter.get_lock():
-        index: int = counter.value
-        counter.value = index + 1
-    return index
-
-
-def _work(
-    units: list[Unit], config: Config, counter: Synchronized[int], results: Queue[_Message]
-) -> None:
-    """A worker process: claim units until none is left, put ``(index, ok, pickled result or
-    exception)`` on ``results`` for each."""
-    global _WORKER
-    if _WORKER is None or _WORKER.config is not config:
-        _WORKER = RecordPass(config)
-    while (index := _claim(counter)) < len(units):
-        try:
-            result = _WORKER.run_unit(units[index])
-            results.put((index, True, pickle.dumps(result, pickle.HIGHEST_PROTOCOL)))
-        except BaseException as err:
-            results.put((index, False, _pickled_error(err)))
-            return
-
-
-def _pickled_error(err: BaseException) -> bytes:
-    err.add_note("".join(traceback.format_exception(err)).rstrip())
-    try:
-        return pickle.dumps(err)
-    except Exception:  # an exception that does not pickle: its text still reaches the parent
-        return pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}"))
-
-
-def _receive(
-    results: Queue[_Message],
-    workers: Sequence[BaseProcess],
-    into: dict[int, UnitResult],
-    *,
-    wait: bool,
-) -> None:
-    """Store the workers' results that have arrived; with ``wait``, first wait for one. Raise
-    a worker's exception, or an error when every worker has ended with results missing."""
-    while True:
-        try:
-            index, ok, payload = results.get(timeout=_POLL_SECONDS) if wait else results.get(False)
-        except queue.Empty:
-            if not wait:
-                return
-            if any(w.is_alive() for w in workers):
-                continue
-            try:  # the last result may have been put just before its worker ended
-                index, ok, payload = results.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                codes = ", ".join(str(w.exitcode) for w in workers)
-                raise RuntimeError(f"record pass workers ended (exit codes {codes})") from None
-        if not ok:
-            raise pickle.loads(payload)
-        into[index] = pickle.loads(payload)
-        wait = False
-
-
-def _share_units(units: list[Unit], config: Config, workers: int) -> Iterator[UnitResult]:
-    """Run ``units`` in this process and ``workers - 1`` worker processes, each taking the next
-    unit as soon as it is free (so no process idles while another still has a queue), and
-    yield the results in unit order.
-
-    A vocabulary this process loads for the pass is dropped after it: a parallel pass means
-    a large input, whose check peaks in the dataset pass that follows, which needs none.
-    """
-    with transient_encodings():
-        yield from _share_loaded_units(units, config, workers)
-
-
-def _share_loaded_units(units: list[Unit], config: Config, workers: int) -> Iterator[UnitResult]:
-    global _WORKER
-    record_pass = RecordPass(config)
-    forking = "fork" in multiprocessing.get_all_start_methods()
-    context = (
-        multiprocessing.get_context("fork") if forking else multiprocessing.get_context("spawn")
-    )
-    counter: Synchronized[int] = context.Value("q", 0)
-    results: Queue[_Message] = context.Queue()
-    if forking:
-        _WORKER = record_pass
-        # Objects that exist now are never scanned by the children's collector, so their
-        # pages stay shared instead of being copied on the first collection.
-        gc.freeze()
-    processes = [
-        context.Process(target=_work, args=(units, config, counter, results), daemon=True)
-        for _ in range(workers - 1)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        done: dict[int, UnitResult] = {}
-        for index in range(len(units)):
-            _receive(results, processes, done, wait=False)
-            while index not in done:
-                # The unit is a worker's and not back yet: take another one meanwhile, or
-                # wait when none is left.
-                claimed = _claim(counter)
-                if claimed < len(units):
-                    done[claimed] = record_pass.run_unit(units[claimed])
-                _receive(results, processes, done, wait=claimed >= len(units))
-            yield done.pop(index)
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        results.close()
-        if forking:
-            gc.unfreeze()
-            _WORKER = None
-
-
 def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> list[Unit]:
     """Cut the input into units: shards of plain JSON Lines files, whole files otherwise."""
     options = dialect_options(config)
@@ -374,36 +265,6 @@ def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> li
     return units
 
 
-def _worker_count(config: Config, units: list[Unit], paths: Sequence[str]) -> int:
-    if config.workers is not None:
-        return min(config.workers, len(units))
-    if len(units) < 2 or input_bytes(paths) < PARALLEL_MIN_BYTES:
-        return 1
-    return min(os.cpu_count() or 1, len(units))
-
-
-def run_units(units: list[Unit], config: Config) -> Iterator[UnitResult]:
-    """Run the record pass over ``units`` in order: on Ray when configured, else in a
-    process pool when it pays, else in this process."""
-    if config.engine == "ray":
-        from ftprep.engines.ray import run_units_on_ray
-
-        yield from run_units_on_ray(units, config, address=config.ray_address)
-        return
-    workers = _worker_count(config, units, [u.path for u in units])
-    logger.debug(
-        "record pass: %s, %s",
-        plural(len(units), "unit"),
-        plural(workers, "worker process", "worker processes"),
-    )
-    if workers <= 1:
-        record_pass = RecordPass(config)
-        for unit in units:
-            yield record_pass.run_unit(unit)
-        return
-    yield from _share_units(units, config, workers)
-
-
 @dataclass(slots=True)
 class RecordPassResult:
     """The record pass over a set of files: findings in input order and the fact table."""
@@ -424,17 +285,21 @@ Progress = Callable[[int], None]
 
 
 def record_pass(
-    units: list[Unit], config: Config, progress: Progress | None = None
+    units: list[Unit],
+    config: Config,
+    executor: Executor,
+    progress: Progress | None = None,
 ) -> RecordPassResult:
-    """Run the record pass and stitch the units back together per file: line numbers and
-    record indices of shards (local to each) renumbered in file order, the once-per-file
-    CRLF note kept once."""
+    """Run the record pass over ``units`` on ``executor`` and stitch the units back together
+    per file: line numbers and record indices of shards (local to each) renumbered in file
+    order, a finding of a rule reported once per file (CRLF line endings) kept once."""
     findings: list[Finding] = []
     tables: list[FactTable] = []
     indexed_before: dict[int, int] = {}
     lines_before: dict[int, int] = {}
-    crlf_seen: set[int] = set()
-    for unit, result in zip(units, run_units(units, config), strict=True):
+    once_per_file = rule_codes(once_per_file=True)
+    seen_once: set[tuple[int, str]] = set()
+    for unit, result in zip(units, executor.map(units, config), strict=True):
         offset = indexed_before.get(unit.path_index, 0)
         indexed_before[unit.path_index] = offset + result.indexed
         line_offset = lines_before.get(unit.path_index, 0)
@@ -445,10 +310,10 @@ def record_pass(
         if line_offset:
             facts.line = facts.line + line_offset  # (Ray hands out read-only arrays)
         for finding in result.findings:
-            if finding.code == "L004":
-                if unit.path_index in crlf_seen:
+            if finding.code in once_per_file:
+                if (unit.path_index, finding.code) in seen_once:
                     continue
-                crlf_seen.add(unit.path_index)
+                seen_once.add((unit.path_index, finding.code))
             if offset or line_offset:
                 finding = finding.shifted(records=offset, lines=line_offset)
             findings.append(finding)
@@ -458,45 +323,40 @@ def record_pass(
     return RecordPassResult(findings, FactTable.gather(tables))
 
 
-@dataclass(slots=True)
-class CheckResult:
-    """Everything a check found, and the facts it found them in."""
-
-    findings: list[Finding]
-    facts: FactTable
-    paths: list[str]
-    config: Config
-    against_paths: list[str] = field(default_factory=list)
-    against_facts: FactTable | None = None
-
-    @property
-    def records(self) -> int:
-        """Input records seen (loaded or not; blank lines included)."""
-        return len(self.facts)
-
-    @property
-    def loaded(self) -> int:
-        """Records that loaded into examples."""
-        return int(np.count_nonzero(self.facts.loaded))
-
-    def count(self, severity: Severity) -> int:
-        """Findings of ``severity``."""
-        return sum(1 for f in self.findings if f.severity is severity)
-
-    def failed(self, fail_on: Severity = Severity.ERROR) -> bool:
-        """Whether any finding is at or above ``fail_on``."""
-        return any(fail_on <= f.severity for f in self.findings)
-
-    def summary(self) -> dict[str, int]:
-        """Counts for reporters: records, loaded, and findings per severity."""
-        return {
-            "files": len(self.paths),
-            "records": self.records,
-            "loaded": self.loaded,
-            "errors": self.count(Severity.ERROR),
-            "warnings": self.count(Severity.WARNING),
-            "infos": self.count(Severity.INFO),
-        }
+def dataset_pass(
+    main: RecordPassResult,
+    against: RecordPassResult | None,
+    config: Config,
+    paths: Sequence[str],
+    units: Sequence[Unit],
+) -> list[Finding]:
+    """The findings of the dataset rules (duplicates, leakage, composition) over the facts of
+    the record pass, added to the record pass's own, all in report order. ``paths`` are the
+    checked files then the ``against`` files; ``units`` those of both record passes."""
+    findings = list(main.findings)
+    if against is not None:
+        findings.extend(against.findings)
+    target = get_target(config.target)
+    ctx = DatasetContext(
+        target=target,
+        model=target.spec_for(config),
+        config=config,
+        facts=main.facts,
+        paths=list(paths),
+        against=None if against is None else against.facts,
+        dialects=_dialects_by_path(len(paths), units),
+    )
+    with paused_gc():  # one finding per near duplicate: many objects, none cyclic
+        for rule in dataset_rules(config):
+            with stage(f"dataset rule {rule.code}"):
+                found = rule.check_dataset(ctx)
+                if config.per_file_ignores:
+                    found = [f for f in found if not config.is_ignored_for(f.code, f.path)]
+                findings.extend(found)
+        with stage("sort findings"):
+            order = {name: i for i, name in enumerate(ctx.paths)}
+            findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
+    return findings
 
 
 def _dialects_by_path(count: int, units: Sequence[Unit]) -> list[str]:
@@ -504,53 +364,6 @@ def _dialects_by_path(count: int, units: Sequence[Unit]) -> list[str]:
     for unit in units:
         dialects[unit.path_index] = unit.dialect
     return dialects
-
-
-def run_check(
-    paths: Sequence[str | os.PathLike[str]],
-    config: Config,
-    *,
-    against: Sequence[str | os.PathLike[str]] = (),
-    progress: Progress | None = None,
-) -> CheckResult:
-    """Check ``paths`` (and, for leakage, ``against``) under ``config``. ``progress`` is
-    called with the input bytes of each unit of the record pass as it completes."""
-    names = [str(p) for p in paths]
-    against_names = [str(p) for p in against]
-    with stage("plan"):
-        units = plan_units(names, config)
-    with stage("record pass"):
-        main = record_pass(units, config, progress)
-    against_facts = None
-    findings = list(main.findings)
-    against_units: list[Unit] = []
-    if against_names:
-        with stage("record pass (--against)"):
-            against_units = plan_units(against_names, config, first_index=len(names))
-            other = record_pass(against_units, config, progress)
-        findings.extend(other.findings)
-        against_facts = other.facts
-    ctx_target = get_target(config.target)
-    ctx = DatasetContext(
-        target=ctx_target,
-        model=ctx_target.spec_for(config),
-        config=config,
-        facts=main.facts,
-        paths=[*names, *against_names],
-        against=against_facts,
-        dialects=_dialects_by_path(len(names) + len(against_names), [*units, *against_units]),
-    )
-    with paused_gc():  # one finding per near duplicate: many objects, none cyclic
-        for rule in dataset_rules(config):
-            with stage(f"dataset rule {rule.code}"):
-                found = rule.check_dataset(ctx)
-                if config.per_file_ignores:
-                    found = (f for f in found if not config.is_ignored_for(f.code, f.path))
-                findings.extend(found)
-        with stage("sort findings"):
-            order = {name: i for i, name in enumerate(ctx.paths)}
-            findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
-    return CheckResult(findings, main.facts, names, config, against_names, against_facts)
 
 
 @contextlib.contextmanager

@@ -4,9 +4,28 @@
 
 from __future__ import annotations
 
-from ftprep.write.convert import ConvertResult, convert_files
-from ftprep.write.manifest import MANIFEST, verify_output
-from ftprep.write.prepare import AccountingError, PrepareError, PrepareResult, prepare_files
+from typing import TYPE_CHECKING
+
+from ftprep._lazy import lazy_attributes
+from ftprep.write.errors import AccountingError, PrepareError
+
+if TYPE_CHECKING:
+    from ftprep.write.convert import ConvertResult, convert_files
+    from ftprep.write.manifest import MANIFEST, verify_output
+    from ftprep.write.prepare import PrepareResult, prepare_files
+
+# The jobs are imported when used: ftprep.write.files alone must not import them.
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "ConvertResult": "ftprep.write.convert",
+        "convert_files": "ftprep.write.convert",
+        "MANIFEST": "ftprep.write.manifest",
+        "verify_output": "ftprep.write.manifest",
+        "PrepareResult": "ftprep.write.prepare",
+        "prepare_files": "ftprep.write.prepare",
+    },
+)
 
 __all__ = [
     "MANIFEST",

@@ -18,6 +18,7 @@ from ftprep.config import Config
 from ftprep.dialects import get_dialect
 from ftprep.findings import Finding
 from ftprep.load import load_path
+from ftprep.rules.registry import ProblemRules
 from ftprep.validate.engine import dialect_options
 from ftprep.write.encode import encode
 from ftprep.write.files import Staging, write_bytes
@@ -55,6 +56,7 @@ def convert_files(
     options = dialect_options(config)
     writer = get_dialect(to, options)
     result = ConvertResult(out_path)
+    problems = ProblemRules(config)
     staging = Staging(out_path.parent)
     rejects_file = rejects_path_for(out_path)
     try:
@@ -67,13 +69,15 @@ def convert_files(
                 options=options,
                 max_line_bytes=config.max_line_bytes,
             ):
-                result.findings.extend(item.findings)
+                loaded = [problems.finding(p) for p in item.problems]
+                result.findings.extend(loaded)
                 if item.example is None:
-                    reasons = [reason(f) for f in item.findings]
+                    reasons = [reason(f) for f in loaded]
                     write_bytes(rejects, reject_line(item.raw, reasons or _not_loaded()))
                     result.rejected += 1
                     continue
-                line, found = encode(writer, item.example)
+                line, written = encode(writer, item.example)
+                found = [problems.finding(p) for p in written]
                 result.findings.extend(found)
                 if line is None:
                     write_bytes(rejects, reject_line(item.raw, [reason(f) for f in found]))

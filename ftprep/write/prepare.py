@@ -1,6 +1,6 @@
 """``prepare``: raw records in, upload-ready files out, in two passes with flat memory.
 
-Pass 1 is the check engine (:func:`~ftprep.validate.engine.run_check`): findings plus one row
+Pass 1 is the check engine (:func:`~ftprep.validate.check.run_check`): findings plus one row
 of compact facts per input record. From those facts alone :func:`plan` decides every record's
 destination: rejected (with the findings or fix that excluded it), train or holdout. Pass 2
 reads the inputs again with the same loaders and streams each record to its destination:
@@ -40,13 +40,13 @@ from ftprep.config import Config
 from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, get_dialect
 from ftprep.dialects.base import messages_to_dicts
+from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.log import stage
 from ftprep.model import Example, Message
-from ftprep.rules import dataset
 from ftprep.rules.dataset import TooFewExamples
-from ftprep.rules.registry import dataset_rules
+from ftprep.rules.registry import ProblemRules, dataset_rules, rule_codes
 from ftprep.split import (
     SplitSpec,
     assign_holdout,
@@ -57,9 +57,10 @@ from ftprep.split import (
 )
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
-from ftprep.validate.engine import CheckResult, Progress, dialect_options, run_check
-from ftprep.validate.facts import FactTable
+from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.engine import Progress, dialect_options
 from ftprep.write.encode import encode
+from ftprep.write.errors import AccountingError, PrepareError
 from ftprep.write.files import OutputFile, SplitFile, Staging, write_bytes
 from ftprep.write.fixes import apply_fixes
 from ftprep.write.manifest import (
@@ -72,9 +73,6 @@ from ftprep.write.manifest import (
 )
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
-DATASET_CODES = frozenset(rule.code for rule in dataset.RULES)
-"""Codes of the rules about the dataset as a whole (too few examples, mixed system prompts)."""
-
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
 SPLITS = ("train", "holdout", "rejected")
 EVAL = "holdout.eval"
@@ -82,15 +80,6 @@ EVAL = "holdout.eval"
 
 #: Makes extra output files (name to bytes) from the check and the facts of each split.
 Attachments = Callable[[CheckResult, dict[str, FactTable]], dict[str, bytes]]
-
-
-class PrepareError(RuntimeError):
-    """prepare cannot run on this input (stdin, an input that changed between passes, an
-    input inside an output folder) or with these settings."""
-
-
-class AccountingError(PrepareError):
-    """Input records and output records do not add up; nothing was moved into place."""
 
 
 @dataclass(slots=True)
@@ -127,13 +116,14 @@ def _findings_by_row(
     describe the whole dataset, so they never reject that example."""
     lookup = _row_lookup(check.facts, check.paths)
     path_index = {p: i for i, p in enumerate(check.paths)}
+    whole_dataset = rule_codes(rejects_record=False)
     by_row: dict[int, list[Finding]] = {}
     unplaced: list[Finding] = []
     for finding in check.findings:
         loc = finding.location
         p = path_index.get(loc.path)
         row = None
-        if p is not None and finding.code not in DATASET_CODES:
+        if p is not None and finding.code not in whole_dataset:
             if loc.record is not None:
                 row = lookup.get((p, "r", loc.record))
             elif loc.line is not None or loc.column is None:
@@ -191,6 +181,7 @@ def plan(
     keeper = np.full(n, -1, dtype=np.int64)
     keeper[unit[clean_rows[first]]] = clean_rows[first]
     dropped = 0
+    relating = rule_codes(relates_records=True)
     if config.dedup.drop:
         for row in clean_rows[keeper[unit[clean_rows]] != clean_rows].tolist():
             kept[row] = False
@@ -203,7 +194,7 @@ def plan(
                     f"duplicate of {kept_at.path}:{kept_at.line}, which is kept",
                     kept_at,
                 ),
-                *(reason(f) for f in by_row.get(row, []) if f.code.startswith("X")),
+                *(reason(f) for f in by_row.get(row, []) if f.code in relating),
             ]
 
     content = np.where(facts.exact_key != 0, facts.exact_key, facts.fingerprint)
@@ -287,6 +278,7 @@ class _Pass2:
         }
         self.eval = SplitFile(staging, EVAL, max_file_bytes) if eval_file else None
         self.tally = _Tally()
+        self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
 
     def _dialect_for(self, example: Example) -> Dialect:
@@ -342,12 +334,12 @@ class _Pass2:
             return
         example = item.example
         fixed = apply_fixes(example, self.config.prepare.fixes)
-        line, findings = encode(self._dialect_for(example), example)
+        line, problems = encode(self._dialect_for(example), example)
         if line is None:
-            self._reject(item, [reason(f) for f in findings])
+            self._reject(item, [reason(self.problems.finding(p)) for p in problems])
             return
-        for finding in findings:
-            self.tally.writer_findings[finding.code] += 1
+        for problem in problems:
+            self.tally.writer_findings[self.problems.rule(problem.kind).code] += 1
         split = SPLITS[destination]
         self.files[destination].write(line)
         self.tally.fixes.update(fixed)
@@ -442,7 +434,7 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.engine.run_check`.
+    by :func:`~ftprep.validate.check.run_check`.
 
     Raises :class:`PrepareError` for stdin, an input inside ``out_dir`` or another prepare
     output, or an input that changes between the passes; :class:`AccountingError` if

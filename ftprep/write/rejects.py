@@ -29,7 +29,6 @@ from ftprep.findings import Finding, Location, display_path
 from ftprep.load.containers import RawRecord
 
 _DROP_FROM_FINDING = ("path", "line", "record")
-_UNREAD_CODES = frozenset({"L009", "L010"})
 
 
 def reason(finding: Finding) -> dict[str, Any]:
@@ -59,8 +58,7 @@ def reject_line(raw: RawRecord, reasons: list[dict[str, Any]]) -> bytes:
         "reasons": reasons,
     }
     text = raw.raw.removesuffix(b"\n").removesuffix(b"\r")  # a blank line keeps its ending
-    unread = not text and any(r.get("code") in _UNREAD_CODES for r in reasons)
-    if unread:
+    if raw.unread:
         entry["raw"] = None
     else:
         try:

@@ -38,7 +38,7 @@ typedef struct {
     PyObject *owner; /* the bytes object the pointers point into */
 } Tables;
 
-static const char CAPSULE[] = "ftprep.rules._triggers.Tables";
+static const char CAPSULE[] = "ftprep.validate._triggers.Tables";
 
 static int
 bad_tables(void)
@@ -233,7 +233,7 @@ text_facts(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"compile", compile_tables, METH_O,
      "compile(tables)\n--\n\n"
-     "Check the tables built by ftprep.rules.triggers and keep them for text_facts."},
+     "Check the tables built by ftprep.validate.prefilter and keep them for text_facts."},
     {"text_facts", (PyCFunction)(void (*)(void))text_facts, METH_FASTCALL,
      "text_facts(tables, texts)\n--\n\n"
      "The facts (bits) whose triggers occur in the texts, by the compiled tables."},

@@ -9,17 +9,27 @@ One row per input record (loaded or not), in input order. Hash keys are 64-bit; 
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from ftprep.tokens.chat import ExampleTokens
-
 ROLES = ("system", "user", "assistant", "tool")
+
+
+class TokenCounts(Protocol):
+    """What the fact table keeps of an example's token counts (the tokenizers'
+    :class:`~ftprep.tokens.chat.ExampleTokens`)."""
+
+    @property
+    def total(self) -> int: ...
+    @property
+    def trained(self) -> int: ...
+    @property
+    def by_role(self) -> Mapping[str, int]: ...
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -46,34 +56,43 @@ I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 
 
+# A scalar column of FactTable is declared once, as a field with its dtype: the builder stores
+# rows in declaration order.
+_INT32 = {"dtype": np.int32}
+_INT64 = {"dtype": np.int64}
+_UINT64 = {"dtype": np.uint64}
+_BOOL = {"dtype": np.bool_}
+
+
 @dataclass(slots=True)
 class FactTable:
     """Columns of per-record facts. ``signatures`` has one row of MinHash values per record
     (all ``0xFFFFFFFF`` where a record has nothing to compare)."""
 
-    path: npt.NDArray[np.int32]
-    line: I64
-    record: I64
-    loaded: BOOL
-    rejected: BOOL
+    path: npt.NDArray[np.int32] = field(metadata=_INT32)
+    line: I64 = field(metadata=_INT64)
+    record: I64 = field(metadata=_INT64)
+    loaded: BOOL = field(metadata=_BOOL)
+    rejected: BOOL = field(metadata=_BOOL)
     """Whether a record-level error finding makes the record unusable."""
-    tokens: I64
-    trained: I64
-    n_messages: npt.NDArray[np.int32]
-    tokens_system: I64
-    tokens_user: I64
-    tokens_assistant: I64
-    tokens_tool: I64
-    has_system: BOOL
-    has_user: BOOL
-    has_assistant: BOOL
-    exact_key: U64
-    prompt_key: U64
-    answer_key: U64
-    system_key: U64
-    fingerprint: U64
+    tokens: I64 = field(metadata=_INT64)
+    trained: I64 = field(metadata=_INT64)
+    n_messages: npt.NDArray[np.int32] = field(metadata=_INT32)
+    tokens_system: I64 = field(metadata=_INT64)
+    tokens_user: I64 = field(metadata=_INT64)
+    tokens_assistant: I64 = field(metadata=_INT64)
+    tokens_tool: I64 = field(metadata=_INT64)
+    has_system: BOOL = field(metadata=_BOOL)
+    has_user: BOOL = field(metadata=_BOOL)
+    has_assistant: BOOL = field(metadata=_BOOL)
+    exact_key: U64 = field(metadata=_UINT64)
+    prompt_key: U64 = field(metadata=_UINT64)
+    answer_key: U64 = field(metadata=_UINT64)
+    system_key: U64 = field(metadata=_UINT64)
+    fingerprint: U64 = field(metadata=_UINT64)
     """Hash of the record's raw bytes: identifies it across edits elsewhere in the file."""
-    signatures: npt.NDArray[np.uint32]
+    signatures: npt.NDArray[np.uint32] = field()
+    """One row of MinHash values per record, filled apart from the scalar columns."""
 
     def __len__(self) -> int:
         return len(self.line)
@@ -124,29 +143,10 @@ class FactTable:
         return FactTable(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
 
-#: The scalar columns of a :class:`FactTable` in the order :class:`FactTableBuilder` stores a
-#: row, with their dtypes (``signatures`` is filled separately).
-_COLUMNS: tuple[tuple[str, type[Any]], ...] = (
-    ("path", np.int32),
-    ("line", np.int64),
-    ("record", np.int64),
-    ("loaded", np.bool_),
-    ("rejected", np.bool_),
-    ("tokens", np.int64),
-    ("trained", np.int64),
-    ("n_messages", np.int32),
-    ("tokens_system", np.int64),
-    ("tokens_user", np.int64),
-    ("tokens_assistant", np.int64),
-    ("tokens_tool", np.int64),
-    ("has_system", np.bool_),
-    ("has_user", np.bool_),
-    ("has_assistant", np.bool_),
-    ("exact_key", np.uint64),
-    ("prompt_key", np.uint64),
-    ("answer_key", np.uint64),
-    ("system_key", np.uint64),
-    ("fingerprint", np.uint64),
+#: The scalar columns of a :class:`FactTable` with their dtypes, in declaration order (the
+#: order :class:`FactTableBuilder` stores a row in).
+_COLUMNS: tuple[tuple[str, type[Any]], ...] = tuple(
+    (f.name, f.metadata["dtype"]) for f in fields(FactTable) if "dtype" in f.metadata
 )
 
 
@@ -170,7 +170,7 @@ class FactTableBuilder:
         record: int,
         loaded: bool,
         rejected: bool = False,
-        tokens: ExampleTokens | None = None,
+        tokens: TokenCounts | None = None,
         n_messages: int = 0,
         roles: AbstractSet[str] = frozenset(),
         keys: tuple[int, int, int, int] = (0, 0, 0, 0),

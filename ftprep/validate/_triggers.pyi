@@ -1,5 +1,5 @@
 """The one-pass trigger scan (``_triggers.c``); the tables are built by
-:mod:`ftprep.rules.triggers`."""
+:mod:`ftprep.validate.prefilter`."""
 
 from typing import NewType
 

@@ -1,0 +1,138 @@
+"""The precision benchmark (``bench/precision/``) stays whole: every data file has its source
+and licence, the script runs, and every finding it samples from today's rules has a label.
+
+A rule change that makes new findings on that data fails here until someone reads the records
+and labels them (``python bench/precision/run.py --unlabelled --show``); no label is edited to
+make a rule look good. Precision thresholds are not asserted yet (issue 18, parts 2-3)."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench" / "precision"
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def _load_run() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("precision_run", BENCH / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load_run()
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[list[Any], dict[str, int]]:
+    sampled, totals = run.collect()
+    return sampled, totals
+
+
+def _records(path: Path) -> int:
+    text = path.read_bytes()
+    if path.name.endswith(".gz"):
+        text = gzip.decompress(text)
+    if path.name.endswith(".json"):
+        return len(json.loads(text))
+    return len(text.splitlines())
+
+
+def test_every_data_file_has_provenance_and_a_licence() -> None:
+    manifest = run.manifest()
+    assert len(manifest) >= 15
+    listed = {spec["file"] for spec in manifest.values()}
+    data_files = {
+        path.relative_to(run.DATA).as_posix()
+        for path in run.DATA.rglob("*")
+        if path.is_file() and path.name.endswith((".json", ".jsonl", ".jsonl.gz"))
+    }
+    assert data_files == listed, "every data file is listed in datasets.json, and only those"
+    for name, spec in manifest.items():
+        folder = run.DATA / name
+        assert spec["file"].startswith(f"{name}/")
+        assert REPOSITORY.match(spec["repo"]), name
+        assert COMMIT.match(spec["commit"]), name
+        assert spec["path"] and spec["licence"], name
+        assert (run.DATA / spec["licence_file"]).is_file(), f"{name}: licence text missing"
+        assert spec["records"] == _records(run.DATA / spec["file"]) <= 2000, name
+        assert spec["records"] <= spec["source_records"], name
+        provenance = (folder / "PROVENANCE.md").read_text(encoding="utf-8")
+        for needle in (Path(spec["file"]).name, spec["repo"], spec["commit"], spec["path"]):
+            assert needle in provenance, f"{name}/PROVENANCE.md does not name {needle}"
+
+
+def test_the_script_prints_the_precision_tables() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    assert "### Precision per rule" in done.stdout
+    assert "| rule | severity | sampled | true | false | debatable | unlabelled | precision |" in (
+        done.stdout
+    )
+    assert re.search(r"^\| all \|", done.stdout, re.MULTILINE)
+    for name in run.manifest():
+        assert f"| {name} |" in done.stdout
+
+
+def test_labels_are_well_formed() -> None:
+    rows = [
+        json.loads(line)
+        for line in run.LABELS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    labels = run.read_labels()  # raises on an unknown verdict, a missing reason or a clash
+    assert len(labels) == len(rows)
+    assert all(row["label"] in {"true", "false", "debatable"} for row in rows)
+    assert all(len(row["reason"]) >= 20 for row in rows), "a reason says why, in a line"
+
+
+def test_every_sampled_finding_is_labelled(sample: tuple[list[Any], dict[str, int]]) -> None:
+    sampled, totals = sample
+    assert set(totals) == set(run.manifest())
+    labels = run.read_labels()
+    missing = [item for item in sampled if item.key not in labels]
+    shown = "\n".join(run.show(item, 300) for item in missing[:10])
+    assert not missing, (
+        f"{len(missing)} sampled findings have no label; read each record and label it in "
+        f"bench/precision/labels.jsonl (run.py --unlabelled --show):\n{shown}"
+    )
+
+
+def test_the_sample_takes_every_error_and_at_most_20_others_per_code(
+    sample: tuple[list[Any], dict[str, int]],
+) -> None:
+    sampled, _ = sample
+    per_file_code: dict[tuple[str, str], int] = {}
+    errors = 0
+    for item in sampled:
+        finding = item.finding
+        if finding.severity.value == "error":
+            errors += 1
+        else:
+            key = (item.key.file, finding.code)
+            per_file_code[key] = per_file_code.get(key, 0) + 1
+    assert errors and max(per_file_code.values()) == run.PER_CODE
+    specs = run.manifest()
+    found = run.findings_of("t0_app_reviews", specs["t0_app_reviews"])
+    again = run.sample("t0_app_reviews", specs["t0_app_reviews"], found)
+    mine = [s for s in sampled if s.dataset == "t0_app_reviews"]
+    assert [s.key for s in again] == [s.key for s in mine], "the sample is deterministic"
