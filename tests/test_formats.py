@@ -338,7 +338,7 @@ CLI_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cli"
 
 def _real_findings() -> tuple[list[Finding], dict[str, int]]:
     from ftprep.config import Config
-    from ftprep.validate.engine import run_check
+    from ftprep.validate.check import run_check
 
     paths = sorted(str(p) for p in CLI_FIXTURES.iterdir() if p.suffix != ".md")
     result = run_check(paths, Config(select=["ALL"], workers=1))
