@@ -16,6 +16,7 @@ raise :class:`~ftprep.config.ConfigError`, unusable inputs
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from ftprep.baseline import Baseline
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import DialectOptions, dialect_names
 from ftprep.findings import Finding, Severity
-from ftprep.fix import FileFix, fix_files, fix_safety, fixable_counts
 from ftprep.load import load_path, load_records
 from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
@@ -33,7 +33,7 @@ from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.progress import progress_bar
 from ftprep.report.statistics import Statistic, statistics
-from ftprep.rules.registry import ProblemRules, validate_rule_config
+from ftprep.rules.registry import ProblemRules, fix_safety, validate_rule_config
 from ftprep.targets import get_target
 from ftprep.tokens import check_tokenizer
 from ftprep.validate.check import CheckResult, run_check
@@ -41,6 +41,7 @@ from ftprep.validate.engine import Progress
 
 if TYPE_CHECKING:
     from ftprep.facts import FactTable
+    from ftprep.fix import FileFix
     from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
@@ -129,12 +130,15 @@ class LintResult:
 
     def statistics(self) -> list[Statistic]:
         """A count per code of :attr:`findings`, with whether ``--fix`` repairs it."""
-        return statistics(self.findings, fix_of=fix_safety)
+        return statistics(self.findings)
 
     def fixable(self) -> tuple[int, int]:
         """Findings left that a fix run would repair, and how many more only
-        ``--unsafe-fixes`` would (:func:`ftprep.fix.fixable_counts`)."""
-        return fixable_counts(self.findings, unsafe=self.unsafe_fixes)
+        ``--unsafe-fixes`` would (0 when they were asked for)."""
+        counts = Counter(fix_safety(f.code) for f in self.findings)
+        if self.unsafe_fixes:
+            return counts["safe"] + counts["unsafe"], 0
+        return counts["safe"], counts["unsafe"]
 
 
 def lint_files(
@@ -157,6 +161,8 @@ def lint_files(
     result = check_files(paths, config, against=against, progress=progress)
     fixes: list[FileFix] = []
     if fix or diff:
+        from ftprep.fix import fix_files  # only when fixing: a plain check does without
+
         with stage("fix"):
             fixes = fix_files(paths, result.findings, unsafe=unsafe_fixes, write=not diff)
         if not diff and any(f.total for f in fixes):

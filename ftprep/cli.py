@@ -31,13 +31,12 @@ from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import dialect_names
 from ftprep.findings import Severity, plural
-from ftprep.fix import fix_safety
 from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
 from ftprep.report.statistics import write_statistics
 from ftprep.rules.base import Rule
-from ftprep.rules.registry import ALL_RULES, check_selectors, rule_for
+from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS, get_target
 from ftprep.validate.check import CheckResult
 from ftprep.write.errors import AccountingError, PrepareError
@@ -395,7 +394,7 @@ def rule_info(rule: type[Rule]) -> dict[str, Any]:
         "severity": rule.severity.value,
         "scope": rule.scope,
         "default_on": rule.default_on,
-        "fix": fix_safety(rule.code),
+        "fix": rule.fix_safety(),
         "documentation": rule.documentation(),
     }
 
@@ -412,7 +411,7 @@ def run_rules(args: argparse.Namespace) -> int:
             return 0
         default = "" if rule.default_on else " (off by default)"
         print(f"{rule.code} {rule.name}: {rule.summary}")
-        print(f"Severity: {rule.severity.value}{default}.{_FIX_NOTE[fix_safety(rule.code)]}")
+        print(f"Severity: {rule.severity.value}{default}.{_FIX_NOTE[rule.fix_safety()]}")
         print(f"Defined in: {rule.source()}\n")
         print(rule.documentation())
         return 0

@@ -44,26 +44,9 @@ _BOM = b"\xef\xbb\xbf"
 #: Content fixes applied to every message text, in order (names of ``FIX_FUNCTIONS``).
 CONTENT_FIXES = ("whitespace", "nfc")
 
-SAFE_FIX_CODES = frozenset({L.Utf8Bom.code, L.BlankLine.code})
-"""Codes whose findings ``--fix`` repairs."""
 UNSAFE_FIX_CODES = frozenset({ExactDuplicate.code})
-"""Codes whose findings only ``--fix --unsafe-fixes`` repairs: the fix drops records."""
-
-
-def fix_safety(code: str) -> str | None:
-    """``"safe"``, ``"unsafe"`` (the fix drops records) or ``None`` (no fix) for a code."""
-    if code in SAFE_FIX_CODES:
-        return "safe"
-    return "unsafe" if code in UNSAFE_FIX_CODES else None
-
-
-def fixable_counts(findings: Iterable[Finding], *, unsafe: bool = False) -> tuple[int, int]:
-    """How many ``findings`` a fix run would repair, and how many more only
-    ``--unsafe-fixes`` would (0 when ``unsafe``)."""
-    counts = Counter(fix_safety(f.code) for f in findings)
-    if unsafe:
-        return counts["safe"] + counts["unsafe"], 0
-    return counts["safe"], counts["unsafe"]
+"""Codes whose findings only ``--fix --unsafe-fixes`` repairs (the rules say so:
+``unsafe_fix``): the fix drops records."""
 
 
 _LABELS = {

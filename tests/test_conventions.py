@@ -17,6 +17,7 @@ import pytest
 import ftprep
 from ftprep import cli
 from ftprep.config import Config
+from ftprep.fix import UNSAFE_FIX_CODES
 from ftprep.rules.registry import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,6 +248,13 @@ def test_quiet_prints_findings_and_nothing_else(
 
 
 # --- fixes ----------------------------------------------------------------------------------
+
+
+def test_the_rules_say_which_fixes_are_unsafe() -> None:
+    unsafe = {rule.code for rule in ALL_RULES if rule.fix_safety() == "unsafe"}
+    safe = {rule.code for rule in ALL_RULES if rule.fix_safety() == "safe"}
+    assert unsafe == UNSAFE_FIX_CODES == {"X001"}
+    assert safe == {"L003", "L005"}
 
 
 def test_dropping_duplicates_is_an_unsafe_fix(

@@ -2,7 +2,7 @@ r"""``--statistics``: how many findings of each code, as ruff prints them.
 
 >>> from ftprep.findings import Finding, Location, Severity
 >>> found = [Finding("L005", Severity.WARNING, "blank line", Location("a.jsonl", 3))] * 2
->>> render_statistics(statistics(found, fix_of=lambda code: "safe"))
+>>> render_statistics(statistics(found))
 '2\tL005\t[*] blank-line\n'
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
@@ -40,20 +40,17 @@ class Statistic:
         return {**asdict(self), "fixable": self.fix is not None}
 
 
-def statistics(
-    findings: Iterable[Finding], fix_of: Callable[[str], str | None] = lambda code: None
-) -> list[Statistic]:
-    """One :class:`Statistic` per code found, most frequent first (then by code); ``fix_of``
-    says whether a code's fix is safe or unsafe (:func:`ftprep.fix.fix_safety`)."""
+def statistics(findings: Iterable[Finding]) -> list[Statistic]:
+    """One :class:`Statistic` per code found, most frequent first (then by code)."""
     counts = Counter(f.code for f in findings)
     out = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         try:
             rule = rule_for(code)
-            name, summary = rule.name, rule.summary
         except KeyError:  # not a registered rule (a finding made outside the registry)
-            name, summary = code, ""
-        out.append(Statistic(code, name, summary, count, fix_of(code)))
+            out.append(Statistic(code, code, "", count, None))
+            continue
+        out.append(Statistic(code, rule.name, rule.summary, count, rule.fix_safety()))
     return out
 
 

@@ -84,6 +84,12 @@ def _instantiate(rule: type[Rule], config: Config) -> Rule:
     return rule(options, level)
 
 
+def fix_safety(code: str) -> str | None:
+    """:meth:`Rule.fix_safety` of the rule with ``code`` (``None`` for an unknown code)."""
+    rule = _BY_CODE.get(code)
+    return None if rule is None else rule.fix_safety()
+
+
 def check_selectors(codes: Iterable[str], where: str) -> None:
     """Raise :class:`ConfigError` naming the first of ``codes`` (code prefixes, or ``ALL``)
     that selects no rule; ``where`` says where it was given (``--ignore``, ``ignore in
