@@ -395,6 +395,7 @@ def rule_info(rule: type[Rule]) -> dict[str, Any]:
         "scope": rule.scope,
         "default_on": rule.default_on,
         "fix": rule.fix_safety(),
+        "source": rule.source(),
         "documentation": rule.documentation(),
     }
 

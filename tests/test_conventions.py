@@ -230,6 +230,7 @@ def test_rules_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert by_code["L005"]["fix"] == "safe" and by_code["X001"]["fix"] == "unsafe"
     assert by_code["S001"]["fix"] is None and by_code["S001"]["scope"] == "record"
     assert by_code["X001"]["scope"] == "dataset" and by_code["X001"]["documentation"]
+    assert by_code["X001"]["source"].startswith("ftprep/rules/duplicates.py:")
     _, one, _ = run(capsys, "rules", "blank-line", "--output-format", "json")
     assert json.loads(one) == by_code["L005"]
 
