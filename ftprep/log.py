@@ -2,10 +2,12 @@
 
 The library only logs; it never configures handlers (the application does, as the standard
 library advises). Each stage of a run logs its wall time at ``DEBUG`` through :func:`stage`,
-so ``ftprep -v check ...`` (or ``logging.getLogger("ftprep").setLevel(logging.DEBUG)`` in
+so ``ftprep -v check ...`` (or ``logging.basicConfig(level=logging.DEBUG)`` in
 Python) shows where the time goes::
 
-    ftprep: debug: record pass (2 workers, 4 units): 4.812 s
+    ftprep: debug: record pass: 42 units, 2 worker processes
+    ftprep: debug: record pass: 4.812 s
+    ftprep: debug: dataset rule X002: 0.763 s
 """
 
 from __future__ import annotations
