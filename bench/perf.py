@@ -318,9 +318,9 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
     from ftprep.load.containers import read_records
     from ftprep.rules.context import DatasetContext, RecordContext
     from ftprep.rules.registry import dataset_rules
-    from ftprep.rules.structure import shape_of
     from ftprep.validate.check import run_check
     from ftprep.validate.engine import RecordPass, dialect_options
+    from ftprep.view import ExampleView
 
     config = Config(workers=1)
     record_pass = RecordPass(config)
@@ -346,14 +346,22 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
             timed("count tokens (tiktoken + chat overhead)", start)
             start = time.perf_counter()
             by_traits: dict[Any, Any] = {}
+            prefilter = record_pass.prefilter
             for example, tokens in zip(examples, counted, strict=True):
                 ctx.tokens = tokens
-                traits = shape_of(example).traits
-                active = by_traits.get(traits)
-                if active is None:
-                    active = by_traits[traits] = [
-                        r for r in record_pass.rules if r.relevant(traits, ctx)
-                    ]
+                view = ctx.view = ExampleView.of(example)
+                traits, bits = view.traits, prefilter.scan(view.texts)
+                choice = by_traits.get((traits, bits))
+                if choice is None:
+                    choice = by_traits[traits, bits] = (
+                        [
+                            r
+                            for r in record_pass.rules
+                            if r.relevant(traits, ctx) and prefilter.may_find(r, traits, bits)
+                        ],
+                        prefilter.hits(bits),
+                    )
+                active, ctx.hits = choice
                 for rule in active:
                     list(rule.check(example, ctx))
             timed("record rules (S R C T Q P O)", start)

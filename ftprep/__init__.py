@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from ftprep.report.report import Report
     from ftprep.targets import TARGETS, Target, get_target
     from ftprep.validate.check import CheckResult
-    from ftprep.write import AccountingError, ConvertResult, PrepareError, PrepareResult
+    from ftprep.write import (
+        AccountingError,
+        ConvertResult,
+        OutputError,
+        PrepareError,
+        PrepareResult,
+    )
 
 # The rest is imported on first use, so that the command line imports only what a run needs.
 __getattr__, __dir__ = lazy_attributes(
@@ -43,7 +49,8 @@ __getattr__, __dir__ = lazy_attributes(
         **dict.fromkeys(("TARGETS", "Target", "get_target"), "ftprep.targets"),
         "CheckResult": "ftprep.validate.check",
         **dict.fromkeys(
-            ("AccountingError", "ConvertResult", "PrepareError", "PrepareResult"), "ftprep.write"
+            ("AccountingError", "ConvertResult", "OutputError", "PrepareError", "PrepareResult"),
+            "ftprep.write",
         ),
     },
 )
@@ -62,6 +69,7 @@ __all__ = [
     "InputError",
     "Location",
     "Message",
+    "OutputError",
     "PrepareError",
     "PrepareResult",
     "Report",

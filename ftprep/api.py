@@ -5,7 +5,8 @@ Each takes its inputs (one path, or several; folders stand for the data files un
 and keyword options mirroring the command line, resolves the configuration as the command
 line does (:func:`resolve_config`) and returns plain results. Bad options
 raise :class:`~ftprep.config.ConfigError`, unusable inputs
-:class:`~ftprep.load.paths.InputError`.
+:class:`~ftprep.load.paths.InputError`, outputs that cannot be written
+:class:`~ftprep.write.files.OutputError`.
 
 >>> from ftprep.api import prepare  # doctest: +SKIP
 >>> result = prepare("data.jsonl", out_dir="out", holdout=0.1, seed=0)  # doctest: +SKIP
@@ -161,10 +162,16 @@ def lint_files(
     result = check_files(paths, config, against=against, progress=progress)
     fixes: list[FileFix] = []
     if fix or diff:
-        from ftprep.fix import fix_files  # only when fixing: a plain check does without
+        from ftprep.fix import content_fixes_for, fix_files  # a plain check does without
 
         with stage("fix"):
-            fixes = fix_files(paths, result.findings, unsafe=unsafe_fixes, write=not diff)
+            fixes = fix_files(
+                paths,
+                result.findings,
+                content_fixes=content_fixes_for(config),
+                unsafe=unsafe_fixes,
+                write=not diff,
+            )
         if not diff and any(f.total for f in fixes):
             result = check_files(paths, config, against=against, progress=progress)
     findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)

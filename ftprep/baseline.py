@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from ftprep.findings import Finding, display_path
+from ftprep.load.paths import InputError, check_input
 
 VERSION = 1
 DEFAULT_PATH = ".ftprep-baseline.json"
@@ -76,6 +77,10 @@ class Baseline:
     def read(cls, path: str | os.PathLike[str]) -> Baseline:
         """Read a baseline file; raises :class:`BaselineError` with the reason."""
         file = Path(path)
+        try:
+            check_input(str(path), "baseline")
+        except InputError as err:  # /dev/zero would be read forever
+            raise BaselineError(str(err)) from None
         try:
             document = orjson.loads(file.read_bytes())
         except FileNotFoundError:

@@ -39,7 +39,7 @@ from ftprep.rules.base import Rule
 from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS, get_target
 from ftprep.validate.check import CheckResult
-from ftprep.write.errors import AccountingError, PrepareError
+from ftprep.write.errors import AccountingError, OutputError, PrepareError
 
 EXAMPLES = """\
 examples:
@@ -63,7 +63,7 @@ class UsageError(Exception):
     """A bad command line (unknown rule selector, rule...): exit 2 with the message."""
 
 
-USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError)
+USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError, OutputError)
 """Errors in what the user asked for (options, configuration, inputs, output folder): the
 message and exit 2, never a traceback."""
 

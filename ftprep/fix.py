@@ -5,25 +5,29 @@ Safe fixes cannot change what a model learns; they are made with ``--fix``:
 - strip a UTF-8 byte order mark (when L003 reports it);
 - delete blank lines (L005);
 - trim stray whitespace around message contents and normalise them to Unicode NFC (the
-  same fixes ``prepare`` applies, :mod:`ftprep.write.fixes`).
+  same fixes ``prepare`` applies, :mod:`ftprep.write.fixes`); no rule reports these, so
+  they run only with the default rule selection (:func:`content_fixes_for`).
 
 Unsafe fixes drop records, so the model trains on fewer examples; as in ruff they are made
 only when asked for as well (``--unsafe-fixes``, ``unsafe=True``):
 
-- delete later exact duplicates of a record (when X001 reports them; the first occurrence
-  stays).
+- delete exact duplicates of a record (when X001 reports them): of each group of copies
+  the first one without an error finding stays (the first copy when none is valid), as
+  ``prepare`` keeps the first clean one.
 
 Only the lines that change are rewritten; every other line keeps its exact bytes and line
 ending, so the diff shows just the fixes. A changed string is replaced inside its line where
 that provably yields the intended record, else the line is re-serialised. Files are replaced
-atomically. JSON array files and gzip files are not fixed in place; they are reported as
-skipped.
+atomically; a symbolic link keeps pointing at its target, which is the file fixed. JSON
+array files, gzip files, read-only files and files that cannot be written are not fixed in
+place; they are reported as skipped.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +36,10 @@ from typing import Any
 
 import orjson
 
-from ftprep.findings import Finding
+from ftprep.config import Config
+from ftprep.findings import Finding, Severity
 from ftprep.load.containers import STDIN
+from ftprep.load.paths import is_regular_file
 from ftprep.rules import load as L
 from ftprep.rules.duplicates import ExactDuplicate
 from ftprep.write.files import write_atomic
@@ -101,9 +107,16 @@ def _split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def _why_not_fixable(path: str, data: bytes) -> str | None:
+def _why_not_in_place(path: str) -> str | None:
+    """Why ``path`` cannot even be read for fixing: a stream, read once by the check."""
     if path == STDIN:
         return "standard input cannot be fixed in place"
+    if Path(path).exists() and not is_regular_file(path):
+        return "only regular files are fixed in place, not FIFOs or devices"
+    return None
+
+
+def _why_not_fixable(path: str, data: bytes) -> str | None:
     if data[:2] == b"\x1f\x8b":
         return "gzip files are not fixed in place; fix the uncompressed file"
     first = data.removeprefix(_BOM).lstrip()[:1]
@@ -173,6 +186,49 @@ def _lines_reported(findings: Iterable[Finding], codes: Collection[str]) -> set[
     return {f.line for f in findings if f.code in codes and f.line is not None}
 
 
+Place = tuple[str, int]
+
+
+def duplicates_to_delete(findings: Sequence[Finding]) -> set[Place]:
+    """The ``(path, line)`` of every exact-duplicate copy ``--fix`` deletes: of each group
+    of copies (a first occurrence and the X001 findings pointing at it, in input order), all
+    but the first copy that has no error finding, or all but the first when none is valid."""
+    invalid = {
+        (f.path, f.line) for f in findings if f.severity is Severity.ERROR and f.line is not None
+    }
+    groups: dict[Place, list[Place]] = {}
+    for f in findings:
+        if f.code == ExactDuplicate.code and f.line is not None and f.related:
+            first = f.related[0]
+            if first.line is not None:
+                groups.setdefault((first.path, first.line), [(first.path, first.line)]).append(
+                    (f.path, f.line)
+                )
+    delete: set[Place] = set()
+    for copies in groups.values():
+        keep = next((copy for copy in copies if copy not in invalid), copies[0])
+        delete.update(copy for copy in copies if copy != keep)
+    return delete
+
+
+def content_fixes_for(config: Config) -> Sequence[str]:
+    """The content fixes ``check --fix`` applies under ``config``: those ``prepare`` applies
+    (``prepare.fixes``), unless the rule selection was narrowed with ``select`` (no rule
+    reports them, so a user who selected some rules did not ask for them)."""
+    everything = config.select is None or "ALL" in config.select
+    return config.prepare.fixes if everything else ()
+
+
+def _not_writable(path: Path) -> str | None:
+    """Why the file ``path`` must not be rewritten, if it must not: it is read-only, by its
+    mode (which would not stop root, or anyone who may write its folder) or for this user.
+    A folder that cannot be written shows when the write fails."""
+    mode = path.stat().st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        return "the file is read-only; make it writable to fix it"
+    return None
+
+
 def fix_file(
     path: str,
     findings: Sequence[Finding],
@@ -185,9 +241,11 @@ def fix_file(
     reported for it: the safe ones, and with ``unsafe`` those that drop records. Writes the
     file only when something changed; with ``write=False`` leaves it alone and puts the
     unified diff of the fixes in :attr:`FileFix.diff`."""
-    result = FileFix(path)
+    result = FileFix(path, skipped=_why_not_in_place(path))
+    if result.skipped:
+        return result
     try:
-        data = Path(path).read_bytes() if path != STDIN else b""
+        data = Path(path).read_bytes()
     except OSError as err:
         result.skipped = f"cannot read: {err.strerror}"
         return result
@@ -196,7 +254,7 @@ def fix_file(
         return result
     mine = [f for f in findings if f.path == path]
     blank = _lines_reported(mine, {L.BlankLine.code})
-    duplicates = _lines_reported(mine, UNSAFE_FIX_CODES)
+    duplicates = {line for where, line in duplicates_to_delete(findings) if where == path}
     lines = _split_lines(data)
     out: list[bytes] = []
 
@@ -224,10 +282,18 @@ def fix_file(
             for kind, count in sorted(counts.items()):
                 fixed(kind, count)
         out.append(line)
-    if result.total and write:
-        write_atomic(Path(path), b"".join(out))
-    elif result.total:
+    if result.total and not write:
         result.diff = unified_diff(path, lines, out)
+    elif result.total:
+        try:
+            result.skipped = _not_writable(Path(path))
+            if result.skipped is None:
+                write_atomic(path, b"".join(out))
+        except OSError as err:
+            result.skipped = f"cannot write: {err.strerror or err}"
+        if result.skipped:
+            result.fixed.clear()
+            result.lines.clear()
     return result
 
 
@@ -245,7 +311,15 @@ def unified_diff(path: str, before: Sequence[bytes], after: Sequence[bytes]) -> 
 
 
 def fix_files(
-    paths: Sequence[str], findings: Sequence[Finding], *, unsafe: bool = False, write: bool = True
+    paths: Sequence[str],
+    findings: Sequence[Finding],
+    *,
+    content_fixes: Sequence[str] = CONTENT_FIXES,
+    unsafe: bool = False,
+    write: bool = True,
 ) -> list[FileFix]:
     """:func:`fix_file` for each of ``paths``."""
-    return [fix_file(path, findings, unsafe=unsafe, write=write) for path in paths]
+    return [
+        fix_file(path, findings, content_fixes=content_fixes, unsafe=unsafe, write=write)
+        for path in paths
+    ]

@@ -1,5 +1,6 @@
-"""The C accelerators and their plain-Python twins, for the tests that run on each: whatever
-``FTPREP_PURE_PYTHON`` says, :func:`backend` switches every use site to one of them."""
+"""The C accelerators and their plain-Python twins, for the tests that run on each:
+:func:`backend` switches every use site to one of them. Under ``FTPREP_PURE_PYTHON`` only the
+plain-Python ones are run (a run without it has run the C ones)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from ftprep._accel import pure_python
 from ftprep.config import Config
 from ftprep.dedup import keys, signatures
 from ftprep.rules.base import RecordRule
@@ -27,15 +29,17 @@ def _built(name: str) -> ModuleType | None:
 MINHASH = _built("dedup._minhash")
 KEYS = _built("dedup._keys")
 TRIGGERS = _built("validate._triggers")
-#: The backends there are: plain Python always, C where the extensions are built.
-BUILT = ["python"] + (["c"] if MINHASH and KEYS and TRIGGERS else [])
+#: The backends there are: plain Python always, C where the extensions are built (and not
+#: set aside by ``FTPREP_PURE_PYTHON``).
+C_BUILT = bool(MINHASH and KEYS and TRIGGERS)
+BUILT = ["python"] + (["c"] if C_BUILT and not pure_python() else [])
 
 
 @contextmanager
 def backend(name: str) -> Iterator[None]:
     """Run the block with the ``c`` extensions or their ``python`` twins."""
     c = name == "c"
-    if c and "c" not in BUILT:
+    if c and not C_BUILT:
         raise LookupError("the C extensions are not built")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(keys, "_joined", KEYS.joined if c and KEYS else keys.joined_text)

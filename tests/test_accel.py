@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from ftprep._accel import extension
-from ftprep.dedup.keys import joined_text, message_columns
+from ftprep.dedup.keys import joined_text
 from ftprep.dedup.signatures import permutations, shingle_python, sign_python
 from ftprep.load import load_path
-from ftprep.rules.structure import shape_of
 from ftprep.tokens.chat import TiktokenChatCounter
 from ftprep.validate import prefilter
+from ftprep.view import ExampleView
 
 REALDATA = needs.REALDATA
 pytestmark = needs.path_mark(REALDATA, "needs ../shared/realdata")
@@ -28,7 +28,7 @@ pytestmark = needs.path_mark(REALDATA, "needs ../shared/realdata")
 
 @pytest.fixture(scope="module")
 def built() -> None:
-    if backends.BUILT != ["python", "c"]:
+    if not backends.C_BUILT:
         needs.missing("the C extensions are not built")
 
 
@@ -59,7 +59,7 @@ def test_fallbacks_equal_the_extensions_on_real_files(built: None) -> None:
             if item.example is None:
                 continue
             examples += 1
-            columns = message_columns(item.example)
+            columns = ExampleView.of(item.example).columns
             for case_sensitive in (False, True):
                 assert joined_text(*columns, case_sensitive) == backends.KEYS.joined(
                     *columns, case_sensitive
@@ -68,7 +68,7 @@ def test_fallbacks_equal_the_extensions_on_real_files(built: None) -> None:
             for width in (1, 5):
                 assert shingle_python(ids, width) == backends.MINHASH.shingle_hashes(ids, width)
                 assert sign_python(ids, width, a, b) == backends.MINHASH.sign(ids, width, a, b)
-            entries = shape_of(item.example).entries
+            entries = ExampleView.of(item.example).entries
             texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
             facts = python_scan(texts)
             assert facts == c_scan(texts)

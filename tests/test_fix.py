@@ -137,3 +137,62 @@ def test_records_differing_only_in_case_are_not_removed(tmp_path: Path) -> None:
     message, fixed = _check_and_fix(path, select="X001", unsafe=True)
     assert message.endswith("(1 duplicate record removed)")
     assert fixed == b"\n".join(lines[:2]) + b"\n"
+
+
+def test_the_valid_copy_of_a_duplicate_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A weight on a user message is an error (S013) that the duplicate key rightly ignores:
+    # user turns are not trained on. The invalid first copy goes, the valid copy stays.
+    invalid = (
+        b'{"messages": [{"role": "user", "content": "a", "weight": 0}, '
+        b'{"role": "assistant", "content": "b"}]}'
+    )
+    valid = CHAT % (b"a", b"b")
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(invalid + b"\n" + CHAT % (b"c", b"d") + b"\n" + valid + b"\n")
+    cli.main(["check", str(path), "--fix", "--unsafe-fixes"])
+    assert "1 duplicate record removed" in capsys.readouterr().err
+    assert path.read_bytes() == CHAT % (b"c", b"d") + b"\n" + valid + b"\n"
+
+
+def test_content_fixes_need_the_default_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    untrimmed = CHAT % (b"  Where is Paris?  ", b"France.")
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(untrimmed + b"\n\n")
+    assert cli.main(["check", str(path), "--fix", "--select", "L005"]) == 1
+    assert "1 blank line removed" in capsys.readouterr().err
+    assert path.read_bytes() == untrimmed + b"\n"
+    cli.main(["check", str(path), "--fix", "--select", "ALL"])
+    assert "1 text trimmed" in capsys.readouterr().err
+    assert path.read_bytes() == CHAT % (b"Where is Paris?", b"France.") + b"\n"
+    path.write_bytes(untrimmed + b"\n")
+    cli.main(["check", str(path), "--fix"])
+    assert "1 text trimmed" in capsys.readouterr().err
+
+
+def test_a_symlink_is_fixed_through_to_its_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "real.jsonl"
+    target.write_bytes(DRONE.read_bytes() + b"\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    cli.main(["check", str(link), "--fix", "--select", "L"])
+    assert "1 blank line removed" in capsys.readouterr().err
+    assert link.is_symlink()
+    assert target.read_bytes() == DRONE.read_bytes()
+
+
+def test_a_read_only_file_is_not_rewritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(DRONE.read_bytes() + b"\n\n")
+    path.chmod(0o444)
+    cli.main(["check", str(path), "--fix", "--select", "L"])
+    err = capsys.readouterr().err
+    assert f"Not fixed: {path}: the file is read-only" in err
+    assert path.read_bytes() == DRONE.read_bytes() + b"\n\n"

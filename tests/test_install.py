@@ -2,9 +2,9 @@
 
 A fresh clone of this repository (its committed ``HEAD``) and a fresh virtual environment
 (``python -m venv``, no system site-packages): the README's first command runs there as
-written. With ``FTPREP_TEST_README=1`` (``.ci/run`` sets it; the install takes minutes), so
-does the second one's install step (``./scripts/test --install-only``), then a smoke test of
-the suite. In the same environment, a wheel and an sdist built with ``python -m
+written. With ``FTPREP_TEST_README=1`` (``scripts/test`` sets it under CI; the install takes
+minutes), so does the second one's install step (``./scripts/test --install-only``), then a
+smoke test of the suite. In the same environment, a wheel and an sdist built with ``python -m
 build`` install and check ``fixtures/drone``, and the sdist installs without a working C
 compiler (or with ``FTPREP_PURE_PYTHON=1``), leaving the C extensions out, and finds the same
 as with them.
@@ -128,7 +128,8 @@ def test_readme_first_command_prepares_the_drone_data(fresh: Fresh) -> None:
 
 
 @pytest.mark.skipif(
-    os.environ.get("FTPREP_TEST_README") != "1", reason="installs for minutes: .ci/run runs it"
+    os.environ.get("FTPREP_TEST_README") != "1",
+    reason="installs for minutes: scripts/test runs it under CI",
 )
 def test_readme_second_command_installs_what_the_suite_needs(fresh: Fresh) -> None:
     command = readme_commands()[1]

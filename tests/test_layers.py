@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "ftprep._lazy",
         "ftprep.cache",
         "ftprep.log",
+        "ftprep.view",
     ),
 )
 

@@ -17,7 +17,7 @@ from ftprep.api import prepare
 from ftprep.config import Config
 from ftprep.load import load_path
 from ftprep.targets import TARGETS, get_target
-from ftprep.write import PrepareError, PrepareResult, verify_output
+from ftprep.write import OutputError, PrepareError, PrepareResult, verify_output
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "prepare"
@@ -355,7 +355,7 @@ def test_every_target_writes_what_it_reads_back(target: str, tmp_path: Path) -> 
 def test_an_output_folder_that_cannot_be_made_fails_before_any_work(tmp_path: Path) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("a file, not a folder")
-    with pytest.raises(PrepareError, match="cannot write to"):
+    with pytest.raises(OutputError, match="cannot write to"):
         prepare([DRONE], out_dir=blocker)
 
 

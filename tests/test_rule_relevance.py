@@ -16,9 +16,9 @@ import pytest
 from ftprep.config import Config, parse_config
 from ftprep.load import load_path
 from ftprep.model import Example
-from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import shape_of
+from ftprep.rules.context import Hits, RecordContext
 from ftprep.validate.engine import RecordPass
+from ftprep.view import ExampleView
 
 REPO = Path(__file__).resolve().parent.parent
 CASES_DIR = REPO / "fixtures" / "rules"
@@ -50,16 +50,28 @@ def _case_inputs() -> Iterator[tuple[str, dict[str, Any], list[str]]]:
 
 
 def _skipped_findings(config: Config, examples: list[Example]) -> list[str]:
-    """``code: message`` of findings a rule reports on an example its traits rule out."""
+    """``code: message`` of findings a rule reports on an example its traits or the
+    prefilter's hits rule out, or reports differently when it reads the hits."""
     record_pass = RecordPass(config)
+    prefilter = record_pass.prefilter
     ctx = RecordContext(record_pass.target, record_pass.model, config)
     hidden = []
     for example in examples:
         ctx.tokens = record_pass.tokenizer.count(example)
-        traits = shape_of(example).traits
+        view = ctx.view = ExampleView.of(example)
+        bits = prefilter.scan(view.texts)
         for rule in record_pass.rules:
-            if not rule.relevant(traits, ctx):
-                hidden += [f"{f.code}: {f.message}" for f in rule.check(example, ctx)]
+            ctx.hits = Hits()  # no scan: every trigger counts as hit
+            unfiltered = [f"{f.code}: {f.message}" for f in rule.check(example, ctx)]
+            if not (
+                rule.relevant(view.traits, ctx) and prefilter.may_find(rule, view.traits, bits)
+            ):
+                hidden += unfiltered
+                continue
+            ctx.hits = prefilter.hits(bits)
+            found = [f"{f.code}: {f.message}" for f in rule.check(example, ctx)]
+            if found != unfiltered:
+                hidden.append(f"{rule.code}: finds {found} with the hits, {unfiltered} without")
     return hidden
 
 
@@ -79,7 +91,7 @@ def test_cases_cover_rules_skipped_on_ordinary_examples() -> None:
                 example = Example.model_validate_json(line)
             except ValueError:
                 continue
-            traits.add(shape_of(example).traits)
+            traits.add(ExampleView.of(example).traits)
     assert len(traits) > 50
 
 

@@ -169,9 +169,10 @@ def test_digit_shapes_never_hide_a_card_or_phone_number(text: str) -> None:
         _NANP_TAIL_SHAPES,
         _PHONE_INTERNATIONAL,
     )
-    from ftprep.rules.texts import digit_shapes
+    from ftprep.view import ExampleView
 
-    shapes = digit_shapes(Example.model_validate({"messages": [{"role": "user", "content": text}]}))
+    example = Example.model_validate({"messages": [{"role": "user", "content": text}]})
+    shapes = ExampleView.of(example).digit_shapes
     if _CARD.search(text):
         assert any(shape in shapes for shape in _CARD_SHAPES)
     if _PHONE_INTERNATIONAL.search(text):

@@ -139,8 +139,8 @@ def test_a_role_given_as_a_str_enum_is_a_role() -> None:
     the rules read and for token counting alike."""
     from enum import StrEnum
 
-    from ftprep.rules.structure import shape_of
     from ftprep.tokens.chat import TiktokenChatCounter
+    from ftprep.view import ExampleView
 
     class Role(StrEnum):
         USER = "user"
@@ -148,7 +148,7 @@ def test_a_role_given_as_a_str_enum_is_a_role() -> None:
 
     messages = [{"role": Role.USER, "content": "Hi"}, {"role": Role.ASSISTANT, "content": "Hello"}]
     example = Example.model_validate({"messages": messages})
-    shape = shape_of(example)
+    shape = ExampleView.of(example)
     assert not shape.traits.odd_roles
     assert shape.role_names == ["user", "assistant"]
     plain = Example.model_validate(

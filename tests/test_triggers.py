@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from ftprep.load import load_path
 from ftprep.rules.base import Triggers
-from ftprep.rules.structure import shape_of
 from ftprep.validate.prefilter import LOWER_TO_ASCII, Match, Prefilter, build_tables
+from ftprep.view import ExampleView
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 _ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
@@ -146,7 +146,7 @@ def test_scan_agrees_with_plain_tests_on_real_files(backend_name: str) -> None:
             for item in itertools.islice(load_path(path), 1500):
                 if item.example is None:
                     continue
-                entries = shape_of(item.example).entries
+                entries = ExampleView.of(item.example).entries
                 texts = [m.content for _f, _i, m in entries if isinstance(m.content, str)]
                 facts = assert_scan_is_right(texts)
                 seen += 1

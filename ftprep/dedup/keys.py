@@ -23,23 +23,7 @@ import xxhash
 
 from ftprep._accel import extension
 from ftprep.model import SYSTEM_ROLES, Example
-
-Turns = tuple[list[str], list[str], list[str]]
-"""The fields, roles (``""`` where not a string) and texts of an example's messages, in
-:meth:`Example.iter_messages` order."""
-
-
-def message_columns(example: Example) -> Turns:
-    """The :data:`Turns` of ``example``."""
-    fields: list[str] = []
-    roles: list[str] = []
-    texts: list[str] = []
-    for field_name, _i, message in example.iter_messages():
-        role = message.role
-        fields.append(field_name)
-        roles.append(role if isinstance(role, str) else "")
-        texts.append(message.text())
-    return fields, roles, texts
+from ftprep.view import Columns, ExampleView
 
 
 def sides(fields: list[str], roles: list[str]) -> tuple[range, int]:
@@ -100,7 +84,7 @@ def record_keys(
     example: Example,
     *,
     case_sensitive: bool = False,
-    turns: Turns | None = None,
+    columns: Columns | None = None,
 ) -> tuple[int, int, int, int]:
     """``(exact, prompt, answer, system)`` keys of ``example``; 0 where a side is empty.
 
@@ -109,9 +93,9 @@ def record_keys(
     ``rejected``) and labelled data (KTO's ``label``) have no answer key: their answers are
     judged against each other or by their label, not learned as *the* answer to the prompt,
     so several different answers to one prompt are the point there, not a contradiction.
-    ``turns`` saves walking the messages again when the caller has them.
+    ``columns``: the example's view's, when the caller has it.
     """
-    fields, roles, texts = message_columns(example) if turns is None else turns
+    fields, roles, texts = ExampleView.of(example).columns if columns is None else columns
     if not fields:
         return 0, 0, 0, 0
     data, bounds = _joined(fields, roles, texts, case_sensitive)

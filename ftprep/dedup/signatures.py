@@ -28,10 +28,11 @@ import numpy.typing as npt
 
 from ftprep._accel import extension
 from ftprep.config import DedupConfig
-from ftprep.dedup.keys import Turns, message_columns, sides
+from ftprep.dedup.keys import sides
 from ftprep.model import SYSTEM_ROLES, Example
 from ftprep.tokens.chat import ExampleTokens
 from ftprep.tokens.encodings import get_encoding, ids_encoder
+from ftprep.view import Columns, ExampleView
 
 U32 = npt.NDArray[np.uint32]
 #: A token-id sequence: a list of ints (as tokenizers give them), a uint32 array, or native
@@ -103,7 +104,7 @@ def sign_python(parts: Sequence[Ids], width: int, a: U32, b: U32) -> bytes | Non
     """The signature (``len(a)`` native uint32) of the concatenation of ``parts``, ``None``
     when it is empty: datasketch's affine32 ``MinHash`` of the shingle hashes, the
     plain-Python twin of ``_minhash.sign``."""
-    import datasketch  # only without the C extension: a check needs it not otherwise
+    import datasketch  # here: slow to import, and only the fallback signs with it
 
     hashes = np.frombuffer(shingle_python(parts, width), dtype=np.uint32)
     if not len(hashes):
@@ -146,14 +147,13 @@ class Signer:
         return cls(config.num_perm, config.seed, config.shingle, config.compare)
 
     def compared_ids(
-        self, example: Example, tokens: ExampleTokens, turns: Turns | None = None
+        self, example: Example, tokens: ExampleTokens, columns: Columns | None = None
     ) -> list[bytes]:
         """The token ids of ``example``'s compared side, one sequence per compared message, in
-        order (``turns``: the fields, roles and texts of its messages, when the caller has
-        them at hand)."""
-        if turns is None:
-            turns = message_columns(example)
-        fields, roles, _texts = turns
+        order (``columns``: its view's, when the caller has it)."""
+        if columns is None:
+            columns = ExampleView.of(example).columns
+        fields, roles, _texts = columns
         per_message = tokens.ids
         if len(per_message) != len(roles):
             per_message = self._encode_messages(example)
@@ -206,12 +206,12 @@ class SignatureBatch:
         self._values = bytearray()
 
     def add(
-        self, row: int, example: Example, tokens: ExampleTokens, turns: Turns | None = None
+        self, row: int, example: Example, tokens: ExampleTokens, columns: Columns | None = None
     ) -> None:
         """Sign ``example`` (which is row ``row`` of the fact table); nothing is kept when its
         compared side is empty (its row stays all ``MAX_HASH``)."""
         signer = self.signer
-        signature = signer.signature(signer.compared_ids(example, tokens, turns))
+        signature = signer.signature(signer.compared_ids(example, tokens, columns))
         if signature is not None:
             self._rows.append(row)
             self._values += signature

@@ -174,14 +174,20 @@ def parse_record(
 
 
 def _open_binary(path: str) -> IO[bytes]:
+    """The bytes of ``path`` (``-`` for stdin), decompressed when they start with the gzip
+    magic. The magic is peeked, never read and sought back, so that stdin and FIFOs (which
+    cannot seek) are read once, as streams."""
     if path == STDIN:
-        return sys.stdin.buffer
-    handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+        handle: IO[bytes] = sys.stdin.buffer
+        if not hasattr(handle, "peek"):  # a stand-in for stdin (BytesIO)
+            handle = io.BufferedReader(handle)  # type: ignore[type-var]
+    else:
+        handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     try:
-        magic = handle.read(2)
-        handle.seek(0)
+        magic = _peek(handle)[:2]
     except OSError:
-        handle.close()
+        if path != STDIN:
+            handle.close()
         raise
     if magic == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
@@ -262,7 +268,7 @@ def read_records(
                 unread=True,
             )
     finally:
-        if stream is not sys.stdin.buffer:
+        if name != STDIN:
             stream.close()
 
 

@@ -25,7 +25,7 @@ from ftprep.model import Example, Source
 
 if TYPE_CHECKING:
     from ftprep.rules.context import DatasetContext, RecordContext
-    from ftprep.rules.structure import Traits
+    from ftprep.view import Place, Traits
 
 Scope = Literal["load", "record", "dataset"]
 
@@ -147,9 +147,13 @@ class Rule:
         data: dict[str, Any] | None = None,
         column: int | None = None,
         fingerprint: str | None = None,
+        at: Place | None = None,
     ) -> Finding:
         """Build a finding of this rule at ``where`` (a record's source, the example, or an
-        explicit location), optionally stamped with the record's ``fingerprint``."""
+        explicit location), ``at`` a turn or text of it (its message index and pointer),
+        optionally stamped with the record's ``fingerprint``."""
+        if at is not None:
+            message_index, pointer = at.message_index, at.pointer
         if isinstance(where, Example):
             where = where.source
         if isinstance(where, Location):
@@ -204,7 +208,7 @@ class RecordRule(Rule):
         """Whether :meth:`check` can find anything in an example with these traits.
 
         The engine skips the rule for examples where this is false, deciding once per
-        distinct :class:`~ftprep.rules.structure.Traits` (so it may read only the traits and
+        distinct :class:`~ftprep.view.Traits` (so it may read only the traits and
         the target, model and configuration of ``ctx``, never ``ctx.tokens``). It must only
         rule out examples :meth:`check` would report nothing for.
         """

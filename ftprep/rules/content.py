@@ -20,9 +20,10 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import ContentPart, Example, Message
 from ftprep.rules.base import RecordRule, Rule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import MessageRule, Traits, calls_tools
+from ftprep.rules.structure import MessageRule, calls_tools
 from ftprep.rules.texts import MARKUP
 from ftprep.targets import Target
+from ftprep.view import Traits
 
 ALL_DIALECTS = "*"
 

@@ -11,8 +11,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ftprep.config import Config
+from ftprep.model import Example
 from ftprep.targets import ModelSpec, Target
 from ftprep.tokens.chat import ExampleTokens
+from ftprep.view import ExampleView
 
 if TYPE_CHECKING:
     from ftprep.facts import FactTable
@@ -34,13 +36,24 @@ class Hits:
 
 @dataclass(slots=True)
 class RecordContext:
-    """Context of a record rule. ``tokens`` and ``hits`` are filled before the rules run."""
+    """Context of a record rule. ``tokens``, ``hits`` and ``view`` are filled before the
+    rules run."""
 
     target: Target
     model: ModelSpec
     config: Config
     tokens: ExampleTokens = field(default_factory=ExampleTokens)
     hits: Hits = field(default_factory=Hits)
+    view: ExampleView | None = None
+    """The view of the example being checked (the engine sets it per record)."""
+
+    def view_of(self, example: Example) -> ExampleView:
+        """The view of ``example``: the engine's, or one built here and kept for the next
+        rule (a rule called on its own)."""
+        view = self.view
+        if view is None or view.example is not example:
+            view = self.view = ExampleView.of(example)
+        return view
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from ftprep.findings import Finding, Problem, Severity
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import Traits
+from ftprep.view import Traits
 
 
 @lru_cache(maxsize=16)
@@ -23,17 +23,10 @@ def _dialect(name: str, options: DialectOptions) -> Dialect:
     return get_dialect(name, options)
 
 
-class _LastWrite:
-    """The last example written and its result: both O rules read one write per record."""
-
-    example: Example | None = None
-    dialect: Dialect | None = None
-    written: Written | None = None
-
-
 def written_problems(example: Example, ctx: RecordContext) -> list[Problem]:
     """The problems of writing ``example`` in the target's dialect (empty when the example is
-    already in that shape with nothing outside the conversation)."""
+    already in that shape with nothing outside the conversation). Written once per record,
+    for both O rules."""
     config = ctx.config
     options = DialectOptions(
         system_prompt=config.system_prompt,
@@ -43,10 +36,8 @@ def written_problems(example: Example, ctx: RecordContext) -> list[Problem]:
     dialect = _dialect(ctx.target.dialect_for(example), options)
     if example.dialect == dialect.name and not example.model_extra and not example.metadata:
         return []
-    last = _LastWrite
-    if last.example is not example or last.dialect is not dialect or last.written is None:
-        last.example, last.dialect, last.written = example, dialect, dialect.write(example)
-    return last.written.problems
+    written: Written = ctx.view_of(example).memo(dialect, lambda: dialect.write(example))
+    return written.problems
 
 
 class _OutputRule(RecordRule):

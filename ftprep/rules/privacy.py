@@ -23,10 +23,6 @@ from ftprep.rules.base import RecordRule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
 from ftprep.rules.texts import (
     digit_count,
-    digit_shapes,
-    example_digits,
-    joined_texts,
-    scanned_texts,
 )
 
 #: Lower-case fragments of documentation placeholders ("sk-your-key-here", "AKIA...EXAMPLE").
@@ -66,7 +62,7 @@ class _PatternRule(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             for pattern in self.patterns:
                 for trigger in pattern.triggers:
@@ -81,8 +77,7 @@ class _PatternRule(RecordRule):
                             self.finding(
                                 example,
                                 f"{self.describe(pattern.kind, value)} in {item.role} text",
-                                message_index=item.message_index,
-                                pointer=item.pointer,
+                                at=item,
                                 hint=self.hint,
                                 data={"kind": pattern.kind, "offset": match.start()},
                             )
@@ -161,8 +156,10 @@ class PrivateKey(_PatternRule):
             "private key",
             ("-----BEGIN",),
             re.compile(
-                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-                r"(?:\s*[A-Za-z0-9+/=:-][^\n]*){0,3}?(?:\s*[A-Za-z0-9+/=]{40,}){2}"
+                # Possessive and bounded, so that no text makes it backtrack: up to three
+                # header lines (Proc-Type: ...), then two base64 runs.
+                r"-----BEGIN (?:[A-Z0-9]{1,40} ){0,8}PRIVATE KEY(?: BLOCK)?-----"
+                r"(?:\s*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?(?:\s*+[A-Za-z0-9+/=]{40,}+){2}"
             ),
         ),
     )
@@ -297,7 +294,7 @@ class EmailAddress(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         allowed = tuple(d.lower().lstrip(".") for d in self.options.allow_domains)
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             if "@" not in text:
                 continue
@@ -309,8 +306,7 @@ class EmailAddress(RecordRule):
                     self.finding(
                         example,
                         f"e-mail address {mask_secret(match.group(0))} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="replace it with a placeholder such as jane@example.com",
                         data={"domain": domain},
                     )
@@ -384,10 +380,10 @@ class PhoneNumber(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if example_digits(example) < _MIN_PHONE_DIGITS:
+        if ctx.view_of(example).digits < _MIN_PHONE_DIGITS:
             return findings
-        joined = joined_texts(example)
-        shapes = digit_shapes(example)
+        joined = ctx.view_of(example).joined_texts
+        shapes = ctx.view_of(example).digit_shapes
         if not (
             (_INTERNATIONAL_SHAPE in shapes and _PHONE_INTERNATIONAL.search(joined))
             or (
@@ -397,7 +393,7 @@ class PhoneNumber(RecordRule):
             )
         ):
             return findings  # neither pattern matches anywhere: no text can hold a number
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             digits = digit_count(text)
             if digits < _MIN_PHONE_DIGITS:
@@ -423,8 +419,7 @@ class PhoneNumber(RecordRule):
                     self.finding(
                         example,
                         f"phone number {mask_secret(number)} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="replace it with a placeholder such as +1-555-0100",
                     )
                 )
@@ -540,13 +535,13 @@ class PaymentCardNumber(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         if (
-            example_digits(example) < _MIN_CARD_DIGITS
-            or not any(shape in digit_shapes(example) for shape in _CARD_SHAPES)
-            or not _CARD.search(joined_texts(example))
+            ctx.view_of(example).digits < _MIN_CARD_DIGITS
+            or not any(shape in ctx.view_of(example).digit_shapes for shape in _CARD_SHAPES)
+            or not _CARD.search(ctx.view_of(example).joined_texts)
         ):
             return findings  # the pattern matches nowhere: no text can hold a card number
         allowed = _TEST_CARDS.union(self.options.allow)
-        for item in scanned_texts(example):
+        for item in ctx.view_of(example).scanned_texts:
             text = item.text
             if digit_count(text) < _MIN_CARD_DIGITS:
                 continue
@@ -566,8 +561,7 @@ class PaymentCardNumber(RecordRule):
                     self.finding(
                         example,
                         f"{brand} card number {mask_secret(digits)} in {item.role} text",
-                        message_index=item.message_index,
-                        pointer=item.pointer,
+                        at=item,
                         hint="remove the number or replace it with a network test number",
                         data={"brand": brand},
                     )

@@ -23,11 +23,7 @@ from ftprep.rules.texts import (
     MARKUP,
     code_spans,
     inside,
-    joined_texts,
-    lowered_answers,
     previous_user_text,
-    trained_answers,
-    turns,
 )
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
@@ -69,8 +65,8 @@ class _PhraseRule(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         extra = self.extra
-        lowered, _joined = lowered_answers(example)
-        for turn, low in zip(trained_answers(example), lowered, strict=True):
+        lowered, _joined = ctx.view_of(example).lowered_answers
+        for turn, low in zip(ctx.view_of(example).trained_answers, lowered, strict=True):
             found: str | None = None
             for trigger in self.phrases:
                 if trigger in low:
@@ -85,8 +81,7 @@ class _PhraseRule(RecordRule):
                     self.finding(
                         example,
                         f"assistant turn {self.what}: {found!r}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint=self.hint,
                     )
                 )
@@ -229,10 +224,10 @@ class UnfilledTemplateSlot(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         dollar = self.options.dollar_braces
-        joined = joined_texts(example)
+        joined = ctx.view_of(example).joined_texts
         if "{{" not in joined and not (dollar and "${" in joined):
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             slots = _slots(text, _SLOT) if "{{" in text else []
             if dollar and "${" in text:
@@ -243,8 +238,7 @@ class UnfilledTemplateSlot(RecordRule):
                     self.finding(
                         example,
                         f"{turn.role or 'message'} turn has unfilled template slot(s): {names}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="fill the template slots before training",
                         data={"slots": sorted(set(slots))},
                     )
@@ -299,7 +293,7 @@ class FillInPlaceholder(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             if "[" not in text and "<" not in text:
                 continue
@@ -310,8 +304,7 @@ class FillInPlaceholder(RecordRule):
                     self.finding(
                         example,
                         f"assistant turn has fill-in placeholder(s): {shown}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="fill in the details, or ignore Q004 if the blanks are intended",
                     )
                 )
@@ -377,7 +370,7 @@ class PlaceholderAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             if len(text) > _PLACEHOLDER_MAX_CHARS:
                 if not text[:12].lower().startswith("lorem ipsum"):
@@ -392,8 +385,7 @@ class PlaceholderAnswer(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer is a placeholder: {_excerpt(text, 0, len(text), 30)!r}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="write the real answer or drop the example",
                     )
                 )
@@ -479,7 +471,7 @@ class TruncatedAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         fences, brackets = _FENCE in ctx.hits, _OPENING_BRACKET in ctx.hits
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -492,8 +484,7 @@ class TruncatedAnswer(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer looks cut off: {why}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="complete or regenerate the answer, or drop the example",
                     )
                 )
@@ -603,7 +594,7 @@ class RepetitiveAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         opts = self.options
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             text = turn.text
             # A word is at least two characters with its space: a cheap lower bound first.
             if len(text) < 2 * opts.min_words or not _may_repeat(text):
@@ -618,8 +609,7 @@ class RepetitiveAnswer(RecordRule):
                         example,
                         f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
                         f"sequences (limit {opts.max_fraction:.0%})",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="regenerate the answer or drop the example",
                         data={"fraction": round(fraction, 4)},
                     )
@@ -655,9 +645,9 @@ class Mojibake(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if joined_texts(example).isascii():
+        if ctx.view_of(example).joined_texts.isascii():
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             if text.isascii():
                 continue
@@ -668,8 +658,7 @@ class Mojibake(RecordRule):
                     self.finding(
                         example,
                         f"{turn.role or 'message'} turn has mis-decoded text: {shown}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="repair the encoding at the source (ftfy.fix_text) or re-export",
                     )
                 )
@@ -712,9 +701,9 @@ class ControlCharacters(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        if not _has_control(joined_texts(example)):
+        if not _has_control(ctx.view_of(example).joined_texts):
             return findings
-        for turn in turns(example):
+        for turn in ctx.view_of(example).turns:
             text = turn.text
             if not _has_control(text):
                 continue
@@ -726,8 +715,7 @@ class ControlCharacters(RecordRule):
                         example,
                         f"{turn.role or 'message'} turn has {len(controls)} control "
                         f"character(s): {codes}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="remove control characters other than \\n, \\t and \\r",
                     )
                 )
@@ -769,7 +757,7 @@ class AnswerRepeatsPrompt(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
-        for turn in trained_answers(example):
+        for turn in ctx.view_of(example).trained_answers:
             prompt = previous_user_text(example, turn)
             if not prompt:
                 continue
@@ -788,8 +776,7 @@ class AnswerRepeatsPrompt(RecordRule):
                     self.finding(
                         example,
                         f"assistant answer is identical to {what}",
-                        message_index=turn.index,
-                        pointer=turn.pointer,
+                        at=turn,
                         hint="write the transformed answer, or drop the example",
                     )
                 )

@@ -20,21 +20,14 @@ from ftprep.rules.context import RecordContext
 from ftprep.rules.structure import (
     SYSTEM_ROLES,
     MessageRule,
-    Traits,
-    alternation_breaks,
     call_id,
     function_of,
     kind,
     message_pointer,
-    shape_of,
     show,
     tool_calls_of,
 )
-
-
-def _turns(example: Example) -> list[tuple[int, Message]]:
-    """``(index, message)`` of the conversation's messages, indices as in the record."""
-    return shape_of(example).turns
+from ftprep.view import Traits, alternation_breaks
 
 
 def _turn_finding(rule: Rule, example: Example, index: int, text: str, hint: str) -> Finding:
@@ -68,7 +61,7 @@ class SystemNotFirst(RecordRule):
         found: list[Finding] = []
         if not ctx.target.system_first_only:
             return found
-        for index, message in _turns(example):
+        for index, message in ctx.view_of(example).conversation:
             if index > 0 and isinstance(message.role, str) and message.role in SYSTEM_ROLES:
                 found.append(
                     _turn_finding(
@@ -110,7 +103,7 @@ class AlternationViolated(RecordRule):
         target = ctx.target
         if not target.strict_alternation:
             return found
-        turns = _turns(example)
+        turns = ctx.view_of(example).conversation
         roles = dict(turns)
         for index, problem in alternation_breaks(turns):
             if problem == "first":
@@ -149,7 +142,7 @@ class ConsecutiveSameRole(RecordRule):
         found: list[Finding] = []
         if ctx.target.strict_alternation:
             return found
-        turns = _turns(example)
+        turns = ctx.view_of(example).conversation
         roles = dict(turns)
         for index, problem in alternation_breaks(turns):
             if problem == "repeat":
@@ -194,7 +187,7 @@ class LastTurnNotAssistant(RecordRule):
         found: list[Finding] = []
         if example.is_preference:
             return found
-        turns = _turns(example)
+        turns = ctx.view_of(example).conversation
         if not turns or not any(m.role == "assistant" for _i, m in turns):
             return found
         index, last = turns[-1]
@@ -239,10 +232,10 @@ class OrphanToolMessage(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report tool messages whose id no earlier call carries."""
         found: list[Finding] = []
-        if not shape_of(example).tool_results:
+        if not ctx.view_of(example).tool_results:
             return found
         called: set[Any] = set()
-        for index, message in _turns(example):
+        for index, message in ctx.view_of(example).conversation:
             if message.role == "assistant":
                 called.update(
                     i for _p, call in tool_calls_of(message) if isinstance(i := call_id(call), str)
@@ -303,10 +296,10 @@ class UnansweredToolCall(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report calls, except in the last turn, that no later tool message answers."""
         found: list[Finding] = []
-        shape = shape_of(example)
+        shape = ctx.view_of(example)
         if not shape.tool_calls:
             return found
-        turns = shape.turns
+        turns = shape.conversation
         results = [(i, m.tool_call_id) for i, m in turns if m.role == "tool"]
         last = turns[-1][0] if turns else -1
         for index, message in turns:
@@ -442,7 +435,7 @@ class UndeclaredFunction(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report calls to names outside the declared tools."""
         found: list[Finding] = []
-        shape = shape_of(example)
+        shape = ctx.view_of(example)
         if not ctx.target.supports_tools or not shape.tool_calls:
             return found
         declared: set[str] | None = None

@@ -12,18 +12,13 @@ The helpers (:class:`MessageRule`, :func:`calls_tools`, :func:`tool_calls_of`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from ftprep.findings import Finding, Severity
 from ftprep.model import SYSTEM_ROLES, ContentPart, Example, FunctionCall, Message, ToolCall
 from ftprep.rules.base import RecordRule, Rule
 from ftprep.rules.context import RecordContext
-
-TOOL_RESULT_ROLES = frozenset({"tool", "function"})
-PAIR_FIELDS = ("chosen", "rejected")
-#: Example-level keys the canonical model declares that a target may or may not accept.
-_TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
+from ftprep.view import PAIR_FIELDS, TOOL_KEYS, TOOL_RESULT_ROLES, Traits
 
 
 def stray_label(example: Example) -> bool:
@@ -101,203 +96,6 @@ def call_id(call: Any) -> Any:
     return call.get("id") if isinstance(call, dict) else None
 
 
-class Traits(NamedTuple):
-    """A small hashable summary of an example that decides which record rules can find
-    anything in it. The engine runs, for each distinct summary, only the rules whose
-    :meth:`~ftprep.rules.base.RecordRule.relevant` accepts it; almost every example of a file
-    has the same summary, so the choice is made a handful of times per file."""
-
-    dialect: str
-    roles: frozenset[str]
-    """The string roles of all messages."""
-    keys: frozenset[str]
-    """Every key set on any message."""
-    odd_roles: bool
-    """Some message has no role or a role that is not a string."""
-    odd_content: bool
-    """Some message's content is not a string (null, absent, a list, another type)."""
-    odd_entries: bool
-    """Some entry of messages, chosen or rejected is not a well-formed message."""
-    tool_calls: bool
-    """Some message has ``tool_calls`` or ``function_call``."""
-    tool_results: bool
-    """Some message has the role ``tool`` or ``function``."""
-    weights: bool
-    """Some message sets ``weight``."""
-    messages_ok: bool
-    """``messages`` is a non-empty list."""
-    preference: bool
-    """The example has ``chosen`` or ``rejected``."""
-    tool_keys: bool
-    """The record sets ``tools``, ``parallel_tool_calls`` or ``functions``."""
-    extras: bool
-    """The record has top-level keys the model does not declare, or a ``label`` that is not a
-    KTO label (see :func:`stray_label`)."""
-    metadata: bool
-    """The example carries metadata."""
-    late_system: bool
-    """A system or developer message of the conversation is not at position 0."""
-    breaks_alternation: bool
-    """User and assistant turns of the conversation do not alternate (see
-    :func:`alternation_breaks`)."""
-    ends_without_answer: bool
-    """The conversation has an assistant turn but ends with another role's turn."""
-    blank_content: bool
-    """Some message's content is an empty or whitespace-only string."""
-
-
-@dataclass(slots=True)
-class ExampleShape:
-    """What the S and R rules need to know about an example's messages, computed in one pass
-    per example and shared by all of them: the messages with their field and index, the
-    conversation's turns, and summaries that let a rule skip an ordinary example without
-    looking at each message again."""
-
-    entries: list[tuple[str, int, Message]]
-    fields: list[str]
-    """Each entry's field (``messages``, ``chosen`` or ``rejected``)."""
-    role_names: list[str]
-    """Each entry's role (``""`` where it is not a string)."""
-    texts: list[str]
-    """Each entry's text (:meth:`Message.text`)."""
-    turns: list[tuple[int, Message]]
-    traits: Traits
-
-    @property
-    def roles(self) -> frozenset[str]:
-        """The string roles of all messages."""
-        return self.traits.roles
-
-    @property
-    def tool_calls(self) -> bool:
-        """Some message has ``tool_calls`` or ``function_call``."""
-        return self.traits.tool_calls
-
-    @property
-    def tool_results(self) -> bool:
-        """Some message has the role ``tool`` or ``function``."""
-        return self.traits.tool_results
-
-    @property
-    def weights(self) -> bool:
-        """Some message sets ``weight``."""
-        return self.traits.weights
-
-    @property
-    def odd_entries(self) -> bool:
-        """Some entry of messages, chosen or rejected is not a well-formed message."""
-        return self.traits.odd_entries
-
-
-def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, str]]:
-    """``(index, problem)`` for turns that break user/assistant alternation: ``first`` for an
-    assistant turn before any user turn, ``repeat`` for a second user or assistant turn in a
-    row. System turns are skipped; tool results between an assistant's call and its next turn
-    are the expected shape, not a break."""
-    previous: Any = None
-    after_tool = False
-    for index, message in turns:
-        role = message.role
-        if isinstance(role, str) and role in TOOL_RESULT_ROLES:
-            after_tool = True
-            continue
-        if role != "user" and role != "assistant":
-            continue
-        if previous is None and role == "assistant":
-            yield index, "first"
-        elif role == previous and not (role == "assistant" and after_tool):
-            yield index, "repeat"
-        previous, after_tool = role, False
-
-
-class _LastShape:
-    """The shape of the example checked last: the rules of one record run back to back in one
-    process, so a single entry serves all of them."""
-
-    example: Example | None = None
-    shape: ExampleShape | None = None
-
-
-_LAST = _LastShape()
-
-
-def shape_of(example: Example) -> ExampleShape:
-    """The :class:`ExampleShape` of ``example`` (computed on first use, then reused)."""
-    last = _LAST
-    if last.example is example and last.shape is not None:
-        return last.shape
-    entries: list[tuple[str, int, Message]] = []
-    fields: list[str] = []
-    role_names: list[str] = []
-    texts: list[str] = []
-    turns: list[tuple[int, Message]] = []
-    roles: set[str] = set()
-    keys: set[str] = set()
-    odd_roles = odd_content = odd_entries = blank = late_system = False
-    for field in ("messages", *PAIR_FIELDS):
-        value = getattr(example, field)
-        if not isinstance(value, list):
-            continue
-        in_messages = field == "messages"
-        for index, message in enumerate(value):
-            if not isinstance(message, Message):
-                odd_entries = True
-                continue
-            entries.append((field, index, message))
-            fields.append(field)
-            role = message.role
-            if isinstance(role, str):
-                role_names.append(role)
-                roles.add(role)
-                if in_messages and index > 0 and role in SYSTEM_ROLES:
-                    late_system = True
-            else:
-                role_names.append("")
-                odd_roles = True
-            if in_messages:
-                turns.append((index, message))
-            content = message.content
-            if type(content) is str:
-                texts.append(content)
-                if not content or content.isspace():
-                    blank = True
-            else:
-                texts.append(message.text())
-                odd_content = True
-            keys.update(message.__pydantic_fields_set__)
-    messages = example.messages
-    preference = example.is_preference
-    last_turn = turns[-1][1].role if turns else None
-    traits = Traits(
-        example.dialect,
-        frozenset(roles),
-        frozenset(keys),
-        odd_roles,
-        odd_content,
-        odd_entries,
-        "tool_calls" in keys or "function_call" in keys,
-        not roles.isdisjoint(TOOL_RESULT_ROLES),
-        "weight" in keys,
-        isinstance(messages, list) and len(messages) > 0,
-        preference,
-        not example.model_fields_set.isdisjoint(_TOOL_KEYS),
-        bool(example.model_extra) or stray_label(example),
-        bool(example.metadata),
-        late_system,
-        next(alternation_breaks(turns), None) is not None,
-        (
-            not preference
-            and last_turn != "assistant"
-            and isinstance(last_turn, str)
-            and "assistant" in role_names[: len(turns)]
-        ),
-        blank,
-    )
-    shape = ExampleShape(entries, fields, role_names, texts, turns, traits)
-    last.example, last.shape = example, shape
-    return shape
-
-
 class MessageRule(RecordRule):
     """A record rule that looks at one message at a time, over the conversation and both sides
     of a preference pair.
@@ -309,11 +107,11 @@ class MessageRule(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Run :meth:`check_message` on every well-formed message of the example."""
-        shape = shape_of(example)
-        if not self.relevant(shape.traits, ctx):
+        view = ctx.view_of(example)
+        if not self.relevant(view.traits, ctx):
             return []
         found: list[Finding] = []
-        for field, index, message in shape.entries:
+        for field, index, message in view.entries:
             found.extend(self.check_message(example, ctx, field, index, message))
         return found
 
@@ -450,7 +248,7 @@ class MessageNotAnObject(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report list entries that are neither messages nor objects."""
         found: list[Finding] = []
-        if not shape_of(example).odd_entries:
+        if not ctx.view_of(example).odd_entries:
             return found
         for field in ("messages", *PAIR_FIELDS):
             value = getattr(example, field)
@@ -714,8 +512,8 @@ class NoAssistantMessage(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report a non-empty example without a trained assistant message."""
         found: list[Finding] = []
-        shape = shape_of(example)
-        if not shape.turns and not example.is_preference:
+        shape = ctx.view_of(example)
+        if not shape.conversation and not example.is_preference:
             return found
         if "assistant" in shape.roles and not shape.weights and not example.is_preference:
             return found
@@ -811,7 +609,7 @@ class UnknownExampleKey(RecordRule):
         found: list[Finding] = []
         target = ctx.target
         set_keys = example.model_fields_set
-        keys = [k for k in _TOOL_KEYS if k in set_keys]
+        keys = [k for k in TOOL_KEYS if k in set_keys]
         keys.extend(example.model_extra or ())
         if stray_label(example):
             found.append(
@@ -1175,16 +973,13 @@ __all__ = [
     "RULES",
     "SYSTEM_ROLES",
     "TOOL_RESULT_ROLES",
-    "ExampleShape",
     "MessageRule",
     "Traits",
-    "alternation_breaks",
     "call_id",
     "calls_tools",
     "function_of",
     "kind",
     "message_pointer",
-    "shape_of",
     "show",
     "tool_calls_of",
 ]

@@ -12,8 +12,8 @@ from ftprep.findings import Finding, Severity
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule, Rule, RuleOptions
 from ftprep.rules.context import RecordContext
-from ftprep.rules.structure import Traits
 from ftprep.targets import MAX_TOKENS_SOURCE
+from ftprep.view import Traits
 
 
 def _limit(ctx: RecordContext) -> int:

@@ -26,7 +26,7 @@ from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
 from ftprep.facts import FactTable, FactTableBuilder
 from ftprep.findings import Finding, Severity
-from ftprep.load import STDIN, Loaded, ShapeDetector, detect_dialect, load_raw
+from ftprep.load import Loaded, ShapeDetector, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
     Shard,
@@ -35,7 +35,7 @@ from ftprep.load.containers import (
     read_shard,
     shard_lines,
 )
-from ftprep.load.paths import input_bytes
+from ftprep.load.paths import input_bytes, is_regular_file
 from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
@@ -46,11 +46,11 @@ from ftprep.rules.registry import (
     record_rules,
     rule_codes,
 )
-from ftprep.rules.structure import Traits, shape_of
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
 from ftprep.validate.prefilter import Prefilter
+from ftprep.view import ExampleView, Traits
 
 SHARD_BYTES = 2 << 20
 #: The end of a file is cut in shards a quarter that size, over this many shards' worth.
@@ -184,10 +184,9 @@ class RecordPass:
                 else:
                     tokens = next(counted)
                     ctx.tokens = tokens
-                    shape = shape_of(example)
-                    turns = (shape.fields, shape.role_names, shape.texts)
-                    traits = shape.traits
-                    bits = prefilter.scan(shape.texts)
+                    view = ctx.view = ExampleView.of(example)
+                    traits = view.traits
+                    bits = prefilter.scan(view.texts)
                     choice = chosen.get((traits, bits))
                     if choice is None:
                         choice = chosen[traits, bits] = (
@@ -213,11 +212,13 @@ class RecordPass:
                         and any(f.severity is Severity.ERROR for f in record_findings),
                         tokens=tokens,
                         n_messages=len(tokens.per_message),
-                        roles=shape.roles,
-                        keys=record_keys(example, case_sensitive=case_sensitive, turns=turns),
+                        roles=view.roles,
+                        keys=record_keys(
+                            example, case_sensitive=case_sensitive, columns=view.columns
+                        ),
                         fingerprint=fingerprint,
                     )
-                    signatures.add(row, example, tokens, turns)
+                    signatures.add(row, example, tokens, view.columns)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
@@ -248,14 +249,16 @@ def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> li
     for offset, path in enumerate(paths):
         index = first_index + offset
         dialect = config.dialect
-        if dialect == "auto" and path != STDIN:
+        # Stdin and FIFOs are read once, as a stream: no look ahead, no shards.
+        regular = is_regular_file(path)
+        if dialect == "auto" and regular:
             dialect = (
                 detect_dialect(path, options=options, max_line_bytes=config.max_line_bytes)
                 or "auto"
             )
         shards = (
             plan_shards(path, SHARD_BYTES, tail_bytes=TAIL_SHARDS * SHARD_BYTES)
-            if path != STDIN
+            if regular
             else None
         )
         if shards and len(shards) > 1:

@@ -40,7 +40,7 @@ import ahocorasick_rs
 from ftprep._accel import extension
 from ftprep.rules.base import RecordRule, Triggers
 from ftprep.rules.context import Hits
-from ftprep.rules.structure import Traits
+from ftprep.view import Traits
 
 _triggers = extension("validate._triggers")
 
@@ -219,16 +219,22 @@ class _Automaton:
         return facts
 
 
-def build_tables(triggers: list[Trigger]) -> bytes:
-    """The tables the C scan reads (layout in ``_triggers.c``)."""
-    everything = sum(t.bit for t in triggers)
-    patterns, byte_facts = _patterns(triggers)
-    alphabet = sorted({b for mapped, _f, _e in patterns for b in mapped})
-    class_of_mapped = {b: i + 1 for i, b in enumerate(alphabet)}
-    class_of = bytes(class_of_mapped.get(_mapped(bytes([b]))[0], 0) for b in range(256))
-    n_classes = len(alphabet) + 1
+@dataclass(slots=True)
+class _Trie:
+    """The Aho-Corasick automaton of the mapped patterns over byte classes: a full
+    transition table, the facts set in each state, and the exact patterns to verify there."""
 
-    # The trie, then failure links and the full transition table, breadth first.
+    n_classes: int
+    next_state: list[int]
+    out: list[int]
+    exact_here: list[list[int]]
+    exact: list[tuple[bytes, int]]
+
+
+def _trie(patterns: list[Pattern], class_of_mapped: dict[int, int]) -> _Trie:
+    """The trie of ``patterns``, then its failure links and full transition table, breadth
+    first."""
+    n_classes = len(class_of_mapped) + 1
     children: list[dict[int, int]] = [{}]
     out = [0]
     exact_here: list[list[int]] = [[]]
@@ -248,9 +254,8 @@ def build_tables(triggers: list[Trigger]) -> bytes:
         else:
             exact_here[state].append(len(exact))
             exact.append((exact_bytes, facts))
-    n_states = len(children)
-    next_state = [0] * (n_states * n_classes)
-    fail = [0] * n_states
+    next_state = [0] * (len(children) * n_classes)
+    fail = [0] * len(children)
     queue = deque([0])
     while queue:
         state = queue.popleft()
@@ -266,22 +271,35 @@ def build_tables(triggers: list[Trigger]) -> bytes:
             out[child] |= out[fallback]
             exact_here[child] = exact_here[child] + exact_here[fallback]
             queue.append(child)
+    return _Trie(n_classes, next_state, out, exact_here, exact)
+
+
+def build_tables(triggers: list[Trigger]) -> bytes:
+    """The tables the C scan reads (layout in ``_triggers.c``)."""
+    everything = sum(t.bit for t in triggers)
+    patterns, byte_facts = _patterns(triggers)
+    alphabet = sorted({b for mapped, _f, _e in patterns for b in mapped})
+    class_of_mapped = {b: i + 1 for i, b in enumerate(alphabet)}
+    class_of = bytes(class_of_mapped.get(_mapped(bytes([b]))[0], 0) for b in range(256))
+    automaton = _trie(patterns, class_of_mapped)
+    n_classes, out, exact = automaton.n_classes, automaton.out, automaton.exact
+    n_states = len(out)
 
     verify_start = [0]
     verify: list[int] = []
     for state in range(n_states):
-        verify += exact_here[state]
+        verify += automaton.exact_here[state]
         verify_start.append(len(verify))
-        if exact_here[state]:
+        if automaton.exact_here[state]:
             out[state] |= _MARK
     exact_start = [0]
     for raw, _facts in exact:
         exact_start.append(exact_start[-1] + len(raw))
-    rows = [target * n_classes | (_MARK if out[target] else 0) for target in next_state]
+    rows = [target * n_classes | (_MARK if out[target] else 0) for target in automaton.next_state]
     thresholds = [(t.min_digits, t.bit) for t in triggers if t.min_digits]
     words = [
         n_states,
-        len(class_of_mapped) + 1,
+        n_classes,
         len(exact),
         len(thresholds),
         everything,

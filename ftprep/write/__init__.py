@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ftprep._lazy import lazy_attributes
-from ftprep.write.errors import AccountingError, PrepareError
+from ftprep.write.errors import AccountingError, OutputError, PrepareError
 
 if TYPE_CHECKING:
     from ftprep.write.convert import ConvertResult, convert_files
@@ -31,6 +31,7 @@ __all__ = [
     "MANIFEST",
     "AccountingError",
     "ConvertResult",
+    "OutputError",
     "PrepareError",
     "PrepareResult",
     "convert_files",

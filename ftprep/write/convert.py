@@ -21,7 +21,7 @@ from ftprep.load import load_path
 from ftprep.rules.registry import ProblemRules
 from ftprep.validate.engine import dialect_options
 from ftprep.write.encode import encode
-from ftprep.write.files import Staging, write_bytes
+from ftprep.write.files import Staging, check_output_file, write_bytes
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
 
@@ -51,15 +51,20 @@ def convert_files(
     config: Config,
 ) -> ConvertResult:
     """Convert every record of ``paths`` (read with their detected or configured dialect)
-    to dialect ``to``, into the JSON Lines file ``out``."""
+    to dialect ``to``, into the JSON Lines file ``out``.
+
+    Raises :class:`~ftprep.write.files.OutputError` when ``out`` (or its rejects file) is
+    one of ``paths``, a folder, a special file or a symbolic link, or cannot be written."""
     out_path = Path(out)
     options = dialect_options(config)
     writer = get_dialect(to, options)
     result = ConvertResult(out_path)
     problems = ProblemRules(config)
-    staging = Staging(out_path.parent)
+    inputs = [str(p) for p in paths]
+    check_output_file(out_path, inputs)
     rejects_file = rejects_path_for(out_path)
-    try:
+    check_output_file(rejects_file, inputs)
+    with Staging(out_path.parent) as staging:
         target = staging.open(out_path.name)
         rejects = staging.open(rejects_file.name)
         for path in paths:
@@ -93,9 +98,6 @@ def convert_files(
             staging.drop(rejects)
             rejects_file.unlink(missing_ok=True)
         staging.commit()
-    except BaseException:
-        staging.discard()
-        raise
     return result
 
 

@@ -1,5 +1,5 @@
-"""The errors of the ``prepare`` job, apart from it so that the command line can catch them
-without importing the job."""
+"""The errors of the ``prepare`` and ``convert`` jobs and of writing outputs, apart from them
+so that the command line can catch them without importing the jobs."""
 
 from __future__ import annotations
 
@@ -11,3 +11,8 @@ class PrepareError(RuntimeError):
 
 class AccountingError(PrepareError):
     """Input records and output records do not add up; nothing was moved into place."""
+
+
+class OutputError(RuntimeError):
+    """The output cannot be written where asked (an unwritable or full folder, a folder
+    another run is writing to, a path that must not be replaced): a usage error."""

@@ -8,7 +8,8 @@ interrupted run left behind (no manifest) or one edited since (a checksum differ
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,10 +101,16 @@ def is_prepare_output(folder: str | os.PathLike[str]) -> bool:
 
 
 def commit_with_manifest(
-    staging: Staging, manifest: dict[str, Any], outputs: Sequence[OutputFile]
+    staging: Staging,
+    manifest: dict[str, Any],
+    outputs: Sequence[OutputFile],
+    *,
+    stems: Collection[str] = (),
 ) -> None:
     """Move the staged outputs into place, remove outputs of an earlier run that this run
-    did not produce, and write the manifest last.
+    did not produce (those its manifest lists, and any ``<stem>.jsonl`` or
+    ``<stem>-NNNNN.jsonl`` of ``stems``: an earlier run may have died before its manifest),
+    and write the manifest last.
 
     The manifest is serialised before anything is touched, so one that cannot be written
     leaves the previous output complete. Then the old manifest is removed: at every moment
@@ -119,6 +126,11 @@ def commit_with_manifest(
         name = entry.get("path") if isinstance(entry, dict) else None
         if isinstance(name, str) and name not in produced and Path(name).name == name:
             (folder / name).unlink(missing_ok=True)
+    if stems:
+        parts = re.compile(rf"(?:{'|'.join(map(re.escape, stems))})(?:-\d{{5}})?\.jsonl")
+        for path in folder.iterdir():
+            if path.name not in produced and parts.fullmatch(path.name) and path.is_file():
+                path.unlink()
     part = staging.open(MANIFEST)
     write_bytes(part, data)
     staging.close(part, "manifest")

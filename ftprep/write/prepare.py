@@ -43,9 +43,11 @@ from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
+from ftprep.load.paths import is_regular_file
 from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
+from ftprep.rules.load import UnreadableFile
 from ftprep.rules.registry import ProblemRules, dataset_rules, rule_codes
 from ftprep.split import (
     SplitSpec,
@@ -80,6 +82,13 @@ EVAL = "holdout.eval"
 
 #: Makes extra output files (name to bytes) from the check and the facts of each split.
 Attachments = Callable[[CheckResult, dict[str, FactTable]], dict[str, bytes]]
+
+
+def unreadable(path: str, reason: str) -> PrepareError:
+    """The error of a run whose input ``path`` could not be read to its end (an
+    :class:`~ftprep.rules.load.UnreadableFile` problem, ``reason``): outputs that silently
+    leave out the rest of a file would claim an accounting the run did not do."""
+    return PrepareError(f"cannot read {path} to its end: {reason}; nothing was written")
 
 
 @dataclass(slots=True)
@@ -323,6 +332,8 @@ class _Pass2:
     def _route(self, item: Loaded, row: int) -> None:
         facts = self.check.facts
         raw = item.raw
+        if raw.error is not None and raw.error.kind == UnreadableFile.name:
+            raise unreadable(raw.error.location.path, raw.error.message)
         if (
             raw.line != facts.line[row]
             or xxhash.xxh3_64_intdigest(raw.raw) != facts.fingerprint[row]
@@ -436,27 +447,30 @@ def prepare_files(
     moved into place with the data. ``progress`` is called with the input bytes checked, as
     by :func:`~ftprep.validate.check.run_check`.
 
-    Raises :class:`PrepareError` for stdin, an input inside ``out_dir`` or another prepare
-    output, or an input that changes between the passes; :class:`AccountingError` if
+    Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
+    ``out_dir`` or another prepare output, an input that cannot be read to its end or that
+    changes between the passes; :class:`~ftprep.write.files.OutputError` when ``out_dir``
+    cannot be written (or another run is writing to it); :class:`AccountingError` if
     records do not add up.
     """
     names = [str(p) for p in paths]
-    if STDIN in names:
-        raise PrepareError("prepare reads its inputs twice: save stdin to a file first")
+    for name in names:
+        if name == STDIN or (Path(name).exists() and not is_regular_file(name)):
+            what = "stdin" if name == STDIN else name
+            raise PrepareError(f"prepare reads its inputs twice: save {what} to a file first")
     if not -(2**63) <= seed < 2**63:
         raise PrepareError(f"the seed must be a 64-bit integer, not {seed}")
     _refuse_outputs_as_inputs(names, Path(out_dir))
     target = get_target(config.target)
     model = target.spec_for(config)
     dialect = get_dialect(target.dialect, dialect_options(config))
-    try:
-        staging = Staging(out_dir)
-    except OSError as err:
-        raise PrepareError(f"cannot write to {out_dir}: {err.strerror or err}") from None
-    check = run_check(names, config, progress=progress)
-    with stage("split plan"):
-        the_plan = plan(check, spec, seed=seed, stratify=stratify)
-    try:
+    with Staging(out_dir) as staging:
+        check = run_check(names, config, progress=progress)
+        for finding in check.findings:
+            if finding.code == UnreadableFile.code:
+                raise unreadable(finding.path, finding.message)
+        with stage("split plan"):
+            the_plan = plan(check, spec, seed=seed, stratify=stratify)
         writer = _Pass2(
             check,
             the_plan,
@@ -528,10 +542,7 @@ def prepare_files(
                 "records": sum(o.records for o in outputs if o.split == EVAL),
                 "skipped_without_answer": tally.eval_skipped,
             }
-        commit_with_manifest(staging, manifest, outputs)
-    except BaseException:
-        staging.discard()
-        raise
+        commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
 
 
