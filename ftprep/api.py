@@ -1,4 +1,5 @@
-"""The public Python API: :func:`check`, :func:`prepare`, :func:`convert` and :func:`load`.
+"""The public Python API: :func:`check`, :func:`prepare`, :func:`convert` and :func:`load`,
+and :func:`lint_files`, the command line's ``check`` (fixes and a baseline on top of a check).
 
 Each takes its inputs (one path, or several; folders stand for the data files under them)
 and keyword options mirroring the command line, resolves the configuration as the command
@@ -16,19 +17,24 @@ raise :class:`~ftprep.config.ConfigError`, unusable inputs
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ftprep.baseline import Baseline
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import DialectOptions, dialect_names
-from ftprep.findings import Finding
+from ftprep.findings import Finding, Severity
 from ftprep.load import load_path, load_records
 from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
+from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.progress import progress_bar
-from ftprep.rules.registry import ProblemRules
+from ftprep.report.statistics import Statistic, statistics
+from ftprep.rules.registry import ProblemRules, fix_safety, validate_rule_config
 from ftprep.targets import get_target
 from ftprep.tokens import check_tokenizer
 from ftprep.validate.check import CheckResult, run_check
@@ -36,6 +42,7 @@ from ftprep.validate.engine import Progress
 
 if TYPE_CHECKING:
     from ftprep.facts import FactTable
+    from ftprep.fix import FileFix
     from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
@@ -43,7 +50,8 @@ REPORT = "report.html"
 
 def check_names(config: Config) -> None:
     """Raise :class:`ConfigError` with the known names when the configuration's target,
-    model or dialect does not exist, or with the reason when its tokenizer cannot be loaded."""
+    model or dialect does not exist, or a rule selector selects no rule; with the reason when
+    its tokenizer cannot be loaded."""
     try:
         get_target(config.target).model_spec(config.model)
     except KeyError as err:
@@ -51,6 +59,7 @@ def check_names(config: Config) -> None:
     known = dialect_names()
     if config.dialect != "auto" and config.dialect not in known:
         raise ConfigError(f"unknown dialect {config.dialect!r}; known: auto, {', '.join(known)}")
+    validate_rule_config(config)
     check_tokenizer(config)
 
 
@@ -90,6 +99,83 @@ def check_files(
     :func:`reading_bar` (the command line's check)."""
     with reading_bar([*paths, *against], progress) as bar:
         return run_check(paths, config, against=against, progress=bar)
+
+
+@dataclass(slots=True)
+class LintResult:
+    """A check with its fixes and baseline applied (:func:`lint_files`)."""
+
+    check: CheckResult
+    """The last check run (after the fixes, when files changed)."""
+    findings: list[Finding]
+    """The check's findings less those the baseline accepts."""
+    suppressed: int = 0
+    """Findings the baseline accepted."""
+    fixes: list[FileFix] = field(default_factory=list)
+    """What fixing did (or, with ``diff``, would do) to each file."""
+    unsafe_fixes: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether fixing changed (or, with ``diff``, would change) a file."""
+        return any(fix.total for fix in self.fixes)
+
+    def summary(self) -> dict[str, int]:
+        """The check's summary, with finding counts of :attr:`findings`."""
+        return {
+            **self.check.summary(),
+            "errors": sum(1 for f in self.findings if f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in self.findings if f.severity is Severity.WARNING),
+            "infos": sum(1 for f in self.findings if f.severity is Severity.INFO),
+        }
+
+    def statistics(self) -> list[Statistic]:
+        """A count per code of :attr:`findings`, with whether ``--fix`` repairs it."""
+        return statistics(self.findings)
+
+    def fixable(self) -> tuple[int, int]:
+        """Findings left that a fix run would repair, and how many more only
+        ``--unsafe-fixes`` would (0 when they were asked for)."""
+        counts = Counter(fix_safety(f.code) for f in self.findings)
+        if self.unsafe_fixes:
+            return counts["safe"] + counts["unsafe"], 0
+        return counts["safe"], counts["unsafe"]
+
+
+def lint_files(
+    paths: Sequence[str],
+    config: Config,
+    *,
+    against: Sequence[str] = (),
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    diff: bool = False,
+    baseline: str | None = None,
+    progress: bool | None = None,
+) -> LintResult:
+    """``ftprep check``: check resolved inputs; with ``fix``, fix them in place (the safe
+    fixes, and with ``unsafe_fixes`` those that drop records) and check again when a file
+    changed; with ``diff``, only work out the fixes' diffs. Findings the baseline (``baseline``,
+    else the configured one) accepts are left out."""
+    baseline_file = baseline or config.baseline_path()
+    accepted = Baseline.read(baseline_file) if baseline_file else None
+    result = check_files(paths, config, against=against, progress=progress)
+    fixes: list[FileFix] = []
+    if fix or diff:
+        from ftprep.fix import content_fixes_for, fix_files  # a plain check does without
+
+        with stage("fix"):
+            fixes = fix_files(
+                paths,
+                result.findings,
+                content_fixes=content_fixes_for(config),
+                unsafe=unsafe_fixes,
+                write=not diff,
+            )
+        if not diff and any(f.total for f in fixes):
+            result = check_files(paths, config, against=against, progress=progress)
+    findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)
+    return LintResult(result, findings, suppressed, fixes, unsafe_fixes)
 
 
 def check(

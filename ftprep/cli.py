@@ -17,22 +17,26 @@ import atexit
 import os
 import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+import orjson
+
+from ftprep import log
 from ftprep._version import __version__
-from ftprep.api import check_files, convert, prepare, resolve_config
+from ftprep.api import LintResult, check_files, convert, lint_files, prepare, resolve_config
 from ftprep.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import dialect_names
-from ftprep.findings import Finding, Severity, plural
+from ftprep.findings import Severity, plural
 from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
-from ftprep.report.formats import FORMATS, render, summary_line
-from ftprep.rules.registry import ALL_RULES, rule_for
+from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
+from ftprep.report.statistics import write_statistics
+from ftprep.rules.base import Rule
+from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS, get_target
 from ftprep.validate.check import CheckResult
 from ftprep.write.errors import AccountingError, OutputError, PrepareError
@@ -42,9 +46,11 @@ examples:
   ftprep check train.jsonl                      check one file against the OpenAI target
   ftprep check data/ --model gpt-4.1-mini       every .jsonl under data/, for one model
   ftprep check train.jsonl --against eval.jsonl also look for eval examples leaking into train
-  ftprep check train.jsonl --select S,R --ignore R102
+  ftprep check train.jsonl --select S,R --ignore R002
   ftprep check train.jsonl --fix                apply safe fixes in place, report the rest
-  ftprep check train.jsonl --format sarif > ftprep.sarif
+  ftprep check train.jsonl --fix --diff         show what --fix would change, change nothing
+  ftprep check train.jsonl --statistics         a count per rule code instead of every finding
+  ftprep check train.jsonl --output-format sarif > ftprep.sarif
   ftprep baseline write train.jsonl             accept today's findings; report only new ones
   ftprep rules                                  list every rule; `ftprep rules S001` explains one
   ftprep stats train.jsonl                      token distributions per role
@@ -117,11 +123,22 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     rules.add_argument("--ignore", action="append", metavar="CODES", help="do not run these")
 
 
-def _check_selectors(codes: list[str]) -> None:
-    known = [rule.code for rule in ALL_RULES]
-    for code in codes:
-        if code != "ALL" and not any(k.startswith(code) for k in known):
-            raise UsageError(f"unknown rule selector {code!r} (see `ftprep rules`)")
+def add_logging_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v``/``--verbose`` and ``-q``/``--quiet``, given before or after the subcommand (the
+    subcommand's own copies default to nothing, so they never undo the top-level ones)."""
+    default: dict[str, Any] = {"default": False} if top else {"default": argparse.SUPPRESS}
+    group = parser.add_argument_group("logging")
+    verbosity = group.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="log each stage's time", **default
+    )
+    verbosity.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print the findings (or the command's output) and nothing else",
+        **default,
+    )
 
 
 def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
@@ -133,7 +150,9 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     select = _codes(args.select)
     extend = _codes(args.extend_select) or []
     ignore = _codes(args.ignore) or []
-    _check_selectors([*(select or []), *extend, *ignore])
+    check_selectors(select or [], "--select")
+    check_selectors(extend, "--extend-select")
+    check_selectors(ignore, "--ignore")
     if select is None:
         # Without --select the flags add to the configured selection; with it they replace
         # it, ignores included, as ruff's selection layers do.
@@ -157,9 +176,10 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     )
 
 
-def _use_color(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
-    return stream.isatty() and not os.environ.get("NO_COLOR")
+def _status(args: argparse.Namespace, text: str, stream: TextIO | None = None) -> None:
+    """Print a status line (a summary, what was written) unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(text, file=stream or sys.stdout)
 
 
 def _emit(text: str, stream: TextIO) -> None:
@@ -202,26 +222,57 @@ def add_check(sub: Any) -> None:
         help="holdout files to check for leakage into PATH",
     )
     parser.add_argument(
+        "--output-format",
         "--format",
+        dest="format",
         choices=FORMATS,
-        help="output format (default: text; github when GITHUB_ACTIONS=true)",
+        help="output format (default: text; github when GITHUB_ACTIONS=true); "
+        "json-lines is jsonl; gitlab is a GitLab Code Quality report",
+    )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print a count per rule code instead of the findings (as JSON with a JSON format)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour the text output (auto: on a terminal unless NO_COLOR is set; "
+        "FORCE_COLOR forces it)",
     )
     parser.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when findings fail the check"
     )
     parser.add_argument("--strict", action="store_true", help="fail on warnings as well as errors")
-    parser.add_argument(
+    fixing = parser.add_argument_group("fixes")
+    fixing.add_argument(
         "--fix",
         action="store_true",
         help="apply safe fixes in place (JSON Lines only), then report what is left",
     )
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply fixes that drop records (later exact duplicates)",
+    )
+    fixing.add_argument(
+        "--show-fixes", action="store_true", help="with --fix, list every fix made, by line"
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the unified diff --fix would make and change nothing (exit 1 if any)",
+    )
     parser.add_argument(
         "--baseline",
         metavar="FILE",
-        help="report only findings not recorded in FILE (see `ftprep baseline write`)",
+        help="report only findings not recorded in FILE (default: the configured baseline; "
+        "see `ftprep baseline write`)",
     )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
+    add_logging_options(parser)
     parser.set_defaults(handler=run_check_command)
 
 
@@ -231,62 +282,71 @@ def _output_format(args: argparse.Namespace) -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
-FIXABLE_CODES = frozenset(rule.code for rule in ALL_RULES if rule.fixable)
-
-
-def _summary(result: CheckResult, findings: Sequence[Finding]) -> dict[str, int]:
-    """The run's summary, with finding counts of ``findings`` (after the baseline)."""
-    counts = Counter(finding.severity for finding in findings)
-    return {
-        **result.summary(),
-        "errors": counts[Severity.ERROR],
-        "warnings": counts[Severity.WARNING],
-        "infos": counts[Severity.INFO],
-    }
-
-
-def _apply_fixes(result: CheckResult, paths: Sequence[str]) -> bool:
-    """Fix ``paths`` in place; say what was fixed (on stderr). Whether any file changed."""
-    from ftprep.fix import content_fixes_for, fix_files  # only with --fix
-
-    changed = False
-    for fix in fix_files(paths, result.findings, content_fixes=content_fixes_for(result.config)):
-        wanted = any(f.path == fix.path and f.code in FIXABLE_CODES for f in result.findings)
+def _report_fixes(args: argparse.Namespace, run: LintResult) -> None:
+    """What fixing did (stderr) or, with ``--diff``, would do (the diffs, on stdout)."""
+    for fix in run.fixes:
+        if args.diff:
+            _emit(fix.diff, sys.stdout)
+            continue
+        wanted = any(f.path == fix.path and fix_safety(f.code) for f in run.check.findings)
         if fix.total or (fix.skipped and wanted):
-            print(fix.describe(), file=sys.stderr)
-        changed = changed or fix.total > 0
-    return changed
+            _status(args, fix.describe(), sys.stderr)
+        if args.show_fixes:
+            _emit(fix.details(), sys.stderr)
 
 
 def run_check_command(args: argparse.Namespace) -> int:
     """``ftprep check``: run every enabled rule, print the findings, exit 0/1.
 
     With ``--fix`` the files are fixed and checked again; the exit code is then 1 when a
-    file changed (as pre-commit expects of a fixing hook) or findings remain."""
+    file changed (as pre-commit expects of a fixing hook) or findings remain. With
+    ``--diff`` nothing is written: the diffs are printed, and the exit code is 1 when there
+    are any."""
     paths = expand_paths(args.paths)
     config = config_from_args(args, paths)
-    baseline = Baseline.read(args.baseline) if args.baseline else None
-    against = expand_paths(args.against)
-    result = check_paths(args, paths, config, against)
-    changed = False
-    if args.fix:
-        changed = _apply_fixes(result, paths)
-        if changed:
-            result = check_paths(args, paths, config, against)
-    findings, suppressed = baseline.filter(result.findings) if baseline else (result.findings, 0)
-    summary = _summary(result, findings)
-    fmt = _output_format(args)
-    color = fmt == "text" and _use_color(sys.stdout)
-    output = render(fmt, findings, summary, rules=ALL_RULES, version=__version__, color=color)
-    _emit(output, sys.stdout)
-    verdict_stream = sys.stdout if fmt == "text" else sys.stderr
-    fixable = 0 if args.fix else sum(1 for f in findings if f.code in FIXABLE_CODES)
-    line = summary_line(
-        summary, fixable=fixable, suppressed=suppressed, color=_use_color(verdict_stream)
+    run = lint_files(
+        paths,
+        config,
+        against=expand_paths(args.against),
+        fix=args.fix,
+        unsafe_fixes=args.unsafe_fixes,
+        diff=args.diff,
+        baseline=args.baseline,
+        progress=_progress_wanted(args),
     )
-    print(line, file=verdict_stream)
+    _report_fixes(args, run)
+    if args.diff:
+        return 1 if run.changed and not args.exit_zero else 0
+    fmt = _output_format(args)
+    summary = run.summary()
+    with log.stage("output"):
+        if args.statistics:
+            stats_format = "text" if fmt in ("text", "github") else "json"
+            write_statistics(run.statistics(), sys.stdout, stats_format)
+        else:
+            color = fmt == "text" and use_color(sys.stdout, args.color)
+            write_findings(
+                fmt,
+                run.findings,
+                summary,
+                sys.stdout,
+                rules=ALL_RULES,
+                version=__version__,
+                color=color,
+            )
+        sys.stdout.flush()
+    verdict_stream = sys.stdout if fmt == "text" else sys.stderr
+    fixable, hidden = run.fixable()
+    line = summary_line(
+        summary,
+        fixable=0 if args.fix else fixable,
+        hidden=hidden,
+        suppressed=run.suppressed,
+        color=use_color(verdict_stream, args.color),
+    )
+    _status(args, line, verdict_stream)
     fail_on = Severity.WARNING if args.strict else Severity.ERROR
-    failed = changed or any(fail_on <= f.severity for f in findings)
+    failed = (args.fix and run.changed) or any(fail_on <= f.severity for f in run.findings)
     return 1 if failed and not args.exit_zero else 0
 
 
@@ -302,7 +362,42 @@ def add_rules(sub: Any) -> None:
         "documentation of one rule given by code or name.",
     )
     parser.add_argument("rule", nargs="?", metavar="CODE", help="a rule code or name")
+    parser.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=("text", "json"),
+        default="text",
+        help="text, or json: a list of rules (one object with CODE) with every attribute",
+    )
+    add_logging_options(parser)
     parser.set_defaults(handler=run_rules)
+
+
+_FIX_NOTE = {
+    "safe": " Fixable with --fix.",
+    "unsafe": " Fixable with --fix --unsafe-fixes (drops records).",
+    None: "",
+}
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+
+
+def rule_info(rule: type[Rule]) -> dict[str, Any]:
+    """A rule as ``rules --format json`` prints it."""
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "summary": rule.summary,
+        "severity": rule.severity.value,
+        "scope": rule.scope,
+        "default_on": rule.default_on,
+        "fix": rule.fix_safety(),
+        "source": rule.source(),
+        "documentation": rule.documentation(),
+    }
 
 
 def run_rules(args: argparse.Namespace) -> int:
@@ -312,12 +407,18 @@ def run_rules(args: argparse.Namespace) -> int:
             rule = rule_for(args.rule)
         except KeyError:
             raise UsageError(f"unknown rule {args.rule!r} (see `ftprep rules`)") from None
+        if args.format == "json":
+            _emit(_json(rule_info(rule)), sys.stdout)
+            return 0
         default = "" if rule.default_on else " (off by default)"
-        fixable = " Fixable with --fix." if rule.fixable else ""
         print(f"{rule.code} {rule.name}: {rule.summary}")
-        print(f"Severity: {rule.severity.value}{default}.{fixable}")
+        print(f"Severity: {rule.severity.value}{default}.{_FIX_NOTE[rule.fix_safety()]}")
         print(f"Defined in: {rule.source()}\n")
         print(rule.documentation())
+        return 0
+    if args.format == "json":
+        everything = [rule_info(rule) for rule in ALL_RULES]
+        _emit(_json(everything), sys.stdout)
         return 0
     width = max((len(rule.name) for rule in ALL_RULES), default=0)
     for rule in ALL_RULES:
@@ -336,7 +437,14 @@ def add_stats(sub: Any) -> None:
         description="Count tokens per example and per role (count, min, p50, p90, p99, max).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders; - for stdin")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=("text", "json"),
+        default="text",
+        help="output format",
+    )
     parser.add_argument(
         "--price",
         type=float,
@@ -348,6 +456,7 @@ def add_stats(sub: Any) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
+    add_logging_options(parser)
     parser.set_defaults(handler=run_stats)
 
 
@@ -393,37 +502,46 @@ def add_baseline(sub: Any) -> None:
         action.add_argument(
             "--baseline",
             metavar="FILE",
-            default=DEFAULT_BASELINE,
-            help=f"baseline file (default: {DEFAULT_BASELINE})",
+            help=f"baseline file (default: the configured baseline, else {DEFAULT_BASELINE})",
         )
         action.add_argument(
             "--against", nargs="+", default=[], metavar="HOLDOUT", help="holdout files"
         )
         action.add_argument("--no-progress", action="store_true", help="never show a progress bar")
         add_config_options(action)
+        add_logging_options(action)
         action.set_defaults(handler=handler)
+
+
+def _baseline_file(args: argparse.Namespace, paths: Sequence[str]) -> str:
+    """``--baseline``, else the configured baseline, else :data:`DEFAULT_BASELINE`."""
+    if args.baseline:
+        return str(args.baseline)
+    return base_config(paths, args.config).baseline_path() or DEFAULT_BASELINE
 
 
 def run_baseline_write(args: argparse.Namespace) -> int:
     """``ftprep baseline write``: record every current finding."""
     paths = expand_paths(args.paths)
     config = config_from_args(args, paths)
+    file = _baseline_file(args, paths)
     result = check_paths(args, paths, config, expand_paths(args.against))
-    baseline = Baseline.from_findings(result.findings, Path(args.baseline).resolve().parent)
-    baseline.write(args.baseline)
-    print(f"Wrote {args.baseline}: {plural(len(baseline), 'finding')} accepted", file=sys.stderr)
+    baseline = Baseline.from_findings(result.findings, Path(file).resolve().parent)
+    baseline.write(file)
+    _status(args, f"Wrote {file}: {plural(len(baseline), 'finding')} accepted", sys.stderr)
     return 0
 
 
 def run_baseline_prune(args: argparse.Namespace) -> int:
     """``ftprep baseline prune``: drop the entries no current finding matches."""
-    baseline = Baseline.read(args.baseline)
+    file = _baseline_file(args, expand_paths(args.paths))
+    baseline = Baseline.read(file)
     paths = expand_paths(args.paths) or [p for p in baseline.paths if Path(p).is_file()]
     config = config_from_args(args, paths)
     result = check_paths(args, paths, config, expand_paths(args.against))
     dropped = baseline.prune(result.findings)
-    baseline.write(args.baseline)
-    print(f"Pruned {args.baseline}: {dropped:,} entries dropped, {len(baseline):,} kept")
+    baseline.write(file)
+    _status(args, f"Pruned {file}: {dropped:,} entries dropped, {len(baseline):,} kept")
     return 0
 
 
@@ -472,6 +590,7 @@ def add_prepare(sub: Any) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
+    add_logging_options(parser)
     parser.set_defaults(handler=run_prepare)
 
 
@@ -492,9 +611,10 @@ def run_prepare(args: argparse.Namespace) -> int:
         progress=_progress_wanted(args),
     )
     counts = result.counts
-    print(
+    _status(
+        args,
         f"{counts['input']} records: {counts['train']} train, {counts['holdout']} holdout, "
-        f"{counts['rejected']} rejected -> {args.out} (manifest.json)"
+        f"{counts['rejected']} rejected -> {args.out} (manifest.json)",
     )
     for finding in result.dataset_findings:
         if finding.severity is Severity.ERROR:
@@ -517,6 +637,7 @@ def add_convert(sub: Any) -> None:
     parser.add_argument("--to", required=True, choices=dialect_names(), help="output format")
     parser.add_argument("--out", required=True, metavar="FILE", help="output JSON Lines file")
     add_config_options(parser)
+    add_logging_options(parser)
     parser.set_defaults(handler=run_convert)
 
 
@@ -525,8 +646,9 @@ def run_convert(args: argparse.Namespace) -> int:
     paths = expand_paths(args.paths)
     config = config_from_args(args, paths)
     result = convert(paths, to=args.to, out=args.out, config=config)
-    print(f"{result.written} records written to {args.out}, {result.rejected} rejected", end="")
-    print(f" ({result.rejects_path})" if result.rejects_path else "")
+    rejects = f" ({result.rejects_path})" if result.rejects_path else ""
+    written = f"{result.written} records written to {args.out}, {result.rejected} rejected"
+    _status(args, written + rejects)
     return 1 if result.rejected else 0
 
 
@@ -551,6 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ftprep {__version__}")
+    add_logging_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in SUBCOMMANDS:
         register(sub)
@@ -562,7 +685,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with log.to_stderr(verbose=args.verbose, quiet=args.quiet):
+            return handler(args)
     except AccountingError:  # a PrepareError, but a bug in ftprep rather than in the input
         return _internal_error()
     except USAGE_ERRORS as err:

@@ -1,16 +1,21 @@
-"""Configuration: ``[tool.ftprep]`` in ``pyproject.toml`` or a top-level ``ftprep.toml``.
+"""Configuration: ``[tool.ftprep]`` in ``pyproject.toml``, or a top-level ``.ftprep.toml``
+or ``ftprep.toml``.
 
 The configuration file closest to the checked file wins (searching its folder, then each
-parent). Keys use dashes in TOML (``per-file-ignores``) and underscores in Python. Unknown
-keys and bad values are rejected with the file, the key and what was expected.
+parent; in one folder ``.ftprep.toml``, then ``ftprep.toml``, then ``pyproject.toml``, as
+ruff searches). Keys use dashes in TOML (``per-file-ignores``) and underscores in Python.
+Unknown keys and bad values are rejected with the file, the key and what was expected.
+Paths in a configuration file (``per-file-ignores`` patterns, ``baseline``) are relative to
+its folder, so a run gives the same result from any working directory.
 
->>> Config.model_validate({"select": ["S", "R"], "ignore": ["Q102"]}).is_enabled("S001")
+>>> Config.model_validate({"select": ["S", "R"], "ignore": ["Q002"]}).is_enabled("S001")
 True
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-CONFIG_FILES = ("ftprep.toml", "pyproject.toml")
+CONFIG_FILES = (".ftprep.toml", "ftprep.toml", "pyproject.toml")
 STDIN = "-"
 """The input name that means standard input."""
 
@@ -120,14 +125,24 @@ class Config(_Section):
     """All ftprep settings. Every field has a sensible default."""
 
     select: list[str] | None = None
-    """Code prefixes to enable (default: every rule on by default)."""
+    """Code prefixes to enable (default: every rule on by default). ``ALL`` selects every
+    rule and is the least specific selector: ``select = ["ALL"], ignore = ["Q"]`` runs
+    everything but the Q rules."""
     extend_select: list[str] = Field(default_factory=list)
+    """Code prefixes to enable on top of ``select``."""
     ignore: list[str] = Field(default_factory=list)
+    """Code prefixes not to run. The longest matching prefix among the three lists decides."""
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
+    """Code prefixes not to run for files matching a glob pattern, relative to the
+    configuration file's folder (a pattern without ``/`` also matches the file name alone):
+    ``{"data/generated/*" = ["Q"]}``."""
     severity: dict[str, str] = Field(default_factory=dict)
-    """Override a rule's severity: ``{"Q101" = "error"}``."""
+    """Override a rule's severity: ``{"Q006" = "error"}``."""
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Per-rule options keyed by code or name: ``[tool.ftprep.rules.C201] max-chars = 4000``."""
+    """Per-rule options keyed by code or name: ``[tool.ftprep.rules.C003] max-chars = 4000``."""
+    baseline: str | None = None
+    """Baseline file that ``check`` filters with and ``baseline write`` writes by default
+    (relative to the configuration file's folder); ``--baseline`` overrides it."""
 
     target: str = "openai"
     model: str | None = None
@@ -153,6 +168,9 @@ class Config(_Section):
 
     source: str | None = None
     """The file this configuration was read from (set by the loader)."""
+    root: str | None = None
+    """The folder relative paths in the configuration start from: the configuration file's
+    (set by the loader); the working directory when ``None``."""
 
     @field_validator("select", "extend_select", "ignore")
     @classmethod
@@ -169,8 +187,11 @@ class Config(_Section):
             (self.ignore, False),
         ):
             for prefix in prefixes:
-                if (code.startswith(prefix) or prefix == "ALL") and len(prefix) >= best_len:
-                    best_len, enabled = len(prefix), value
+                # ALL matches every code with the weight of an empty prefix: anything
+                # more specific (even one letter) overrides it.
+                length = 0 if prefix == "ALL" else len(prefix)
+                if (prefix == "ALL" or code.startswith(prefix)) and length >= best_len:
+                    best_len, enabled = length, value
         if enabled and path is not None and self.is_ignored_for(code, path):
             return False
         return enabled
@@ -178,7 +199,7 @@ class Config(_Section):
     def is_ignored_for(self, code: str, path: str) -> bool:
         """Whether ``per-file-ignores`` switches ``code`` off for ``path``."""
         for pattern, prefixes in self.per_file_ignores.items():
-            if _glob_match(path, pattern) and any(
+            if _glob_match(path, pattern, self.root) and any(
                 code.startswith(p.upper()) or p.upper() == "ALL" for p in prefixes
             ):
                 return True
@@ -194,10 +215,35 @@ class Config(_Section):
         except ValidationError as err:
             raise ConfigError(_format_error(err, "the options")) from None
 
+    def baseline_path(self) -> str | None:
+        """The configured baseline file, resolved against :attr:`root`."""
+        if self.baseline is None:
+            return None
+        return str(Path(self.root or Path.cwd()) / self.baseline)
 
-def _glob_match(path: str, pattern: str) -> bool:
-    posix = Path(path).as_posix()
-    return fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
+
+def _glob_match(path: str, pattern: str, root: str | None) -> bool:
+    """Whether ``pattern`` matches ``path`` relative to ``root`` (the working directory when
+    ``None``), ``path`` made absolute when the pattern is, or the file name alone when the
+    pattern has no ``/``."""
+    if "/" not in pattern and fnmatch.fnmatch(Path(path).name, pattern):
+        return True
+    if path == STDIN:
+        return fnmatch.fnmatch(path, pattern)
+    absolute, relative = _anchored(path, root or str(Path.cwd()))
+    return fnmatch.fnmatch(absolute if Path(pattern).is_absolute() else relative, pattern)
+
+
+@functools.lru_cache(maxsize=4096)
+def _anchored(path: str, root: str) -> tuple[str, str]:
+    """``path`` absolute, and relative to ``root``, both in POSIX form (cached: findings
+    ask once each)."""
+    absolute = str(Path(path).resolve())
+    try:
+        relative = os.path.relpath(absolute, root)
+    except ValueError:  # another drive on Windows
+        relative = absolute
+    return Path(absolute).as_posix(), Path(relative).as_posix()
 
 
 def _format_error(err: ValidationError, where: str) -> str:
@@ -220,6 +266,9 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         data["prepare"] = _dashes_to_underscores(data["prepare"])
     if isinstance(data.get("rules"), dict):
         data["rules"] = {k: _dashes_to_underscores(v) for k, v in data["rules"].items()}
+    for key in ("source", "root"):  # set by the loader, not by the file
+        if isinstance(data, dict) and key in data:
+            raise ConfigError(f"invalid configuration in {where}:\n  unknown key '{key}'")
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
@@ -243,13 +292,16 @@ def read_config_file(path: Path) -> Config | None:
         section = document.get("tool", {}).get("ftprep")
         if section is None:
             return None
-        return parse_config(section, f"{path} [tool.ftprep]")
-    return parse_config(document, str(path))
+        config = parse_config(section, f"{path} [tool.ftprep]")
+    else:
+        config = parse_config(document, str(path))
+    return config.model_copy(update={"root": str(path.resolve().parent)})
 
 
 def find_config_file(start: str | Path) -> Path | None:
     """The closest file holding an ftprep configuration to ``start`` (a file or folder):
-    ``ftprep.toml``, or a ``pyproject.toml`` with a ``[tool.ftprep]`` table."""
+    ``.ftprep.toml``, ``ftprep.toml``, or a ``pyproject.toml`` with a ``[tool.ftprep]``
+    table."""
     folder = Path(start).resolve()
     if not folder.is_dir():
         folder = folder.parent

@@ -1,15 +1,19 @@
-"""``ftprep check --fix``: safe, in-place repairs of JSON Lines files.
+"""``ftprep check --fix``: in-place repairs of JSON Lines files.
 
-Only repairs that cannot change what a model learns are made:
+Safe fixes cannot change what a model learns; they are made with ``--fix``:
 
 - strip a UTF-8 byte order mark (when L003 reports it);
 - delete blank lines (L005);
-- delete exact duplicates of a record (when the exact-duplicate X rule reports them): of
-  each group of copies the first one without an error finding stays (the first copy when
-  none is valid), as ``prepare`` keeps the first clean one;
 - trim stray whitespace around message contents and normalise them to Unicode NFC (the
   same fixes ``prepare`` applies, :mod:`ftprep.write.fixes`); no rule reports these, so
   they run only with the default rule selection (:func:`content_fixes_for`).
+
+Unsafe fixes drop records, so the model trains on fewer examples; as in ruff they are made
+only when asked for as well (``--unsafe-fixes``, ``unsafe=True``):
+
+- delete exact duplicates of a record (when X001 reports them): of each group of copies
+  the first one without an error finding stays (the first copy when none is valid), as
+  ``prepare`` keeps the first clean one.
 
 Only the lines that change are rewritten; every other line keeps its exact bytes and line
 ending, so the diff shows just the fixes. A changed string is replaced inside its line where
@@ -21,6 +25,7 @@ place; they are reported as skipped.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections import Counter
@@ -45,6 +50,11 @@ _BOM = b"\xef\xbb\xbf"
 #: Content fixes applied to every message text, in order (names of ``FIX_FUNCTIONS``).
 CONTENT_FIXES = ("whitespace", "nfc")
 
+UNSAFE_FIX_CODES = frozenset({ExactDuplicate.code})
+"""Codes whose findings only ``--fix --unsafe-fixes`` repairs (the rules say so:
+``unsafe_fix``): the fix drops records."""
+
+
 _LABELS = {
     "blank": ("blank line removed", "blank lines removed"),
     "bom": ("byte order mark removed", "byte order marks removed"),
@@ -62,6 +72,12 @@ class FileFix:
     fixed: Counter[str] = field(default_factory=Counter)
     """Fixes applied, by kind: ``blank``, ``bom``, ``duplicate``, ``whitespace``, ``nfc``."""
     skipped: str | None = None
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    """Each fix as (line number in the file before fixing, kind), in file order."""
+    hidden: int = 0
+    """Unsafe fixes not applied because they were not asked for."""
+    diff: str = ""
+    """With ``write=False``: the unified diff the fixes would make (empty when none)."""
 
     @property
     def total(self) -> int:
@@ -76,6 +92,10 @@ class FileFix:
         kinds = ", ".join(f"{n} {_LABELS[kind][n != 1]}" for kind, n in sorted(self.fixed.items()))
         noun = "issue" if self.total == 1 else "issues"
         return f"Fixed {self.total} {noun} in {self.path} ({kinds})"
+
+    def details(self) -> str:
+        """One ``path:line: what was done`` line per fix (``--show-fixes``)."""
+        return "".join(f"{self.path}:{n}: {_LABELS[kind][0]}\n" for n, kind in self.lines)
 
 
 def _split_lines(data: bytes) -> list[bytes]:
@@ -214,9 +234,13 @@ def fix_file(
     findings: Sequence[Finding],
     *,
     content_fixes: Sequence[str] = CONTENT_FIXES,
+    unsafe: bool = False,
+    write: bool = True,
 ) -> FileFix:
-    """Apply the safe fixes to the JSON Lines file ``path``, given the ``findings`` a check
-    just reported for it. Writes the file only when something changed."""
+    """Apply the fixes to the JSON Lines file ``path``, given the ``findings`` a check just
+    reported for it: the safe ones, and with ``unsafe`` those that drop records. Writes the
+    file only when something changed; with ``write=False`` leaves it alone and puts the
+    unified diff of the fixes in :attr:`FileFix.diff`."""
     result = FileFix(path, skipped=_why_not_in_place(path))
     if result.skipped:
         return result
@@ -233,24 +257,34 @@ def fix_file(
     duplicates = {line for where, line in duplicates_to_delete(findings) if where == path}
     lines = _split_lines(data)
     out: list[bytes] = []
+
+    def fixed(kind: str, count: int = 1) -> None:
+        result.fixed[kind] += count
+        result.lines.extend([(number, kind)] * count)
+
     for number, line in enumerate(lines, start=1):
         if number in blank and not line.strip():
-            result.fixed["blank"] += 1
+            fixed("blank")
             continue
         if number in duplicates:
-            result.fixed["duplicate"] += 1
-            continue
+            if unsafe:
+                fixed("duplicate")
+                continue
+            result.hidden += 1
         if number == 1 and line.startswith(_BOM) and any(f.code == L.Utf8Bom.code for f in mine):
             line = line[len(_BOM) :]
-            result.fixed["bom"] += 1
+            fixed("bom")
         body = line.rstrip(b"\r\n")
         rewritten = _rewrite_line(body, content_fixes) if content_fixes else None
         if rewritten is not None:
             new_body, counts = rewritten
             line = new_body + line[len(body) :]
-            result.fixed.update(counts)
+            for kind, count in sorted(counts.items()):
+                fixed(kind, count)
         out.append(line)
-    if result.total:
+    if result.total and not write:
+        result.diff = unified_diff(path, lines, out)
+    elif result.total:
         try:
             result.skipped = _not_writable(Path(path))
             if result.skipped is None:
@@ -259,7 +293,21 @@ def fix_file(
             result.skipped = f"cannot write: {err.strerror or err}"
         if result.skipped:
             result.fixed.clear()
+            result.lines.clear()
     return result
+
+
+def unified_diff(path: str, before: Sequence[bytes], after: Sequence[bytes]) -> str:
+    """The unified diff from ``before`` to ``after`` (lines with their endings) of ``path``,
+    as ``diff -u`` and ``ruff --diff`` print it; bytes that are not UTF-8 are shown escaped."""
+
+    def text(lines: Sequence[bytes]) -> list[str]:
+        return [line.decode("utf-8", "backslashreplace") for line in lines]
+
+    diff = difflib.unified_diff(text(before), text(after), f"a/{path}", f"b/{path}")
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff
+    )
 
 
 def fix_files(
@@ -267,6 +315,11 @@ def fix_files(
     findings: Sequence[Finding],
     *,
     content_fixes: Sequence[str] = CONTENT_FIXES,
+    unsafe: bool = False,
+    write: bool = True,
 ) -> list[FileFix]:
     """:func:`fix_file` for each of ``paths``."""
-    return [fix_file(path, findings, content_fixes=content_fixes) for path in paths]
+    return [
+        fix_file(path, findings, content_fixes=content_fixes, unsafe=unsafe, write=write)
+        for path in paths
+    ]

@@ -13,7 +13,7 @@ import pytest
 
 from ftprep import __version__, cli
 from ftprep.load.paths import expand_paths
-from ftprep.report.formats import FORMATS
+from ftprep.report.formats import FORMATS, use_color
 from ftprep.rules.registry import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_internal_error_is_one_line_unless_debugging(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "check_files", explode)
+    monkeypatch.setattr(cli, "lint_files", explode)
     code, out, err = run(capsys, "check", TOY)
     assert code == 2 and out == ""
     assert err.splitlines()[0] == "ftprep: internal error: RuntimeError: boom"
@@ -276,10 +276,42 @@ def test_colour_needs_a_terminal_and_no_no_color(monkeypatch: pytest.MonkeyPatch
         def isatty(self) -> bool:
             return True
 
-    assert cli._use_color(Terminal())
-    assert not cli._use_color(io.StringIO())
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(Terminal())
+    assert not use_color(io.StringIO())
+    assert use_color(io.StringIO(), "always") and not use_color(Terminal(), "never")
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not cli._use_color(Terminal())
+    assert not use_color(Terminal())
+    assert use_color(io.StringIO(), "always")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert use_color(io.StringIO())
+    assert not use_color(Terminal(), "never")
+
+
+@pytest.mark.parametrize(
+    ("env", "flag", "coloured"),
+    [
+        ({}, [], False),
+        ({"FORCE_COLOR": "1"}, [], True),
+        ({"FORCE_COLOR": "1"}, ["--color", "never"], False),
+        ({"NO_COLOR": "1"}, ["--color", "always"], True),
+    ],
+)
+def test_color_flag_and_force_color_on_a_real_run(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    flag: list[str],
+    coloured: bool,
+) -> None:
+    for name in ("FORCE_COLOR", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, _err = run(capsys, "check", str(BAD), "--format", "text", *flag)
+    assert code == 1 and "L001" in out
+    assert ("\x1b[" in out) is coloured
 
 
 def test_progress_only_for_a_person_watching(monkeypatch: pytest.MonkeyPatch) -> None:

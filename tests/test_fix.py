@@ -20,10 +20,10 @@ DRONE = ROOT.parent / "shared" / "realdata" / "openai_cookbook" / "drone_trainin
 CHAT = b'{"messages": [{"role": "user", "content": "%s"}, {"role": "assistant", "content": "%s"}]}'
 
 
-def _check_and_fix(path: Path, select: str = "L") -> tuple[str, bytes]:
+def _check_and_fix(path: Path, select: str = "L", *, unsafe: bool = False) -> tuple[str, bytes]:
     config = Config(select=[select])
     result = run_check([path], config)
-    fixed = fix_file(str(path), result.findings)
+    fixed = fix_file(str(path), result.findings, unsafe=unsafe)
     return fixed.describe(), path.read_bytes()
 
 
@@ -121,7 +121,7 @@ def test_later_exact_duplicates_are_dropped(tmp_path: Path) -> None:
     lines = [CHAT % (b"a", b"b"), CHAT % (b"c", b"d"), CHAT % (b"a", b"b")]
     path = tmp_path / "data.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    message, fixed = _check_and_fix(path, select=code)
+    message, fixed = _check_and_fix(path, select=code, unsafe=True)
     assert "1 duplicate record removed" in message
     assert fixed == b"\n".join(lines[:2]) + b"\n"
 
@@ -134,7 +134,7 @@ def test_records_differing_only_in_case_are_not_removed(tmp_path: Path) -> None:
     ]
     path = tmp_path / "data.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    message, fixed = _check_and_fix(path, select="X001")
+    message, fixed = _check_and_fix(path, select="X001", unsafe=True)
     assert message.endswith("(1 duplicate record removed)")
     assert fixed == b"\n".join(lines[:2]) + b"\n"
 
@@ -151,7 +151,7 @@ def test_the_valid_copy_of_a_duplicate_is_kept(
     valid = CHAT % (b"a", b"b")
     path = tmp_path / "data.jsonl"
     path.write_bytes(invalid + b"\n" + CHAT % (b"c", b"d") + b"\n" + valid + b"\n")
-    cli.main(["check", str(path), "--fix"])
+    cli.main(["check", str(path), "--fix", "--unsafe-fixes"])
     assert "1 duplicate record removed" in capsys.readouterr().err
     assert path.read_bytes() == CHAT % (b"c", b"d") + b"\n" + valid + b"\n"
 

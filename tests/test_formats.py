@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import jsonschema
+import orjson
 import pytest
 
 from ftprep.cli import main
 from ftprep.findings import Finding, Location, Severity
-from ftprep.report.formats import (
-    FORMATS,
-    format_github,
-    format_json,
-    format_jsonl,
-    format_sarif,
-    format_text,
-    render,
-    summary_line,
-)
+from ftprep.report.formats import FORMATS, render, summary_line, write_findings
 from ftprep.rules.registry import ALL_RULES
 
 BROKEN = Finding(
@@ -146,7 +142,7 @@ SARIF_MINIMAL_SCHEMA = {
 
 
 def test_text_is_path_line_col_code_message_with_hint_below() -> None:
-    lines = format_text(FINDINGS).splitlines()
+    lines = render("text", FINDINGS, SUMMARY).splitlines()
     assert lines[0] == (
         "data/train set.jsonl:3:17: L001 invalid JSON: 50% done, then\\r\\nnothing: a, b"
     )
@@ -155,11 +151,11 @@ def test_text_is_path_line_col_code_message_with_hint_below() -> None:
     assert "/abs/missing.jsonl: L010 cannot open file" in lines
     assert "  at /messages/1/content" in lines
     assert "  see x.jsonl:2:1" in lines
-    assert "\x1b[" not in format_text(FINDINGS)
+    assert "\x1b[" not in render("text", FINDINGS, SUMMARY)
 
 
 def test_text_colour_only_when_asked() -> None:
-    coloured = format_text([BROKEN], color=True)
+    coloured = render("text", [BROKEN], SUMMARY, color=True)
     assert "\x1b[31mL001\x1b[0m" in coloured
 
 
@@ -174,7 +170,7 @@ def test_summary_line() -> None:
 
 
 def test_json_has_diagnostics_and_summary() -> None:
-    document = json.loads(format_json(FINDINGS, SUMMARY))
+    document = json.loads(render("json", FINDINGS, SUMMARY))
     assert document["summary"] == SUMMARY
     first = document["diagnostics"][0]
     assert first["path"] == "data/train set.jsonl"
@@ -185,10 +181,10 @@ def test_json_has_diagnostics_and_summary() -> None:
 
 
 def test_jsonl_is_one_finding_per_line() -> None:
-    lines = format_jsonl(FINDINGS).splitlines()
+    lines = render("jsonl", FINDINGS, SUMMARY).splitlines()
     assert len(lines) == len(FINDINGS)
     assert [json.loads(line) for line in lines] == [f.to_dict() for f in FINDINGS]
-    assert format_jsonl([]) == ""
+    assert render("jsonl", [], SUMMARY) == ""
 
 
 def _parse_github(line: str) -> tuple[str, dict[str, str], str]:
@@ -206,7 +202,7 @@ def _unescape(text: str) -> str:
 
 
 def test_github_annotations_escape_and_round_trip() -> None:
-    lines = format_github(FINDINGS).splitlines()
+    lines = render("github", FINDINGS, SUMMARY).splitlines()
     assert len(lines) == len(FINDINGS)
     for line in lines:
         assert "\r" not in line
@@ -225,7 +221,7 @@ def test_github_annotations_escape_and_round_trip() -> None:
 
 
 def test_sarif_validates_and_tracks_records() -> None:
-    log = json.loads(format_sarif(FINDINGS, ALL_RULES, version="9.9"))
+    log = json.loads(render("sarif", FINDINGS, SUMMARY, rules=ALL_RULES, version="9.9"))
     jsonschema.validate(log, SARIF_MINIMAL_SCHEMA)
     run = log["runs"][0]
     driver = run["tool"]["driver"]
@@ -263,7 +259,9 @@ def test_sarif_fingerprint_ignores_the_line() -> None:
         fingerprint=BROKEN.fingerprint,
     )
     before, after = (
-        json.loads(format_sarif([f], ALL_RULES, version="1"))["runs"][0]["results"][0]
+        json.loads(render("sarif", [f], SUMMARY, rules=ALL_RULES, version="1"))["runs"][0][
+            "results"
+        ][0]
         for f in (BROKEN, moved)
     )
     assert before["partialFingerprints"] == after["partialFingerprints"]
@@ -275,6 +273,10 @@ def test_render_every_format_with_no_findings(fmt: str) -> None:
     out = render(fmt, [], clean, rules=ALL_RULES, version="1")
     if fmt in ("json", "sarif"):
         json.loads(out)
+    elif fmt == "gitlab":
+        assert json.loads(out) == []
+    elif fmt == "junit":
+        assert ElementTree.fromstring(out).get("tests") == "0"
     else:
         assert out == ""
 
@@ -300,8 +302,13 @@ def test_a_file_name_that_is_not_utf8_renders_in_every_format(
         assert code == 1 and "internal error" not in err, fmt
         if fmt == "json":
             assert json.loads(out)["diagnostics"][0]["path"] == shown
-        elif fmt == "jsonl":
+        elif fmt in ("jsonl", "json-lines"):
             assert json.loads(out)["path"] == shown
+        elif fmt == "gitlab":
+            assert json.loads(out)[0]["location"]["path"] == shown
+        elif fmt == "junit":
+            suite = ElementTree.fromstring(out).find("testsuite")
+            assert suite is not None and suite.get("name") == shown
         elif fmt == "sarif":
             (result,) = json.loads(out)["runs"][0]["results"]
             uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -316,9 +323,110 @@ def test_a_file_name_that_is_not_utf8_renders_in_every_format(
 
 def test_relative_sarif_uris_are_percent_encoded() -> None:
     finding = Finding("L001", Severity.ERROR, "x", Location("data/train set é.jsonl", line=1))
-    log = json.loads(format_sarif([finding], ALL_RULES, version="0"))
+    log = json.loads(render("sarif", [finding], SUMMARY, rules=ALL_RULES, version="0"))
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {
         "uri": "data/train%20set%20%C3%A9.jsonl",
         "uriBaseId": "%SRCROOT%",
     }
+
+
+# --- streaming ------------------------------------------------------------------------------
+
+CLI_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cli"
+
+
+def _real_findings() -> tuple[list[Finding], dict[str, int]]:
+    from ftprep.config import Config
+    from ftprep.validate.check import run_check
+
+    paths = sorted(str(p) for p in CLI_FIXTURES.iterdir() if p.suffix != ".md")
+    result = run_check(paths, Config(select=["ALL"], workers=1))
+    assert len(result.findings) > 10
+    return result.findings, result.summary()
+
+
+def _whole(document: object) -> str:
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2
+    return orjson.dumps(document, option=option).decode() + "\n"
+
+
+def test_streamed_documents_equal_the_whole_document_dumped_at_once() -> None:
+    """json and sarif are written finding by finding, yet read exactly as the document
+    dumped in one piece (as they were before streaming)."""
+    findings, summary = _real_findings()
+    for some in (findings, findings[:1], []):
+        streamed = render("json", some, summary)
+        assert streamed == _whole({"diagnostics": [f.to_dict() for f in some], "summary": summary})
+        sarif = json.loads(render("sarif", some, summary, rules=ALL_RULES, version="1"))
+        results = sarif["runs"][0]["results"]
+        assert render("sarif", some, summary, rules=ALL_RULES, version="1") == _whole(sarif)
+        assert [r["ruleId"] for r in results] == [f.code for f in some]
+        assert render("gitlab", some, summary) == _whole(json.loads(render("gitlab", some, {})))
+
+
+class _Tally(list[Finding]):
+    """A list of findings that counts how far it has been read."""
+
+    read = 0
+
+    def __iter__(self) -> Iterator[Finding]:
+        self.read = 0  # junit counts findings per file in a first pass
+        for finding in super().__iter__():
+            self.read += 1
+            yield finding
+
+
+class _Recorder(io.StringIO):
+    """A stream that notes how many findings had been read at each write."""
+
+    def __init__(self, findings: _Tally) -> None:
+        super().__init__()
+        self.findings, self.reads = findings, []
+
+    def write(self, text: str) -> int:
+        self.reads.append(self.findings.read)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_findings_are_written_as_they_are_rendered(fmt: str) -> None:
+    findings, summary = _real_findings()
+    tally = _Tally(findings)
+    out = _Recorder(tally)
+    write_findings(fmt, tally, summary, out, rules=ALL_RULES, version="1")
+    # Output goes out while findings are still being read: never one document at the end.
+    assert len({reads for reads in out.reads if 0 < reads < len(findings)}) >= len(findings) - 1
+    assert out.getvalue() == render(fmt, findings, summary, rules=ALL_RULES, version="1")
+
+
+def test_writing_holds_one_finding_at_a_time() -> None:
+    """The memory a format needs beyond the findings does not grow with them: writing 20,000
+    findings (a 12 MB JSON document) peaks no higher than writing 2,000 (SARIF's constant
+    part, every rule's documentation, aside)."""
+    findings, summary = _real_findings()
+
+    def peak(fmt: str, count: int) -> int:
+        many = findings * (count // len(findings))
+        sink = _Discard()
+        tracemalloc.start()
+        write_findings(fmt, many, summary, sink, rules=ALL_RULES, version="1")
+        _size, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert sink.written > count * 300
+        return top
+
+    for fmt in ("json", "jsonl", "sarif"):
+        peak(fmt, 20_000)  # a first run may grow interpreter-wide tables once (interned names)
+        small, large = peak(fmt, 2_000), peak(fmt, 20_000)
+        assert large - small < 100_000, (fmt, small, large)
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that counts what it is given and keeps nothing."""
+
+    written = 0
+
+    def write(self, text: str) -> int:
+        self.written += len(text)
+        return len(text)

@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "ftprep._accel",
         "ftprep._lazy",
         "ftprep.cache",
+        "ftprep.log",
         "ftprep.view",
     ),
 )

@@ -11,7 +11,9 @@ import os
 from collections.abc import Sequence
 
 from ftprep.config import Config
+from ftprep.findings import plural
 from ftprep.load.paths import input_bytes
+from ftprep.log import logger
 from ftprep.validate.engine import Executor, Unit
 
 #: Below this many input bytes a pool's start-up costs more than it saves.
@@ -27,6 +29,11 @@ def executor_for(config: Config, units: Sequence[Unit]) -> Executor:
 
         return RayExecutor(address=config.ray_address, workers=config.workers)
     workers = worker_count(config, units)
+    logger.debug(
+        "record pass: %s, %s",
+        plural(len(units), "unit"),
+        plural(workers, "worker process", "worker processes"),
+    )
     if workers > 1:
         from ftprep.engines.processes import ProcessExecutor
 

@@ -96,6 +96,9 @@ class Rule:
     scope: ClassVar[Scope]
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     fixable: ClassVar[bool] = False
+    """Whether ``check --fix`` repairs the rule's findings."""
+    unsafe_fix: ClassVar[bool] = False
+    """Whether that fix is unsafe (it drops records): made only with ``--unsafe-fixes``."""
     default_on: ClassVar[bool] = True
     """Whether the rule runs without being selected by code."""
     once_per_file: ClassVar[bool] = False
@@ -111,6 +114,13 @@ class Rule:
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()
         self.effective_severity = severity or self.severity
+
+    @classmethod
+    def fix_safety(cls) -> str | None:
+        """``"safe"``, ``"unsafe"`` (the fix drops records) or ``None`` (no fix)."""
+        if not cls.fixable:
+            return None
+        return "unsafe" if cls.unsafe_fix else "safe"
 
     @classmethod
     def source(cls) -> str:

@@ -109,6 +109,8 @@ class ExactDuplicate(_FactRule):
     name = "exact-duplicate"
     severity = Severity.WARNING
     summary = "Example repeats an earlier example exactly"
+    fixable = True
+    unsafe_fix = True
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """One finding per later copy, pointing at the first occurrence."""

@@ -84,9 +84,31 @@ def _instantiate(rule: type[Rule], config: Config) -> Rule:
     return rule(options, level)
 
 
+def fix_safety(code: str) -> str | None:
+    """:meth:`Rule.fix_safety` of the rule with ``code`` (``None`` for an unknown code)."""
+    rule = _BY_CODE.get(code)
+    return None if rule is None else rule.fix_safety()
+
+
+def check_selectors(codes: Iterable[str], where: str) -> None:
+    """Raise :class:`ConfigError` naming the first of ``codes`` (code prefixes, or ``ALL``)
+    that selects no rule; ``where`` says where it was given (``--ignore``, ``ignore in
+    ftprep.toml``)."""
+    for code in codes:
+        upper = code.strip().upper()
+        if upper != "ALL" and not any(rule.code.startswith(upper) for rule in ALL_RULES):
+            raise ConfigError(f"unknown rule selector {code!r} in {where} (see `ftprep rules`)")
+
+
 def validate_rule_config(config: Config) -> None:
-    """Raise :class:`ConfigError` for options or severities naming unknown rules, and for
-    invalid options or severities of any rule (selected or not)."""
+    """Raise :class:`ConfigError` for selectors, options or severities naming unknown rules,
+    and for invalid options or severities of any rule (selected or not)."""
+    place = f" in {config.source}" if config.source else ""
+    check_selectors(config.select or [], f"select{place}")
+    check_selectors(config.extend_select, f"extend-select{place}")
+    check_selectors(config.ignore, f"ignore{place}")
+    for pattern, codes in config.per_file_ignores.items():
+        check_selectors(codes, f"per-file-ignores {pattern!r}{place}")
     for key in (*config.rules, *config.severity):
         try:
             rule = rule_for(key)

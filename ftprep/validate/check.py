@@ -13,6 +13,7 @@ from ftprep.config import Config
 from ftprep.engines import executor_for
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Severity
+from ftprep.log import stage
 from ftprep.validate.engine import Progress, dataset_pass, plan_units, record_pass
 
 
@@ -68,12 +69,16 @@ def run_check(
     called with the input bytes of each unit of the record pass as it completes."""
     names = [str(p) for p in paths]
     against_names = [str(p) for p in against]
-    units = plan_units(names, config)
-    main = record_pass(units, config, executor_for(config, units), progress)
+    with stage("plan"):
+        units = plan_units(names, config)
+    with stage("record pass"):
+        main = record_pass(units, config, executor_for(config, units), progress)
     other = None
     if against_names:
-        against_units = plan_units(against_names, config, first_index=len(names))
-        other = record_pass(against_units, config, executor_for(config, against_units), progress)
+        with stage("record pass (--against)"):
+            against_units = plan_units(against_names, config, first_index=len(names))
+            executor = executor_for(config, against_units)
+            other = record_pass(against_units, config, executor, progress)
         units.extend(against_units)
     findings = dataset_pass(main, other, config, [*names, *against_names], units)
     return CheckResult(

@@ -36,6 +36,7 @@ from ftprep.load.containers import (
     shard_lines,
 )
 from ftprep.load.paths import input_bytes, is_regular_file
+from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
 from ftprep.rules.context import DatasetContext, RecordContext
@@ -355,12 +356,14 @@ def dataset_pass(
     )
     with paused_gc():  # one finding per near duplicate: many objects, none cyclic
         for rule in dataset_rules(config):
-            found = rule.check_dataset(ctx)
-            if config.per_file_ignores:
-                found = [f for f in found if not config.is_ignored_for(f.code, f.path)]
-            findings.extend(found)
-        order = {name: i for i, name in enumerate(ctx.paths)}
-        findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
+            with stage(f"dataset rule {rule.code}"):
+                found = rule.check_dataset(ctx)
+                if config.per_file_ignores:
+                    found = [f for f in found if not config.is_ignored_for(f.code, f.path)]
+                findings.extend(found)
+        with stage("sort findings"):
+            order = {name: i for i, name in enumerate(ctx.paths)}
+            findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
     return findings
 
 

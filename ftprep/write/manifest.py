@@ -42,8 +42,9 @@ def input_entry(path: str, records: int) -> dict[str, Any]:
         }
 
 
-RUN_SETTINGS = ("workers", "engine", "ray_address")
-"""Settings that decide where the work runs, not what it writes."""
+RUN_SETTINGS = ("workers", "engine", "ray_address", "root", "baseline")
+"""Settings that decide where the work runs (or what ``check`` reports: its baseline), not
+what ``prepare`` writes."""
 DEDUP_RUN_SETTINGS = ("storage", "redis_url", "redis_prefix")
 """Dedup settings of the same kind: where the index lives."""
 

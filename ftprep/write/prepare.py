@@ -44,6 +44,7 @@ from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.load.paths import is_regular_file
+from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
 from ftprep.rules.load import UnreadableFile
@@ -468,7 +469,8 @@ def prepare_files(
         for finding in check.findings:
             if finding.code == UnreadableFile.code:
                 raise unreadable(finding.path, finding.message)
-        the_plan = plan(check, spec, seed=seed, stratify=stratify)
+        with stage("split plan"):
+            the_plan = plan(check, spec, seed=seed, stratify=stratify)
         writer = _Pass2(
             check,
             the_plan,
@@ -477,7 +479,8 @@ def prepare_files(
             max_file_bytes=max_file_bytes if max_file_bytes is not None else target.max_file_bytes,
             eval_file=eval_file,
         )
-        outputs = writer.run()
+        with stage("write outputs"):
+            outputs = writer.run()
         if attachments is not None:
             facts = check.facts
             splits = {
