@@ -172,3 +172,17 @@ def test_no_code_outside_rules_names_a_rule_code() -> None:
             and code_like.match(node.value)
         )
     assert wrong == []
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    """Functions stay readable at a glance: a longer one is cut into named steps."""
+    long = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.name} "
+        f"({node.end_lineno - node.lineno + 1} lines)"
+        for _module, path in modules()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 80
+    ]
+    assert long == []

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -292,29 +292,9 @@ def _read_jsonl(
         line_no += 1
         position += len(chunk)
         if len(chunk) > max_line_bytes and not chunk.endswith(b"\n"):
-            skipped = len(chunk)
-            while True:
-                rest = readline(_SKIP_CHUNK)
-                skipped += len(rest)
-                position += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield RawRecord(
-                path,
-                line_no,
-                index,
-                b"",
-                error=_problem(
-                    "line-too-long",
-                    path,
-                    line_no,
-                    f"line is {skipped:,} bytes, over the {max_line_bytes:,}-byte limit; "
-                    "skipped unread",
-                    record=index,
-                    hint="check what the line holds, or raise max-line-bytes",
-                ),
-                unread=True,
-            )
+            skipped = len(chunk) + _skip_line(readline)
+            position += skipped - len(chunk)
+            yield _too_long(path, line_no, index, skipped, max_line_bytes)
             index += 1
             continue
         notes: list[Problem] = []
@@ -354,6 +334,35 @@ def _read_jsonl(
             record.notes.extend(notes)
         index += 1
         yield record
+
+
+def _skip_line(readline: Callable[[int], bytes]) -> int:
+    """Read past the rest of an over-long line, a chunk at a time; the bytes skipped."""
+    skipped = 0
+    while True:
+        rest = readline(_SKIP_CHUNK)
+        skipped += len(rest)
+        if not rest or rest.endswith(b"\n"):
+            return skipped
+
+
+def _too_long(path: str, line: int, index: int, size: int, limit: int) -> RawRecord:
+    """The record of a line skipped unread for its size."""
+    return RawRecord(
+        path,
+        line,
+        index,
+        b"",
+        error=_problem(
+            "line-too-long",
+            path,
+            line,
+            f"line is {size:,} bytes, over the {limit:,}-byte limit; skipped unread",
+            record=index,
+            hint="check what the line holds, or raise max-line-bytes",
+        ),
+        unread=True,
+    )
 
 
 def _bom_note(path: str) -> Problem:

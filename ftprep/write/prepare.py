@@ -462,7 +462,6 @@ def prepare_files(
         raise PrepareError(f"the seed must be a 64-bit integer, not {seed}")
     _refuse_outputs_as_inputs(names, Path(out_dir))
     target = get_target(config.target)
-    model = target.spec_for(config)
     dialect = get_dialect(target.dialect, dialect_options(config))
     with Staging(out_dir) as staging:
         check = run_check(names, config, progress=progress)
@@ -482,68 +481,107 @@ def prepare_files(
         with stage("write outputs"):
             outputs = writer.run()
         if attachments is not None:
-            facts = check.facts
-            splits = {
-                name: facts.select(the_plan.destination == index)
-                for index, name in enumerate(SPLITS)
-            }
-            for name, data in attachments(check, splits).items():
-                part = staging.open(name)
-                write_bytes(part, data)
-                outputs.append(staging.close(part, name))
+            outputs.extend(_attach(attachments, check, the_plan, staging))
         tally = writer.tally
         findings = [
             *(f for f in the_plan.dataset_findings if f.code != TooFewExamples.code),
             *_train_minimum(config, names, tally.records["train"]),
         ]
-        records_per_path = np.bincount(check.facts.path, minlength=len(names)).tolist()
-        settings, run = config_entries(config)
-        manifest: dict[str, Any] = {
-            "ftprep": __version__,
-            "command": "prepare",
-            "target": target.name,
-            "model": model.name,
-            "dialect": target.dialect,
-            "tokenizer": config.tokenizer or model.encoding,
-            "seed": seed,
-            "split": {**spec.describe(), "stratify": stratify},
-            "inputs": [input_entry(p, c) for p, c in zip(names, records_per_path, strict=True)],
-            "counts": {
-                "input": len(check.facts),
-                **{s: tally.records[s] for s in SPLITS},
-            },
-            "tokens": {
-                s: {
-                    "records": tally.records[s],
-                    "total": tally.tokens[s],
-                    "trained": tally.trained[s],
-                }
-                for s in SPLITS[:2]
-            },
-            "fixes": {
-                **{name: tally.fixes[name] for name in config.prepare.fixes},
-                "drop-duplicate": the_plan.dropped_duplicates,
-            },
-            "rejected_by": dict(sorted(tally.rejected_by.items())),
-            "writer_findings": dict(sorted(tally.writer_findings.items())),
-            "dataset_findings": [f.to_dict() for f in findings],
-            "warnings": split_warnings(spec, tally.records["train"], tally.records["holdout"]),
-            "config": settings,
-            "run": run,
-            "outputs": [output_entry(o) for o in outputs],
-        }
-        if stratify:
-            manifest["strata"] = {
-                name: {s: tally.strata.get(name, Counter())[s] for s in SPLITS[:2]}
-                for name in the_plan.strata
-            }
-        if eval_file:
-            manifest["eval"] = {
-                "records": sum(o.records for o in outputs if o.split == EVAL),
-                "skipped_without_answer": tally.eval_skipped,
-            }
+        manifest = _manifest(
+            check,
+            the_plan,
+            tally,
+            outputs,
+            findings,
+            spec=spec,
+            seed=seed,
+            stratify=stratify,
+            eval_file=eval_file,
+        )
         commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
+
+
+def _attach(
+    attachments: Attachments, check: CheckResult, the_plan: Plan, staging: Staging
+) -> list[OutputFile]:
+    """Stage the files ``attachments`` makes from the check and the facts of each split."""
+    facts = check.facts
+    splits = {
+        name: facts.select(the_plan.destination == index) for index, name in enumerate(SPLITS)
+    }
+    staged = []
+    for name, data in attachments(check, splits).items():
+        part = staging.open(name)
+        write_bytes(part, data)
+        staged.append(staging.close(part, name))
+    return staged
+
+
+def _manifest(
+    check: CheckResult,
+    the_plan: Plan,
+    tally: _Tally,
+    outputs: list[OutputFile],
+    findings: list[Finding],
+    *,
+    spec: SplitSpec,
+    seed: int,
+    stratify: str | None,
+    eval_file: bool,
+) -> dict[str, Any]:
+    """The manifest of a prepare run: what went in, where it went and why, and every output
+    file with its hash."""
+    config, names = check.config, check.paths
+    target = get_target(config.target)
+    model = target.spec_for(config)
+    records_per_path = np.bincount(check.facts.path, minlength=len(names)).tolist()
+    settings, run = config_entries(config)
+    manifest: dict[str, Any] = {
+        "ftprep": __version__,
+        "command": "prepare",
+        "target": target.name,
+        "model": model.name,
+        "dialect": target.dialect,
+        "tokenizer": config.tokenizer or model.encoding,
+        "seed": seed,
+        "split": {**spec.describe(), "stratify": stratify},
+        "inputs": [input_entry(p, c) for p, c in zip(names, records_per_path, strict=True)],
+        "counts": {
+            "input": len(check.facts),
+            **{s: tally.records[s] for s in SPLITS},
+        },
+        "tokens": {
+            s: {
+                "records": tally.records[s],
+                "total": tally.tokens[s],
+                "trained": tally.trained[s],
+            }
+            for s in SPLITS[:2]
+        },
+        "fixes": {
+            **{name: tally.fixes[name] for name in config.prepare.fixes},
+            "drop-duplicate": the_plan.dropped_duplicates,
+        },
+        "rejected_by": dict(sorted(tally.rejected_by.items())),
+        "writer_findings": dict(sorted(tally.writer_findings.items())),
+        "dataset_findings": [f.to_dict() for f in findings],
+        "warnings": split_warnings(spec, tally.records["train"], tally.records["holdout"]),
+        "config": settings,
+        "run": run,
+        "outputs": [output_entry(o) for o in outputs],
+    }
+    if stratify:
+        manifest["strata"] = {
+            name: {s: tally.strata.get(name, Counter())[s] for s in SPLITS[:2]}
+            for name in the_plan.strata
+        }
+    if eval_file:
+        manifest["eval"] = {
+            "records": sum(o.records for o in outputs if o.split == EVAL),
+            "skipped_without_answer": tally.eval_skipped,
+        }
+    return manifest
 
 
 def _refuse_outputs_as_inputs(names: Sequence[str], out_dir: Path) -> None:
