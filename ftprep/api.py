@@ -43,6 +43,8 @@ from ftprep.validate.engine import Progress
 if TYPE_CHECKING:
     from ftprep.facts import FactTable
     from ftprep.fix import FileFix
+    from ftprep.report.stats import TokenStats
+    from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
 REPORT = "report.html"
@@ -253,6 +255,48 @@ def prepare(
             attachments=_report_page if report else None,
             progress=bar,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class StatsResult:
+    """Token distributions of a dataset and what training on it would bill."""
+
+    tokens: TokenStats
+    billing: BillingEstimate
+    model: dict[str, Any]
+    """What the bill is for: ``target``, ``model`` and its per-example ``limit``."""
+
+    def format(self, fmt: str = "text") -> str:
+        """As an aligned text table, or as JSON with ``fmt="json"``."""
+        from ftprep.report.stats import format_stats
+
+        return format_stats(self.tokens, fmt, billing=(self.model, self.billing))
+
+
+def stats(
+    inputs: Inputs,
+    *,
+    target: str | None = None,
+    model: str | None = None,
+    config: Config | PathLike | None = None,
+    epochs: int | None = None,
+    price_per_million: float | None = None,
+    progress: bool | None = None,
+) -> StatsResult:
+    """Token distributions per role of ``inputs`` (loaded, not checked: only the load rules
+    run) and the billed tokens and cost of training on them (``epochs`` as the provider
+    picks them by default; ``price_per_million`` from the configuration when not given)."""
+    from ftprep.report.stats import token_stats
+    from ftprep.tokens.billing import estimate_facts
+
+    paths = expand_paths(inputs)
+    resolved = resolve_config(paths, config, target=target, model=model)
+    result = check_files(paths, resolved.with_overrides(select=["L"]), progress=progress)
+    spec = get_target(resolved.target).spec_for(resolved)
+    price = price_per_million if price_per_million is not None else resolved.price_per_million
+    bill = estimate_facts(result.facts, spec.max_tokens, epochs=epochs, price_per_million=price)
+    about = {"target": resolved.target, "model": spec.name, "limit": spec.max_tokens}
+    return StatsResult(token_stats(result.facts), bill, about)
 
 
 def _report_page(check_result: CheckResult, splits: dict[str, FactTable]) -> dict[str, bytes]:

@@ -25,7 +25,15 @@ import orjson
 
 from ftprep import log
 from ftprep._version import __version__
-from ftprep.api import LintResult, check_files, convert, lint_files, prepare, resolve_config
+from ftprep.api import (
+    LintResult,
+    check_files,
+    convert,
+    lint_files,
+    prepare,
+    resolve_config,
+    stats,
+)
 from ftprep.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config, ConfigError, base_config
@@ -37,7 +45,7 @@ from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_colo
 from ftprep.report.statistics import write_statistics
 from ftprep.rules.base import Rule
 from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
-from ftprep.targets import TARGETS, get_target
+from ftprep.targets import TARGETS
 from ftprep.validate.check import CheckResult
 from ftprep.write.errors import AccountingError, OutputError, PrepareError
 
@@ -463,19 +471,15 @@ def add_stats(sub: Any) -> None:
 def run_stats(args: argparse.Namespace) -> int:
     """``ftprep stats``: distributions from the fact table of a check run, and what training
     on the data would bill."""
-    from ftprep.report.stats import format_stats, token_stats
-    from ftprep.tokens.billing import estimate_facts
-
     paths = expand_paths(args.paths)
-    config = config_from_args(args, paths)
-    result = check_paths(args, paths, config.with_overrides(select=["L"]), ())
-    model = get_target(config.target).spec_for(config)
-    price = args.price if args.price is not None else config.price_per_million
-    bill = estimate_facts(
-        result.facts, model.max_tokens, epochs=args.epochs, price_per_million=price
+    result = stats(
+        paths,
+        config=config_from_args(args, paths),
+        epochs=args.epochs,
+        price_per_million=args.price,
+        progress=_progress_wanted(args),
     )
-    billing = {"target": config.target, "model": model.name, "limit": model.max_tokens}
-    _emit(format_stats(token_stats(result.facts), args.format, billing=(billing, bill)), sys.stdout)
+    _emit(result.format(args.format), sys.stdout)
     return 0
 
 

@@ -181,3 +181,12 @@ def test_a_bad_tokenizer_fails_before_any_worker_starts(tmp_path: Path) -> None:
     config = Config(target="self-hosted", tokenizer="missing/tokenizer.json", workers=2)
     with pytest.raises(ConfigError, match="cannot load the tokenizer 'missing/tokenizer"):
         run_check([data], config)
+
+
+def test_stats_is_a_library_call() -> None:
+    import ftprep
+
+    result = ftprep.stats(TOY, model="gpt-4o-mini")
+    assert result.tokens.records == result.tokens.loaded > 0
+    assert result.model["model"] == "gpt-4o-mini" and result.billing.examples > 0
+    assert '"billing"' in result.format("json")
