@@ -413,7 +413,7 @@ def test_writing_holds_one_finding_at_a_time() -> None:
         write_findings(fmt, many, summary, sink, rules=ALL_RULES, version="1")
         _size, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert sink.written > count * 300
+        assert sink.written > len(many) * 200  # the document really is large
         return top
 
     for fmt in ("json", "jsonl", "sarif"):
