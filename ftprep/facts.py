@@ -9,13 +9,14 @@ One row per input record (loaded or not), in input order. Hash keys are 64-bit; 
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from ftprep.view import ExampleView
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -30,6 +31,8 @@ class TokenCounts(Protocol):
     def trained(self) -> int: ...
     @property
     def by_role(self) -> Mapping[str, int]: ...
+    @property
+    def per_message(self) -> Sequence[int]: ...
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -75,6 +78,8 @@ class FactTable:
     loaded: BOOL = field(metadata=_BOOL)
     rejected: BOOL = field(metadata=_BOOL)
     """Whether a record-level error finding makes the record unusable."""
+    fingerprint: U64 = field(metadata=_UINT64)
+    """Hash of the record's raw bytes: identifies it across edits elsewhere in the file."""
     tokens: I64 = field(metadata=_INT64)
     trained: I64 = field(metadata=_INT64)
     n_messages: npt.NDArray[np.int32] = field(metadata=_INT32)
@@ -89,8 +94,6 @@ class FactTable:
     prompt_key: U64 = field(metadata=_UINT64)
     answer_key: U64 = field(metadata=_UINT64)
     system_key: U64 = field(metadata=_UINT64)
-    fingerprint: U64 = field(metadata=_UINT64)
-    """Hash of the record's raw bytes: identifies it across edits elsewhere in the file."""
     signatures: npt.NDArray[np.uint32] = field()
     """One row of MinHash values per record, filled apart from the scalar columns."""
 
@@ -150,17 +153,74 @@ _COLUMNS: tuple[tuple[str, type[Any]], ...] = tuple(
 )
 
 
+#: The columns every record has, whether it loaded or not, set by the record pass itself.
+RECORD_COLUMNS = ("path", "line", "record", "loaded", "rejected", "fingerprint")
+
+
+class ColumnProducer(Protocol):
+    """Fills some columns of the fact table from a loaded record: its view and its token
+    counts. Each producer declares its ``columns`` (in table order); a record that did not
+    load gets zeros there."""
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+
+    def values(self, view: ExampleView, tokens: TokenCounts) -> tuple[Any, ...]:
+        """The values of :attr:`columns` for one record."""
+        ...
+
+
+class CountColumns:
+    """The counts the dataset rules, splits and reports read: tokens (in all, trained, per
+    role), messages, and which of the system, user and assistant roles occur."""
+
+    columns = (
+        "tokens",
+        "trained",
+        "n_messages",
+        "tokens_system",
+        "tokens_user",
+        "tokens_assistant",
+        "tokens_tool",
+        "has_system",
+        "has_user",
+        "has_assistant",
+    )
+
+    def values(self, view: ExampleView, tokens: TokenCounts) -> tuple[Any, ...]:
+        """The counts of one record."""
+        by_role = tokens.by_role
+        roles = view.roles
+        return (
+            tokens.total,
+            tokens.trained,
+            len(tokens.per_message),
+            by_role.get("system", 0),
+            by_role.get("user", 0),
+            by_role.get("assistant", 0),
+            by_role.get("tool", 0),
+            "system" in roles,
+            "user" in roles,
+            "assistant" in roles,
+        )
+
+
 class FactTableBuilder:
     """Accumulates facts row by row in the record pass, then builds a :class:`FactTable`.
 
     A row is kept as one tuple (one append per record, not one per column) until
-    :meth:`build` turns the rows into columns.
+    :meth:`build` turns the rows into columns: the :data:`RECORD_COLUMNS`, then those of each
+    producer in turn, which together must be the table's columns in order.
     """
 
-    def __init__(self, num_perm: int):
+    def __init__(self, num_perm: int, producers: Sequence[ColumnProducer] = ()):
         self.num_perm = num_perm
+        self.producers = tuple(producers)
+        produced = tuple(c for p in self.producers for c in p.columns)
+        if producers and (*RECORD_COLUMNS, *produced) != tuple(n for n, _d in _COLUMNS):
+            raise ValueError(f"the producers' columns {produced} do not complete the table")
+        self._unloaded = (0,) * len(produced)
         self._rows: list[tuple[Any, ...]] = []
-        self._signatures: dict[int, npt.NDArray[np.uint32]] = {}
 
     def add(
         self,
@@ -168,55 +228,26 @@ class FactTableBuilder:
         path: int,
         line: int,
         record: int,
-        loaded: bool,
+        fingerprint: int,
         rejected: bool = False,
+        view: ExampleView | None = None,
         tokens: TokenCounts | None = None,
-        n_messages: int = 0,
-        roles: AbstractSet[str] = frozenset(),
-        keys: tuple[int, int, int, int] = (0, 0, 0, 0),
-        fingerprint: int = 0,
-        signature: npt.NDArray[np.uint32] | None = None,
     ) -> None:
-        """Append one record's facts."""
-        if signature is not None:
-            self._signatures[len(self._rows)] = signature
-        if tokens is None:
-            counts: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
-        else:
-            by_role = tokens.by_role
-            counts = (
-                tokens.total,
-                tokens.trained,
-                by_role.get("system", 0),
-                by_role.get("user", 0),
-                by_role.get("assistant", 0),
-                by_role.get("tool", 0),
-            )
-        self._rows.append(
-            (
-                path,
-                line,
-                record,
-                loaded,
-                rejected or not loaded,
-                counts[0],
-                counts[1],
-                n_messages,
-                *counts[2:],
-                "system" in roles,
-                "user" in roles,
-                "assistant" in roles,
-                *keys,
-                fingerprint,
-            )
-        )
+        """Append one record's facts: a loaded one with its ``view`` and ``tokens`` (the
+        producers fill their columns), or one that did not load."""
+        if view is None or tokens is None:
+            self._rows.append((path, line, record, False, True, fingerprint, *self._unloaded))
+            return
+        row: tuple[Any, ...] = (path, line, record, True, rejected, fingerprint)
+        for producer in self.producers:
+            row += producer.values(view, tokens)
+        self._rows.append(row)
 
     def build(self) -> FactTable:
-        """The table of every row added so far."""
+        """The table of every row added so far (signatures all ``MAX_HASH``: the signer fills
+        them)."""
         n = len(self._rows)
         signatures = np.full((n, self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        for i, sig in self._signatures.items():
-            signatures[i] = sig
         columns = zip(*self._rows, strict=True) if n else ((),) * len(_COLUMNS)
         arrays = {
             name: np.fromiter(values, dtype=dtype, count=n)

@@ -4,6 +4,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,19 @@ def test_a_file_cut_in_shards_counts_once_towards_a_worker_pool(
     assert worker_count(Config(), units) == 1
     monkeypatch.setattr("ftprep.engines.PARALLEL_MIN_BYTES", path.stat().st_size)
     assert worker_count(Config(), units) == min(os.cpu_count() or 1, len(units))
+
+
+def test_producers_fill_the_fact_tables_columns_in_order() -> None:
+    """The record pass's producers (counts, keys) declare their columns: together with the
+    record's own they must be the table's, in order, or the builder refuses them."""
+    from ftprep.dedup.keys import KeyColumns
+    from ftprep.facts import RECORD_COLUMNS, CountColumns, FactTable, FactTableBuilder
+
+    counts, keys = CountColumns(), KeyColumns()
+    declared = [f.name for f in fields(FactTable) if f.name != "signatures"]
+    assert [*RECORD_COLUMNS, *counts.columns, *keys.columns] == declared
+    FactTableBuilder(8, (counts, keys))
+    with pytest.raises(ValueError, match="do not complete the table"):
+        FactTableBuilder(8, (keys, counts))
+    with pytest.raises(ValueError, match="do not complete the table"):
+        FactTableBuilder(8, (counts,))

@@ -119,3 +119,16 @@ def record_keys(
 
 def _hash(data: bytes | memoryview) -> int:
     return xxhash.xxh3_64_intdigest(data) or 1
+
+
+class KeyColumns:
+    """The fact table's content keys of a record (:func:`record_keys`)."""
+
+    columns = ("exact_key", "prompt_key", "answer_key", "system_key")
+
+    def __init__(self, *, case_sensitive: bool = False):
+        self.case_sensitive = case_sensitive
+
+    def values(self, view: ExampleView, tokens: object) -> tuple[int, int, int, int]:
+        """The keys of one record (its token counts are not needed)."""
+        return record_keys(view.example, case_sensitive=self.case_sensitive, columns=view.columns)

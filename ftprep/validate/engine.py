@@ -21,10 +21,10 @@ import numpy as np
 import xxhash
 
 from ftprep.config import Config
-from ftprep.dedup.keys import record_keys
+from ftprep.dedup.keys import KeyColumns
 from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
-from ftprep.facts import FactTable, FactTableBuilder
+from ftprep.facts import CountColumns, FactTable, FactTableBuilder
 from ftprep.findings import Finding, Severity
 from ftprep.load import Loaded, ShapeDetector, detect_dialect, load_raw
 from ftprep.load.containers import (
@@ -159,11 +159,13 @@ class RecordPass:
         ctx = RecordContext(self.target, self.model, config)
         prefilter = self.prefilter
         chosen: dict[tuple[Traits, int], tuple[list[RecordRule], Hits]] = {}
-        builder = FactTableBuilder(self.signer.num_perm)
+        builder = FactTableBuilder(
+            self.signer.num_perm,
+            (CountColumns(), KeyColumns(case_sensitive=config.dedup.case_sensitive)),
+        )
         signatures = self.signer.batch()
         findings: list[Finding] = []
         indexed = 0
-        case_sensitive = config.dedup.case_sensitive
         row = 0
         records = iter(stream)
         while batch := list(itertools.islice(records, BATCH_RECORDS)):
@@ -180,7 +182,6 @@ class RecordPass:
                         path=path_index,
                         line=raw.line,
                         record=-1 if raw.index is None else raw.index,
-                        loaded=False,
                         fingerprint=fingerprint,
                     )
                 else:
@@ -209,19 +210,14 @@ class RecordPass:
                         path=path_index,
                         line=raw.line,
                         record=raw.index or 0,
-                        loaded=True,
+                        fingerprint=fingerprint,
                         rejected=bool(record_findings)
                         and any(
                             f.severity is Severity.ERROR and f.code not in keep_record
                             for f in record_findings
                         ),
+                        view=view,
                         tokens=tokens,
-                        n_messages=len(tokens.per_message),
-                        roles=view.roles,
-                        keys=record_keys(
-                            example, case_sensitive=case_sensitive, columns=view.columns
-                        ),
-                        fingerprint=fingerprint,
                     )
                     signatures.add(row, example, tokens, view.columns)
                 if record_findings:
