@@ -314,12 +314,13 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
 
     from ftprep.config import Config
     from ftprep.dedup.keys import record_keys
+    from ftprep.dialects import DialectOptions
     from ftprep.load import ShapeDetector, detect_dialect
     from ftprep.load.containers import read_records
     from ftprep.rules.context import DatasetContext, RecordContext
     from ftprep.rules.registry import dataset_rules
     from ftprep.validate.check import run_check
-    from ftprep.validate.engine import RecordPass, dialect_options
+    from ftprep.validate.engine import RecordPass
     from ftprep.view import ExampleView
 
     config = Config(workers=1)
@@ -338,7 +339,7 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
             raws = list(read_records(str(corpus)))
             timed("read and parse (orjson)", start)
             start = time.perf_counter()
-            detector = ShapeDetector(dialect, dialect_options(config))
+            detector = ShapeDetector(dialect, DialectOptions.from_config(config))
             examples = [e for e in (detector.classify(r).example for r in raws) if e]
             timed("build examples (pydantic)", start)
             start = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ftprep.config import Config
 from ftprep.findings import Location, Problem
 from ftprep.model import ContentPart, Example, Message, Source
 
@@ -33,6 +34,16 @@ class DialectOptions(BaseModel):
     """Raw pairs: the field holding the user's input."""
     output_field: str = "ideal_output"
     """Raw pairs: the field holding the ideal answer."""
+
+    @classmethod
+    def from_config(cls, config: Config) -> DialectOptions:
+        """The options a configuration sets (``system-prompt``, ``input-field``,
+        ``output-field``)."""
+        return cls(
+            system_prompt=config.system_prompt,
+            input_field=config.input_field,
+            output_field=config.output_field,
+        )
 
 
 @dataclass(slots=True)

@@ -27,13 +27,7 @@ def written_problems(example: Example, ctx: RecordContext) -> list[Problem]:
     """The problems of writing ``example`` in the target's dialect (empty when the example is
     already in that shape with nothing outside the conversation). Written once per record,
     for both O rules."""
-    config = ctx.config
-    options = DialectOptions(
-        system_prompt=config.system_prompt,
-        input_field=config.input_field,
-        output_field=config.output_field,
-    )
-    dialect = _dialect(ctx.target.dialect_for(example), options)
+    dialect = _dialect(ctx.target.dialect_for(example), DialectOptions.from_config(ctx.config))
     if example.dialect == dialect.name and not example.model_extra and not example.metadata:
         return []
     written: Written = ctx.view_of(example).memo(dialect, lambda: dialect.write(example))

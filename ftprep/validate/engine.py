@@ -91,15 +91,6 @@ class Executor(Protocol):
         ``config``), yielding the results in unit order."""
 
 
-def dialect_options(config: Config) -> DialectOptions:
-    """The dialect options a configuration implies."""
-    return DialectOptions(
-        system_prompt=config.system_prompt,
-        input_field=config.input_field,
-        output_field=config.output_field,
-    )
-
-
 class RecordPass:
     """Everything the record pass needs, built once per process."""
 
@@ -114,7 +105,7 @@ class RecordPass:
         #: Rules whose errors leave the record in (about the file or the dataset as a whole).
         self.keep_record = rule_codes(rejects_record=False)
         self.signer = Signer.from_config(config.dedup)
-        self.options = dialect_options(config)
+        self.options = DialectOptions.from_config(config)
 
     def run_unit(self, unit: Unit) -> UnitResult:
         """Load and check one unit."""
@@ -245,7 +236,7 @@ def rule_crash(rule: RecordRule, example: Example, err: Exception) -> Finding:
 
 def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> list[Unit]:
     """Cut the input into units: shards of plain JSON Lines files, whole files otherwise."""
-    options = dialect_options(config)
+    options = DialectOptions.from_config(config)
     units: list[Unit] = []
     for offset, path in enumerate(paths):
         index = first_index + offset

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftprep.config import Config
-from ftprep.dialects import get_dialect
+from ftprep.dialects import DialectOptions, get_dialect
 from ftprep.findings import Finding
 from ftprep.load import load_path
 from ftprep.rules.registry import ProblemRules
-from ftprep.validate.engine import dialect_options
 from ftprep.write.encode import encode
 from ftprep.write.files import Staging, check_output_file, write_bytes
 from ftprep.write.rejects import drop_reason, reason, reject_line
@@ -56,7 +55,7 @@ def convert_files(
     Raises :class:`~ftprep.write.files.OutputError` when ``out`` (or its rejects file) is
     one of ``paths``, a folder, a special file or a symbolic link, or cannot be written."""
     out_path = Path(out)
-    options = dialect_options(config)
+    options = DialectOptions.from_config(config)
     writer = get_dialect(to, options)
     result = ConvertResult(out_path)
     problems = ProblemRules(config)

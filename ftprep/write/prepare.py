@@ -38,7 +38,7 @@ import xxhash
 from ftprep._version import __version__
 from ftprep.config import Config
 from ftprep.dedup.clusters import duplicate_clusters
-from ftprep.dialects import Dialect, get_dialect
+from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
@@ -60,7 +60,7 @@ from ftprep.split import (
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
 from ftprep.validate.check import CheckResult, run_check
-from ftprep.validate.engine import Progress, dialect_options
+from ftprep.validate.engine import Progress
 from ftprep.write.encode import encode
 from ftprep.write.errors import AccountingError, PrepareError
 from ftprep.write.files import OutputFile, SplitFile, Staging, write_bytes
@@ -294,7 +294,7 @@ class _Pass2:
         """The target's writer for ``example`` (its DPO format for preference pairs)."""
         name = self.target.dialect_for(example)
         if name not in self.writers:
-            self.writers[name] = get_dialect(name, dialect_options(self.config))
+            self.writers[name] = get_dialect(name, DialectOptions.from_config(self.config))
         return self.writers[name]
 
     def tokenizer(self) -> Tokenizer:
@@ -325,7 +325,7 @@ class _Pass2:
         return load_path(
             path,
             dialect=self.config.dialect,
-            options=dialect_options(self.config),
+            options=DialectOptions.from_config(self.config),
             max_line_bytes=self.config.max_line_bytes,
         )
 
@@ -462,7 +462,7 @@ def prepare_files(
         raise PrepareError(f"the seed must be a 64-bit integer, not {seed}")
     _refuse_outputs_as_inputs(names, Path(out_dir))
     target = get_target(config.target)
-    dialect = get_dialect(target.dialect, dialect_options(config))
+    dialect = get_dialect(target.dialect, DialectOptions.from_config(config))
     with Staging(out_dir) as staging:
         check = run_check(names, config, progress=progress)
         for finding in check.findings:
