@@ -17,7 +17,7 @@ from ftprep._version import __version__
 from ftprep.api import load  # eager: the name is also the subpackage's, which would shadow it
 
 if TYPE_CHECKING:
-    from ftprep.api import StatsResult, check, convert, prepare, stats
+    from ftprep.api import StatsResult, check, convert, explain, list_rules, prepare, stats
     from ftprep.config import Config, ConfigError
     from ftprep.findings import Finding, Location, Severity
     from ftprep.load.paths import InputError
@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
-        **dict.fromkeys(("check", "convert", "prepare", "stats", "StatsResult"), "ftprep.api"),
+        **dict.fromkeys(
+            ("check", "convert", "explain", "list_rules", "prepare", "stats", "StatsResult"),
+            "ftprep.api",
+        ),
         **dict.fromkeys(("Config", "ConfigError"), "ftprep.config"),
         **dict.fromkeys(("Finding", "Location", "Severity"), "ftprep.findings"),
         "InputError": "ftprep.load.paths",
@@ -81,7 +84,9 @@ __all__ = [
     "__version__",
     "check",
     "convert",
+    "explain",
     "get_target",
+    "list_rules",
     "load",
     "prepare",
     "stats",

@@ -257,6 +257,22 @@ def prepare(
         )
 
 
+def list_rules() -> list[dict[str, Any]]:
+    """Every rule as plain data: code, name, summary, default severity, scope, whether it
+    runs by default, its fix safety, where it is defined and its documentation."""
+    from ftprep.rules.registry import ALL_RULES
+
+    return [rule.info() for rule in ALL_RULES]
+
+
+def explain(rule: str) -> dict[str, Any]:
+    """One rule, by code (``Q006``) or name (``truncated-answer``), as :func:`list_rules`
+    gives it. Raises :class:`KeyError` for an unknown rule."""
+    from ftprep.rules.registry import rule_for
+
+    return rule_for(rule).info()
+
+
 @dataclass(frozen=True, slots=True)
 class StatsResult:
     """Token distributions of a dataset and what training on it would bill."""

@@ -43,7 +43,6 @@ from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
 from ftprep.report.statistics import write_statistics
-from ftprep.rules.base import Rule
 from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS
 from ftprep.validate.check import CheckResult
@@ -393,21 +392,6 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
-def rule_info(rule: type[Rule]) -> dict[str, Any]:
-    """A rule as ``rules --format json`` prints it."""
-    return {
-        "code": rule.code,
-        "name": rule.name,
-        "summary": rule.summary,
-        "severity": rule.severity.value,
-        "scope": rule.scope,
-        "default_on": rule.default_on,
-        "fix": rule.fix_safety(),
-        "source": rule.source(),
-        "documentation": rule.documentation(),
-    }
-
-
 def run_rules(args: argparse.Namespace) -> int:
     """``ftprep rules [CODE]``."""
     if args.rule:
@@ -416,7 +400,7 @@ def run_rules(args: argparse.Namespace) -> int:
         except KeyError:
             raise UsageError(f"unknown rule {args.rule!r} (see `ftprep rules`)") from None
         if args.format == "json":
-            _emit(_json(rule_info(rule)), sys.stdout)
+            _emit(_json(rule.info()), sys.stdout)
             return 0
         default = "" if rule.default_on else " (off by default)"
         print(f"{rule.code} {rule.name}: {rule.summary}")
@@ -425,7 +409,7 @@ def run_rules(args: argparse.Namespace) -> int:
         print(rule.documentation())
         return 0
     if args.format == "json":
-        everything = [rule_info(rule) for rule in ALL_RULES]
+        everything = [rule.info() for rule in ALL_RULES]
         _emit(_json(everything), sys.stdout)
         return 0
     width = max((len(rule.name) for rule in ALL_RULES), default=0)

@@ -190,3 +190,16 @@ def test_stats_is_a_library_call() -> None:
     assert result.tokens.records == result.tokens.loaded > 0
     assert result.model["model"] == "gpt-4o-mini" and result.billing.examples > 0
     assert '"billing"' in result.format("json")
+
+
+def test_rules_are_plain_data_from_the_library() -> None:
+    import ftprep
+
+    rules = ftprep.list_rules()
+    assert len(rules) > 70 and len({r["code"] for r in rules}) == len(rules)
+    q006 = ftprep.explain("truncated-answer")
+    assert q006 == ftprep.explain("Q006") == next(r for r in rules if r["code"] == "Q006")
+    assert q006["source"].startswith("ftprep/rules/quality.py:")
+    assert q006["documentation"].rsplit("\n\n", 1)[-1].startswith("Fix: ")
+    with pytest.raises(KeyError):
+        ftprep.explain("Q999")

@@ -131,6 +131,21 @@ class Rule:
         return f"{where.as_posix()}:{inspect.getsourcelines(cls)[1]}"
 
     @classmethod
+    def info(cls) -> dict[str, Any]:
+        """The rule as plain data (what ``ftprep rules --format json`` prints)."""
+        return {
+            "code": cls.code,
+            "name": cls.name,
+            "summary": cls.summary,
+            "severity": cls.severity.value,
+            "scope": cls.scope,
+            "default_on": cls.default_on,
+            "fix": cls.fix_safety(),
+            "source": cls.source(),
+            "documentation": cls.documentation(),
+        }
+
+    @classmethod
     def documentation(cls) -> str:
         """The rule's docstring, dedented: its user-facing documentation."""
         return inspect.cleandoc(cls.__doc__ or cls.summary)
