@@ -315,7 +315,7 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
     from ftprep.config import Config
     from ftprep.dedup.keys import record_keys
     from ftprep.dialects import DialectOptions
-    from ftprep.load import ShapeDetector, detect_dialect
+    from ftprep.load import DialectDetector, detect_dialect
     from ftprep.load.containers import read_records
     from ftprep.rules.context import DatasetContext, RecordContext
     from ftprep.rules.registry import dataset_rules
@@ -339,7 +339,7 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
             raws = list(read_records(str(corpus)))
             timed("read and parse (orjson)", start)
             start = time.perf_counter()
-            detector = ShapeDetector(dialect, DialectOptions.from_config(config))
+            detector = DialectDetector(dialect, DialectOptions.from_config(config))
             examples = [e for e in (detector.classify(r).example for r in raws) if e]
             timed("build examples (pydantic)", start)
             start = time.perf_counter()

@@ -13,7 +13,7 @@ import pytest
 from problems import as_findings
 
 from ftprep.dialects import DialectOptions, dialect_names, get_dialect
-from ftprep.load import ShapeDetector, load_path, load_records
+from ftprep.load import DialectDetector, load_path, load_records
 from ftprep.model import Example
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -60,13 +60,13 @@ def roles(example: Example) -> list[Any]:
     ],
 )
 def test_detection(record: dict[str, Any], dialect: str) -> None:
-    shape = ShapeDetector().shape_of(record)
+    shape = DialectDetector().detect(record)
     assert shape is not None and shape.name == dialect
 
 
 def test_configured_field_names_are_detected_first() -> None:
     options = DialectOptions(input_field="text", output_field="label")
-    shape = ShapeDetector(options=options).shape_of({"text": "a", "label": "b"})
+    shape = DialectDetector(options=options).detect({"text": "a", "label": "b"})
     assert shape is not None and shape.name == "raw_pairs"
     example = one(
         {"question": "2+2?", "answer": "4"}, input_field="question", output_field="answer"
@@ -76,7 +76,7 @@ def test_configured_field_names_are_detected_first() -> None:
 
 def test_mistral_only_when_named() -> None:
     assert "mistral" in dialect_names()
-    shape = ShapeDetector().shape_of({"messages": CHAT})
+    shape = DialectDetector().detect({"messages": CHAT})
     assert shape is not None and shape.name == "openai"
     [item] = list(load_records([{"messages": CHAT}], dialect="mistral"))
     assert item.example is not None and item.example.dialect == "mistral"

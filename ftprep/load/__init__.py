@@ -59,7 +59,7 @@ def is_dataset_registry(record: Mapping[str, Any]) -> bool:
     )
 
 
-class ShapeDetector:
+class DialectDetector:
     """Detects a file's dialect from its first object record and classifies every record
     against it: same shape, another known shape (``mixed-shapes``), or no known shape
     (``unknown-shape``)."""
@@ -72,7 +72,7 @@ class ShapeDetector:
         )
         self.forced = dialect != "auto"
 
-    def shape_of(self, record: Mapping[str, Any]) -> Dialect | None:
+    def detect(self, record: Mapping[str, Any]) -> Dialect | None:
         """The first known dialect that matches ``record``."""
         for candidate in self.candidates:
             if candidate.matches(record):
@@ -84,11 +84,11 @@ class ShapeDetector:
         value = raw.value
         assert isinstance(value, dict)
         if self.dialect is None:
-            self.dialect = self.shape_of(value)
+            self.dialect = self.detect(value)
         dialect = self.dialect
         if dialect is None or not dialect.matches(value):
             location = Location(path=raw.path, line=raw.line, record=raw.index)
-            other = self.shape_of(value) if dialect is not None else None
+            other = self.detect(value) if dialect is not None else None
             keys = ", ".join(sorted(value)[:8]) or "no keys"
             if other is not None and dialect is not None:
                 error = Problem(
@@ -119,7 +119,7 @@ class ShapeDetector:
         return Loaded(raw, example, list(raw.notes))
 
 
-def load_raw(raws: Iterable[RawRecord], detector: ShapeDetector) -> Iterator[Loaded]:
+def load_raw(raws: Iterable[RawRecord], detector: DialectDetector) -> Iterator[Loaded]:
     """Classify a stream of raw records with ``detector``."""
     for raw in raws:
         if raw.error is not None:
@@ -138,13 +138,13 @@ def detect_dialect(
     options: DialectOptions | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> str | None:
-    """The dialect of a file's first record of a known shape (as :class:`ShapeDetector`
+    """The dialect of a file's first record of a known shape (as :class:`DialectDetector`
     decides it), or ``None`` when none of its first object records has one."""
-    detector = ShapeDetector("auto", options)
+    detector = DialectDetector("auto", options)
     seen = 0
     for raw in read_records(path, max_line_bytes=max_line_bytes):
         if isinstance(raw.value, dict):
-            shape = detector.shape_of(raw.value)
+            shape = detector.detect(raw.value)
             seen += 1
             if shape is not None:
                 return shape.name
@@ -161,7 +161,7 @@ def load_path(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Loaded]:
     """Load every record of one file (``-`` for stdin)."""
-    detector = ShapeDetector(dialect, options)
+    detector = DialectDetector(dialect, options)
     yield from load_raw(read_records(path, max_line_bytes=max_line_bytes), detector)
 
 
@@ -174,7 +174,7 @@ def load_shard(
 ) -> Iterator[Loaded]:
     """Load one shard of a JSON Lines file whose dialect was detected beforehand (line numbers
     and record indices local to the shard, see :class:`~ftprep.load.containers.Shard`)."""
-    detector = ShapeDetector(dialect, options)
+    detector = DialectDetector(dialect, options)
     yield from load_raw(read_shard(shard, max_line_bytes=max_line_bytes), detector)
 
 
@@ -215,7 +215,7 @@ def load_records(
     options: DialectOptions | None = None,
 ) -> Iterator[Loaded]:
     """Load in-memory records; their "line" is their 1-based position."""
-    detector = ShapeDetector(dialect, options)
+    detector = DialectDetector(dialect, options)
 
     def raws() -> Iterator[RawRecord]:
         for position, plain in enumerate(_records_of(records)):
@@ -244,8 +244,8 @@ def _in_memory_record(name: str, position: int, raw: bytes, value: Any) -> RawRe
 __all__ = [
     "MEMORY",
     "STDIN",
+    "DialectDetector",
     "Loaded",
-    "ShapeDetector",
     "detect_dialect",
     "load_path",
     "load_raw",

@@ -26,7 +26,7 @@ from ftprep.dedup.signatures import Signer
 from ftprep.dialects import DialectOptions
 from ftprep.facts import CountColumns, FactTable, FactTableBuilder
 from ftprep.findings import Finding, Severity
-from ftprep.load import Loaded, ShapeDetector, detect_dialect, load_raw
+from ftprep.load import DialectDetector, Loaded, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
     Shard,
@@ -109,7 +109,7 @@ class RecordPass:
 
     def run_unit(self, unit: Unit) -> UnitResult:
         """Load and check one unit."""
-        detector = ShapeDetector(unit.dialect, self.options)
+        detector = DialectDetector(unit.dialect, self.options)
         raws: Iterator[RawRecord]
         if unit.shard is not None:
             raws = read_shard(unit.shard, max_line_bytes=self.config.max_line_bytes)
