@@ -533,8 +533,6 @@ def run_baseline_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- entry point ----------------------------------------------------------------------------
-
 # --- prepare and convert --------------------------------------------------------------------
 
 
@@ -639,6 +637,8 @@ def run_convert(args: argparse.Namespace) -> int:
     _status(args, written + rejects)
     return 1 if result.rejected else 0
 
+
+# --- entry point ----------------------------------------------------------------------------
 
 SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     add_check,
