@@ -388,9 +388,8 @@ def test_convert_rejects_odd_records_instead_of_aborting(
 # --- check: special files are refused or read once, never hang -------------------------------
 
 
-def test_check_reads_a_fifo_once(tmp_path: Path) -> None:
-    data = chats(tmp_path / "data.jsonl", 12).read_bytes()
-    fifo = tmp_path / "pipe.jsonl"
+def feeding(fifo: Path, data: bytes) -> threading.Thread:
+    """Make ``fifo`` and start a thread writing ``data`` into it (it blocks until read)."""
     os.mkfifo(fifo)
 
     def feed() -> None:
@@ -399,6 +398,13 @@ def test_check_reads_a_fifo_once(tmp_path: Path) -> None:
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
+    return writer
+
+
+def test_check_reads_a_fifo_once(tmp_path: Path) -> None:
+    data = chats(tmp_path / "data.jsonl", 12).read_bytes()
+    fifo = tmp_path / "pipe.jsonl"
+    writer = feeding(fifo, data)
     done = run_process("check", fifo, "--format", "json")
     writer.join(timeout=GUARD)
     assert json.loads(done.stdout)["summary"]["records"] == 12
@@ -466,14 +472,7 @@ def test_standard_input_from_a_character_device_is_refused() -> None:
 def test_fix_on_a_fifo_reads_it_once(tmp_path: Path) -> None:
     data = chats(tmp_path / "data.jsonl", 12).read_bytes() + b"\n"
     fifo = tmp_path / "pipe.jsonl"
-    os.mkfifo(fifo)
-
-    def feed() -> None:
-        with fifo.open("wb") as handle:
-            handle.write(data)
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
+    writer = feeding(fifo, data)
     done = run_process("check", fifo, "--fix", "--select", "L")
     writer.join(timeout=GUARD)
     assert b"only regular files are fixed in place" in done.stderr

@@ -170,9 +170,9 @@ class ProblemRules:
         ignores apply)."""
         known = self._enabled.get((kind, path))
         if known is None:
-            code = self.rule(kind).code
-            known = self.config.is_enabled(code, default=self.rule(kind).default_on) and (
-                path is None or not self.config.is_ignored_for(code, path)
+            rule = self.rule(kind)
+            known = self.config.is_enabled(rule.code, default=rule.default_on) and (
+                path is None or not self.config.is_ignored_for(rule.code, path)
             )
             self._enabled[kind, path] = known
         return known
