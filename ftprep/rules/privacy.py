@@ -380,11 +380,12 @@ class PhoneNumber(RecordRule):
     triggers = _PHONE_SHAPES
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
-        if ctx.view_of(example).digits < _MIN_PHONE_DIGITS:
+        if view.digits < _MIN_PHONE_DIGITS:
             return findings
-        joined = ctx.view_of(example).joined_texts
-        shapes = ctx.view_of(example).digit_shapes
+        joined = view.joined_texts
+        shapes = view.digit_shapes
         if not (
             (_INTERNATIONAL_SHAPE in shapes and _PHONE_INTERNATIONAL.search(joined))
             or (
@@ -394,7 +395,7 @@ class PhoneNumber(RecordRule):
             )
         ):
             return findings  # neither pattern matches anywhere: no text can hold a number
-        for item in ctx.view_of(example).scanned_texts:
+        for item in view.scanned_texts:
             text = item.text
             digits = digit_count(text)
             if digits < _MIN_PHONE_DIGITS:
@@ -534,15 +535,16 @@ class PaymentCardNumber(RecordRule):
     triggers = _CARD_SHAPE
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
         if (
-            ctx.view_of(example).digits < _MIN_CARD_DIGITS
-            or not any(shape in ctx.view_of(example).digit_shapes for shape in _CARD_SHAPES)
-            or not _CARD.search(ctx.view_of(example).joined_texts)
+            view.digits < _MIN_CARD_DIGITS
+            or not any(shape in view.digit_shapes for shape in _CARD_SHAPES)
+            or not _CARD.search(view.joined_texts)
         ):
             return findings  # the pattern matches nowhere: no text can hold a card number
         allowed = _TEST_CARDS.union(self.options.allow)
-        for item in ctx.view_of(example).scanned_texts:
+        for item in view.scanned_texts:
             text = item.text
             if digit_count(text) < _MIN_CARD_DIGITS:
                 continue

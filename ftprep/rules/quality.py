@@ -222,12 +222,13 @@ class UnfilledTemplateSlot(RecordRule):
         return _ANY_SLOT_TRIGGERS if self.options.dollar_braces else _SLOT_TRIGGERS
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
         dollar = self.options.dollar_braces
-        joined = ctx.view_of(example).joined_texts
+        joined = view.joined_texts
         if "{{" not in joined and not (dollar and "${" in joined):
             return findings
-        for turn in ctx.view_of(example).turns:
+        for turn in view.turns:
             text = turn.text
             slots = _slots(text, _SLOT) if "{{" in text else []
             if dollar and "${" in text:
@@ -469,10 +470,11 @@ class TruncatedAnswer(RecordRule):
     hints = (_FENCE, _OPENING_BRACKET)
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
-        hits = ctx.view_of(example).hits
+        hits = view.hits
         fences, brackets = _FENCE in hits, _OPENING_BRACKET in hits
-        for turn in ctx.view_of(example).trained_answers:
+        for turn in view.trained_answers:
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -645,10 +647,11 @@ class Mojibake(RecordRule):
     triggers = _NON_ASCII
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
-        if ctx.view_of(example).joined_texts.isascii():
+        if view.joined_texts.isascii():
             return findings
-        for turn in ctx.view_of(example).turns:
+        for turn in view.turns:
             text = turn.text
             if text.isascii():
                 continue
@@ -701,10 +704,11 @@ class ControlCharacters(RecordRule):
     triggers = _CONTROL_BYTES
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        view = ctx.view_of(example)
         findings: list[Finding] = []
-        if not _has_control(ctx.view_of(example).joined_texts):
+        if not _has_control(view.joined_texts):
             return findings
-        for turn in ctx.view_of(example).turns:
+        for turn in view.turns:
             text = turn.text
             if not _has_control(text):
                 continue

@@ -231,11 +231,12 @@ class OrphanToolMessage(RecordRule):
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         """Report tool messages whose id no earlier call carries."""
+        view = ctx.view_of(example)
         found: list[Finding] = []
-        if not ctx.view_of(example).tool_results:
+        if not view.tool_results:
             return found
         called: set[Any] = set()
-        for index, message in ctx.view_of(example).conversation:
+        for index, message in view.conversation:
             if message.role == "assistant":
                 called.update(
                     i for _p, call in tool_calls_of(message) if isinstance(i := call_id(call), str)
