@@ -96,7 +96,8 @@ def test_the_script_prints_the_precision_tables() -> None:
 def test_labels_are_well_formed() -> None:
     rows = [
         json.loads(line)
-        for line in run.LABELS.read_text(encoding="utf-8").splitlines()
+        for path in run.label_files()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     labels = run.read_labels()  # raises on an unknown verdict, a missing reason or a clash
@@ -113,7 +114,8 @@ def test_every_sampled_finding_is_labelled(sample: tuple[list[Any], dict[str, in
     shown = "\n".join(run.show(item, 300) for item in missing[:10])
     assert not missing, (
         f"{len(missing)} sampled findings have no label; read each record and label it in "
-        f"bench/precision/labels.jsonl (run.py --unlabelled --show):\n{shown}"
+        "bench/precision/labels.jsonl or a labels-*.jsonl beside it "
+        f"(run.py --unlabelled --show):\n{shown}"
     )
 
 

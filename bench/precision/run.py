@@ -39,7 +39,6 @@ from ftprep import Config, Finding, Severity, check
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 MANIFEST = HERE / "datasets.json"
-LABELS = HERE / "labels.jsonl"
 PER_CODE = 20
 """At most this many findings per code per file are sampled (errors: all of them)."""
 SEED = "ftprep precision benchmark, issue 18"
@@ -177,11 +176,21 @@ def key_of(row: dict[str, Any]) -> Key:
     return Key(*fields, row["record"], row.get("n", 0))
 
 
-def read_labels(path: Path = LABELS) -> dict[Key, Label]:
-    """``labels.jsonl`` as a mapping; a key given twice is an error (labels must not clash)."""
+def label_files() -> list[Path]:
+    """``labels.jsonl`` and any ``labels-*.jsonl`` beside it (labels written apart, merged here)."""
+    return sorted(HERE.glob("labels*.jsonl"))
+
+
+def read_labels(paths: Iterable[Path] | None = None) -> dict[Key, Label]:
+    """Every label file as one mapping; a key given twice is an error (labels must not clash)."""
     labels: dict[Key, Label] = {}
-    if not path.exists():
-        return labels
+    for path in label_files() if paths is None else paths:
+        read_label_file(path, labels)
+    return labels
+
+
+def read_label_file(path: Path, labels: dict[Key, Label]) -> None:
+    """Add the labels of one file to ``labels``."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -194,7 +203,6 @@ def read_labels(path: Path = LABELS) -> dict[Key, Label]:
         if key in labels:
             raise ValueError(f"{path.name}:{number}: {key} is labelled twice")
         labels[key] = Label(row["label"], row["reason"])
-    return labels
 
 
 def label_row(item: Sampled, verdict: str, reason: str) -> dict[str, Any]:
@@ -208,14 +216,15 @@ def label_row(item: Sampled, verdict: str, reason: str) -> dict[str, Any]:
     }
 
 
-def prune(stale: set[Key], path: Path = LABELS) -> None:
-    """Rewrite ``labels.jsonl`` without the labels of ``stale`` keys (a rule no longer makes
+def prune(stale: set[Key]) -> None:
+    """Rewrite the label files without the labels of ``stale`` keys (a rule no longer makes
     those findings, or the sample no longer draws them), keeping the others in order."""
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if key_of(json.loads(line)) not in stale:
-            kept.append(line + "\n")
-    path.write_text("".join(kept), encoding="utf-8")
+    for path in label_files():
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if key_of(json.loads(line)) not in stale:
+                kept.append(line + "\n")
+        path.write_text("".join(kept), encoding="utf-8")
 
 
 def collect(names: Iterable[str] | None = None) -> tuple[list[Sampled], dict[str, int]]:
