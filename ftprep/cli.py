@@ -117,6 +117,21 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         "--max-tokens", metavar="N", type=int, help="training sequence length (self-hosted)"
     )
     group.add_argument(
+        "--chat-template",
+        metavar="FILE",
+        help="a Jinja chat template to render with instead of the tokenizer's own",
+    )
+    group.add_argument(
+        "--trainer",
+        choices=("trl", "axolotl", "llamafactory", "unsloth"),
+        help="replay this trainer's handling of rows longer than --max-tokens",
+    )
+    group.add_argument(
+        "--trainer-config",
+        metavar="PATH",
+        help="read the inputs as a LLaMA-Factory dataset_info.json or an Axolotl config maps them",
+    )
+    group.add_argument(
         "--engine", choices=("local", "ray"), help="where the record pass runs (default local)"
     )
     group.add_argument(
@@ -178,6 +193,9 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
         workers=args.workers,
         tokenizer=args.tokenizer,
         max_tokens=args.max_tokens,
+        chat_template=args.chat_template,
+        trainer=args.trainer,
+        trainer_config=args.trainer_config,
         engine=args.engine,
         ray_address=args.ray_address,
     )

@@ -157,6 +157,17 @@ class Config(_Section):
     """Self-hosted target: a tokenizer.json path, model directory or mistral tokenizer name."""
     max_tokens: int | None = Field(None, ge=1)
     """Self-hosted target: the training sequence length."""
+    chat_template: str | None = None
+    """Self-hosted target: a Jinja file used instead of the tokenizer's own chat template
+    (as trainers let you override it: TRL's ``chat_template_path``, Axolotl's
+    ``chat_template_jinja``)."""
+    trainer: str | None = Field(None, pattern="^(trl|axolotl|llamafactory|unsloth)$")
+    """Self-hosted target: the trainer whose handling of long rows the token rules replay
+    (:mod:`ftprep.trainers`: ``trl`` and ``unsloth`` truncate keeping the start, ``axolotl``
+    drops long rows, ``llamafactory`` shares the length between prompt and answer)."""
+    trainer_config: str | None = None
+    """A LLaMA-Factory ``dataset_info.json`` or an Axolotl YAML configuration: the inputs are
+    read through its column mappings (:mod:`ftprep.trainer_config`)."""
     workers: int | None = Field(None, ge=1)
     """Worker processes for the record pass (default: one per core)."""
     engine: str = Field("local", pattern="^(local|ray)$")

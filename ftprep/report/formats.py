@@ -114,6 +114,17 @@ def summary_line(
         text = _paint(f"Found {', '.join(found)} in {scope}.", "bold", color)
     else:
         text = _paint(f"All checks passed! {scope[0].upper()}{scope[1:]}.", "green", color)
+    trainer = [
+        f"{plural(summary[key], 'example')} {done}"
+        for key, done in (
+            ("trainer_dropped", "dropped"),
+            ("trainer_emptied", "left with nothing to train on"),
+            ("trainer_cut", "with answers cut"),
+        )
+        if summary.get(key)
+    ]
+    if trainer:
+        text += f" At the training window: {', '.join(trainer)}."
     if fixable:
         text += f" {fixable:,} fixable with --fix."
     if hidden:

@@ -13,6 +13,8 @@ from ftprep.model import Example
 from ftprep.rules.base import RecordRule, Rule, RuleOptions
 from ftprep.rules.context import RecordContext
 from ftprep.targets import MAX_TOKENS_SOURCE
+from ftprep.tokens.chat import TemplateFacts
+from ftprep.trainers import TrainerProfile, kept_trained, profile
 from ftprep.view import Traits
 
 
@@ -50,10 +52,11 @@ class TooManyTokens(RecordRule):
     summary = "Example exceeds the model's per-example token limit"
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
-        """Report an example whose token count is over the limit."""
+        """Report an example whose token count is over the limit (with a self-hosted
+        tokenizer, T004 to T006 judge it from what the trainer keeps instead)."""
         total = ctx.tokens.total
         limit = _limit(ctx)
-        if total <= limit:
+        if total <= limit or ctx.tokens.segments is not None:
             return []
         return [
             self.finding(
@@ -136,4 +139,341 @@ class ChatTemplateError(RecordRule):
         return [self.finding(example, f"chat template of {tokenizer} failed: {error}")]
 
 
-RULES: tuple[type[Rule], ...] = (TooManyTokens, NearTokenLimit, ChatTemplateError)
+def _self_hosted(ctx: RecordContext) -> bool:
+    return ctx.config.tokenizer is not None
+
+
+class _Window:
+    """What the trainer keeps of an example longer than its window."""
+
+    __slots__ = ("kept", "total", "trained", "trainer", "window")
+
+    def __init__(self, ctx: RecordContext, segments: list[int]):
+        self.trainer: TrainerProfile = profile(ctx.config.trainer)
+        self.window = _limit(ctx)
+        self.total = ctx.tokens.total
+        self.trained = ctx.tokens.trained
+        self.kept = kept_trained(segments, self.window, self.trainer)
+
+    @classmethod
+    def of(cls, ctx: RecordContext) -> _Window | None:
+        segments = ctx.tokens.segments
+        return None if segments is None else cls(ctx, segments)
+
+    def data(self, outcome: str) -> dict[str, object]:
+        return {
+            "tokens": self.total,
+            "limit": self.window,
+            "trained": self.trained,
+            "lost": self.trained - self.kept,
+            "trainer": self.trainer.name,
+            "trainer_outcome": outcome,
+        }
+
+
+class PromptFillsWindow(RecordRule):
+    """Nothing of the example's answers is left once the trainer cuts it to its sequence
+    length: the untrained part (system prompt, documents, earlier turns) fills the window.
+
+    The trainer keeps the row but every label is masked: it costs a training step and
+    teaches nothing, and with some trainers a batch of such rows gives a NaN loss. Only with a
+    self-hosted tokenizer (``tokenizer``) and the trainer's sequence length (``max-tokens``);
+    ``trainer`` says how the trainer truncates (:mod:`ftprep.trainers`).
+
+    Fix: shorten the prompt (trim the documents, drop early turns), or raise the sequence
+    length.
+    """
+
+    code = "T004"
+    name = "prompt-fills-window"
+    severity = Severity.ERROR
+    summary = "The untrained prompt fills the training window: nothing left to train on"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report an over-long example of a truncating trainer that keeps no trained token."""
+        view = _Window.of(ctx)
+        if view is None or view.trainer.drops or view.trained == 0 or view.kept > 0:
+            return []
+        segments = ctx.tokens.segments or [0]
+        return [
+            self.finding(
+                example,
+                f"the {segments[0]:,} untrained tokens before the first answer and the rest of "
+                f"the prompt leave none of the {view.trained:,} trained tokens in the window "
+                f"({view.trainer.describe(view.window)})",
+                hint="shorten the prompt or raise the sequence length",
+                data=view.data("emptied"),
+            )
+        ]
+
+
+class AnswerTruncated(RecordRule):
+    """The trainer cuts the example's answer at its sequence length.
+
+    The model learns an answer that stops mid-sentence, without its end-of-turn token, so it
+    learns to stop nowhere. The message says how many trained tokens are lost, as the trainer
+    (``trainer``) truncates: TRL and Unsloth keep the start, LLaMA-Factory shares the length
+    between prompt and answer.
+
+    Fix: shorten the example (trim the prompt, split a long answer), or raise the sequence
+    length (``max-tokens`` and the trainer's own setting).
+    """
+
+    code = "T005"
+    name = "answer-truncated"
+    severity = Severity.WARNING
+    summary = "The training window cuts the answer: trained tokens are lost"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report an over-long example of a truncating trainer that loses trained tokens."""
+        view = _Window.of(ctx)
+        if view is None or view.trainer.drops or not 0 < view.kept < view.trained:
+            return []
+        lost = view.trained - view.kept
+        return [
+            self.finding(
+                example,
+                f"{lost:,} of {view.trained:,} trained tokens are cut off: the example has "
+                f"{view.total:,} tokens and {view.trainer.describe(view.window)}",
+                hint="shorten the example or raise the sequence length",
+                data=view.data("cut"),
+            )
+        ]
+
+
+class RowDroppedByTrainer(RecordRule):
+    """The trainer drops the example: it is longer than the sequence length and the trainer
+    (``trainer = "axolotl"``, whose ``excess_length_strategy`` is ``drop`` by default) removes
+    such rows instead of truncating them.
+
+    The row is silently missing from training; a dataset with many of them trains on fewer
+    examples than it holds, and often on the shortest ones only.
+
+    Fix: shorten or split the example, raise ``sequence_len``, or set the trainer to truncate
+    (Axolotl: ``excess_length_strategy: truncate``).
+    """
+
+    code = "T006"
+    name = "row-dropped-by-trainer"
+    severity = Severity.ERROR
+    summary = "The trainer drops the example: longer than its sequence length"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report an over-long example of a trainer that drops long rows."""
+        view = _Window.of(ctx)
+        if view is None or not view.trainer.drops:
+            return []
+        return [
+            self.finding(
+                example,
+                f"the example has {view.total:,} tokens and "
+                f"{view.trainer.describe(view.window)}: its {view.trained:,} trained tokens "
+                "are never seen",
+                hint="shorten or split the example, or raise the sequence length",
+                data=view.data("dropped"),
+            )
+        ]
+
+
+def _template(ctx: RecordContext) -> TemplateFacts | None:
+    return ctx.tokens.template
+
+
+class TemplateDropsContent(RecordRule):
+    """The chat template does not render part of the example at all: a system prompt, the
+    tool definitions, a tool call, a reasoning field (``reasoning_content``, ``thinking``).
+
+    Many templates silently skip what they do not know: a model without a system role drops
+    the system message, a template without tool support drops ``tools`` and ``tool_calls``,
+    and templates of reasoning models read only one of the field names in use. The model
+    never sees that text in training, while the data says it should.
+
+    Fix: move the content where the template renders it (merge the system prompt into the
+    first user turn, put reasoning in the field the template reads), or use a template that
+    supports it.
+    """
+
+    code = "T007"
+    name = "template-drops-content"
+    severity = Severity.WARNING
+    summary = "The chat template does not render part of the example"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """One finding per message (or the tool definitions) with unrendered content."""
+        facts = _template(ctx)
+        if facts is None or not facts.unrendered:
+            return []
+        roles = [m.role for m in example.conversation()]
+        found = []
+        for index, what in facts.unrendered:
+            where = "the tools" if index is None else f"the {roles[index]} message"
+            found.append(
+                self.finding(
+                    example,
+                    f"the chat template does not render {what} of {where}",
+                    message_index=index,
+                    hint="put it where the template renders it, or use a template that does",
+                    data={"what": what},
+                )
+            )
+        return found
+
+
+class EosOutsideTrainedSpan(RecordRule):
+    """The end-of-turn token is written after the template's ``{% generation %}`` block,
+    outside the trained span.
+
+    Trainers that train on the generation blocks only (TRL's ``assistant_only_loss``,
+    transformers' assistant mask) then never train the model to emit the end-of-turn token:
+    the tuned model does not stop and runs on into a new turn.
+
+    Fix: move the end-of-turn token inside ``{% generation %}`` in the template.
+    """
+
+    code = "T008"
+    name = "eos-outside-trained-span"
+    severity = Severity.WARNING
+    summary = "The end-of-turn token is outside the trained span"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report the token a generation block leaves outside."""
+        facts = _template(ctx)
+        if facts is None or facts.eos_outside is None:
+            return []
+        return [
+            self.finding(
+                example,
+                f"{facts.eos_outside} follows the {{% generation %}} block instead of ending "
+                "it: the model is never trained to stop",
+                hint="move the end-of-turn token inside {% generation %}",
+            )
+        ]
+
+
+class DoubleBos(RecordRule):
+    """The token sequence starts with the BOS token twice.
+
+    Either the data already starts with the BOS text and the template writes it again, or
+    the template writes it and the tokenizer adds another when the trainer tokenizes the
+    rendered text with special tokens (a ``text`` field made with ``apply_chat_template``).
+    Models trained with two BOS tokens degrade quietly.
+
+    Fix: remove the BOS text from the data, or tokenize the rendered text with
+    ``add_special_tokens=False``.
+    """
+
+    code = "T009"
+    name = "double-bos"
+    severity = Severity.WARNING
+    summary = "BOS token twice at the start of the sequence"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report why the sequence starts with two BOS tokens."""
+        facts = _template(ctx)
+        if facts is None or facts.double_bos is None:
+            return []
+        return [self.finding(example, facts.double_bos)]
+
+
+class NoTrainedTokens(RecordRule):
+    """The rendered example has no trained token at all.
+
+    No assistant turn, every assistant turn weighted 0, or a template whose generation
+    blocks do not cover the answers: the trainer masks every label, and the row teaches
+    nothing (a batch of them gives a NaN loss).
+
+    Fix: add the answer, or check that the template marks the assistant turns.
+    """
+
+    code = "T010"
+    name = "no-trained-tokens"
+    severity = Severity.ERROR
+    summary = "The rendered example has no trained token"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report a rendered example without trained tokens."""
+        tokens = ctx.tokens
+        if not _self_hosted(ctx) or tokens.template_error is not None:
+            return []
+        if tokens.trained or not tokens.total:
+            return []
+        return [
+            self.finding(
+                example,
+                f"none of the {tokens.total:,} tokens of the rendered example is trained",
+                hint="add the answer, or check that the template marks the assistant turns",
+            )
+        ]
+
+
+class InferencePromptMismatch(RecordRule):
+    """The inference prompt (the template with ``add_generation_prompt``) differs from the
+    training rendering before the last answer.
+
+    The model is trained to answer after one sequence and asked to answer after another at
+    inference: the answer's tokens are shifted (a ``<think>`` block the training rendering
+    strips, whitespace the template trims, a header written differently), and the tuned
+    model behaves worse than the data promises.
+
+    Fix: render the training data and the prompts with the same template path, or fix the
+    template so that the generation prompt is a prefix of the training rendering.
+    """
+
+    code = "T011"
+    name = "inference-prompt-mismatch"
+    severity = Severity.WARNING
+    summary = "Training and inference renderings differ before the answer"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only with a self-hosted tokenizer."""
+        return _self_hosted(ctx)
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        """Report where the two renderings part."""
+        facts = _template(ctx)
+        if facts is None or facts.prompt_shift is None:
+            return []
+        return [self.finding(example, facts.prompt_shift)]
+
+
+RULES: tuple[type[Rule], ...] = (
+    TooManyTokens,
+    NearTokenLimit,
+    ChatTemplateError,
+    PromptFillsWindow,
+    AnswerTruncated,
+    RowDroppedByTrainer,
+    TemplateDropsContent,
+    EosOutsideTrainedSpan,
+    DoubleBos,
+    NoTrainedTokens,
+    InferencePromptMismatch,
+)

@@ -32,10 +32,10 @@ def make_tokenizer(config: Config, model: ModelSpec) -> Tokenizer:
         from ftprep.tokens.mistral import MistralChatTokenizer, is_mistral_tokenizer
 
         if is_mistral_tokenizer(name):
-            return MistralChatTokenizer(name)
+            return MistralChatTokenizer(name, window=model.max_tokens)
         from ftprep.tokens.hf import HFChatTokenizer
 
-        return HFChatTokenizer(name)
+        return HFChatTokenizer(name, window=model.max_tokens, chat_template=config.chat_template)
     except Exception as err:  # the libraries' own errors (tokenizers raises bare Exception)
         raise ConfigError(f"cannot load the tokenizer {name!r}: {err}") from err
 

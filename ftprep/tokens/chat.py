@@ -76,6 +76,30 @@ class ExampleTokens:
     ids: list[bytes] = field(default_factory=list)
     template_error: str | None = None
     """Set when a chat template raised for the example (self-hosted tokenizers)."""
+    segments: list[int] | None = None
+    """Token counts of the rendering's runs, untrained first then trained, alternating
+    (``[prompt, answer, next prompt, next answer...]``): set by self-hosted tokenizers for an
+    example longer than their window, so a trainer's truncation can be replayed."""
+    template: TemplateFacts | None = None
+    """What a chat template made of the example (self-hosted Hugging Face tokenizers)."""
+
+
+@dataclass(slots=True)
+class TemplateFacts:
+    """What rendering an example with a chat template showed, for the template rules.
+
+    ``unrendered`` lists ``(message index, what)`` for content the rendering does not hold
+    (``what`` is ``"content"``, ``"reasoning"``, ``"tool call get_weather"`` or, with index
+    ``None``, ``"tool definition get_weather"``); ``eos_outside`` the end-of-turn token the
+    template writes right after a ``{% generation %}`` block instead of inside it;
+    ``double_bos`` why the sequence starts with two BOS tokens; ``prompt_shift`` how the
+    inference rendering (``add_generation_prompt``) differs from the training rendering
+    before the last answer."""
+
+    unrendered: list[tuple[int | None, str]] = field(default_factory=list)
+    eos_outside: str | None = None
+    double_bos: str | None = None
+    prompt_shift: str | None = None
 
 
 class Tokenizer(Protocol):

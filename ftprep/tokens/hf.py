@@ -14,13 +14,15 @@ local file or folder.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftprep.model import Example, Message
-from ftprep.tokens.chat import ExampleTokens
+from ftprep.tokens.chat import ExampleTokens, TemplateFacts
 
 if TYPE_CHECKING:
     import jinja2
@@ -114,10 +116,69 @@ def message_dict(message: Message) -> dict[str, Any]:
     return data
 
 
-class HFChatTokenizer:
-    """Counts examples with a Hugging Face tokenizer and its chat template."""
+#: Message keys reasoning models' templates read the reasoning from.
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
 
-    def __init__(self, path: str | Path):
+
+def template_messages(example: Example) -> list[dict[str, Any]]:
+    """The conversation as a chat template reads it: :func:`message_dict` of each message,
+    with the reasoning fields of reasoning models (``reasoning_content``...) kept."""
+    messages = []
+    for message in example.conversation():
+        data = message_dict(message)
+        extra = message.model_extra or {}
+        for key in REASONING_KEYS:
+            if isinstance(extra.get(key), str):
+                data[key] = extra[key]
+        messages.append(data)
+    return messages
+
+
+@dataclass(slots=True)
+class Rendering:
+    """An example rendered for training: the text, the same text with the trained spans
+    between private-use marks (``None`` when they cannot be placed), and what the template
+    checks found."""
+
+    whole: str
+    marked: str | None
+    facts: TemplateFacts
+
+    def spans(self) -> list[str]:
+        """The texts of the trained spans."""
+        return [] if self.marked is None else _spans(self.marked)
+
+    def runs(self) -> list[str]:
+        """The rendering cut at the span marks: untrained first, then trained, alternating."""
+        if self.marked is None:
+            return [self.whole]
+        runs: list[str] = []
+        for piece in self.marked.split(_OPEN):
+            inside, closed, after = piece.partition(_CLOSE)
+            if closed:
+                runs.extend((inside, after))
+            elif runs:
+                runs[-1] += piece
+            else:
+                runs.append(piece)
+        return runs
+
+
+class HFChatTokenizer:
+    """Counts examples with a Hugging Face tokenizer and its chat template.
+
+    ``chat_template`` is a Jinja file that replaces the tokenizer's own template.
+    ``window`` is the training sequence length: for an example longer than it, the token
+    runs (:attr:`ExampleTokens.segments`) are counted too, so a trainer's truncation can be
+    replayed (:mod:`ftprep.trainers`).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        window: int | None = None,
+        chat_template: str | Path | None = None,
+    ):
         _, tokenizers_module = _require_hf()
         location = Path(path)
         folder = location if location.is_dir() else location.parent
@@ -127,11 +188,14 @@ class HFChatTokenizer:
                 f"no tokenizer.json at {location}; give a tokenizer.json file or a model folder"
             )
         self.name = str(location)
+        self.window = window
         self._tokenizer: tokenizers.Tokenizer = tokenizers_module.Tokenizer.from_file(
             str(tokenizer_file)
         )
         config = _load_config(folder)
         template = config.get("chat_template")
+        if chat_template is not None:
+            template = Path(chat_template).read_text(encoding="utf-8")
         if isinstance(template, list):  # named templates: use "default"
             named = {t.get("name"): t.get("template") for t in template}
             template = named.get("default") or next(iter(named.values()), None)
@@ -148,14 +212,38 @@ class HFChatTokenizer:
         self.has_generation_blocks = "{% generation %}" in template or "{%- generation" in (
             template
         )
+        self._has_generation_prompt = "add_generation_prompt" in template
+        specials = [
+            t.content for t in self._tokenizer.get_added_tokens_decoder().values() if t.special
+        ]
+        eos = self._special["eos_token"]
+        #: Tokens that end a turn: the EOS and the special tokens named like an end.
+        self._ends: tuple[str, ...] = tuple(
+            dict.fromkeys(
+                [eos] * bool(eos)
+                + [t for t in specials if "end" in t.lower() or "eot" in t.lower() or t == "</s>"]
+            )
+        )
+        bos = self._special["bos_token"]
+        bos_id = self._tokenizer.token_to_id(bos) if bos else None
+        added = self._tokenizer.encode("a", add_special_tokens=True).ids
+        #: The tokenizer's post-processor puts BOS in front of every text it encodes.
+        self._adds_bos = bos_id is not None and bool(added) and added[0] == bos_id
 
-    def render(self, messages: Sequence[dict[str, Any]], tools: Any = None) -> str:
-        """The conversation as the template renders it for training (no generation prompt)."""
+    def render(
+        self,
+        messages: Sequence[dict[str, Any]],
+        tools: Any = None,
+        *,
+        add_generation_prompt: bool = False,
+    ) -> str:
+        """The conversation as the template renders it: for training (no generation prompt),
+        or for inference (``add_generation_prompt``)."""
         return str(
             self._template.render(
                 messages=list(messages),
                 tools=tools,
-                add_generation_prompt=False,
+                add_generation_prompt=add_generation_prompt,
                 **self._special,
             )
         )
@@ -171,52 +259,180 @@ class HFChatTokenizer:
 
     def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
         """Count examples: render each, then encode all renderings and their trained spans
-        in one batch. A template error becomes ``ExampleTokens.template_error``."""
+        in one batch. A template error becomes ``ExampleTokens.template_error``; what the
+        template checks find goes to ``ExampleTokens.template``."""
         results: list[ExampleTokens] = []
         texts: list[str] = []
-        plans: list[tuple[ExampleTokens, int, list[int]]] = []
+        plans: list[tuple[ExampleTokens, int, list[int], Rendering]] = []
         for example in examples:
             result = ExampleTokens()
             results.append(result)
             try:
-                whole, trained_spans = self._render_with_spans(example)
+                rendering = self.rendering(example)
             except Exception as err:  # the template's own message is the finding
                 result.template_error = f"{type(err).__name__}: {err}"
                 continue
+            result.template = rendering.facts
+            spans = rendering.spans()
+            if rendering.marked is None:
+                spans = [
+                    m.text()
+                    for m in example.conversation()
+                    if m.role == "assistant" and m.weight != 0
+                ]
             first = len(texts)
-            texts.append(whole)
-            texts.extend(trained_spans)
-            plans.append((result, first, list(range(first + 1, first + 1 + len(trained_spans)))))
+            texts.append(rendering.whole)
+            texts.extend(spans)
+            plans.append((result, first, list(range(first + 1, first + 1 + len(spans))), rendering))
             by_role = result.by_role
             for message in example.conversation():
                 role = message.role if isinstance(message.role, str) else ""
                 by_role[role] = by_role.get(role, 0)
         if texts:
-            # Only the ids are read: the fast variant (tokenizers >= 0.20) skips computing
-            # character offsets and takes about half the time.
-            encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
-            encoded = encode(texts, add_special_tokens=False)
-            for result, whole_index, span_indices in plans:
-                result.total = len(encoded[whole_index].ids)
-                result.trained = sum(len(encoded[i].ids) for i in span_indices)
+            encoded = self._encode_batch(texts)
+            window = self.window
+            for result, whole_index, span_indices, rendering in plans:
+                result.total = len(encoded[whole_index])
+                result.trained = sum(len(encoded[i]) for i in span_indices)
+                if window is not None and result.total > window:
+                    result.segments = self.segments(rendering, result)
         return results
 
-    def _render_with_spans(self, example: Example) -> tuple[str, list[str]]:
-        """The rendering and the texts of its trained spans."""
-        messages = [message_dict(m) for m in example.conversation()]
+    def _encode_batch(self, texts: list[str]) -> list[list[int]]:
+        # Only the ids are read: the fast variant (tokenizers >= 0.20) skips computing
+        # character offsets and takes about half the time.
+        encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
+        return [e.ids for e in encode(texts, add_special_tokens=False)]
+
+    def segments(self, rendering: Rendering, counted: ExampleTokens) -> list[int]:
+        """Token counts of the rendering's runs, untrained first (see
+        :attr:`ExampleTokens.segments`). Each run is encoded on its own, which may differ
+        from the whole by a token where a merge crosses a span mark; the runs are scaled to
+        the whole's count. Without marks, the trained tokens are taken to end the example."""
+        runs = rendering.runs()
+        if len(runs) < 2:
+            return [counted.total - counted.trained, counted.trained]
+        sizes = [len(ids) for ids in self._encode_batch(runs)]
+        sizes[0] += counted.total - sum(sizes)
+        return sizes
+
+    def rendering(self, example: Example) -> Rendering:
+        """Render ``example`` for training, with its trained spans marked, and check what
+        the template made of it (:class:`~ftprep.tokens.chat.TemplateFacts`)."""
+        messages = template_messages(example)
         tools = example.tools if isinstance(example.tools, list) else None
+        marked: str | None
         if self.has_generation_blocks:
             marked = self.render(messages, tools)
-            return _strip_marks(marked), _spans(marked)
-        whole = self.render(messages, tools)
-        for data in messages:
-            if data["role"] == "assistant" and data["content"]:
-                data["content"] = f"{_OPEN}{data['content']}{_CLOSE}"
-        marked = self.render(messages, tools)
-        if _strip_marks(marked) != whole:
-            # The template rewrites content (trims it, say): fall back to the raw content.
-            return whole, [m.text() for m in example.conversation() if m.role == "assistant"]
-        return whole, _spans(marked)
+            whole = _strip_marks(marked)
+        else:
+            whole = self.render(messages, tools)
+            trained = [
+                {**data, "content": f"{_OPEN}{data['content']}{_CLOSE}"}
+                if data["role"] == "assistant" and data["content"] and m.weight != 0
+                else data
+                for m, data in zip(example.conversation(), messages, strict=True)
+            ]
+            marked = self.render(trained, tools)
+            if _strip_marks(marked) != whole:
+                marked = None  # the template rewrites content (trims it, say)
+        facts = TemplateFacts()
+        self._check_rendered(example, messages, tools, whole, facts)
+        if marked is not None and self.has_generation_blocks:
+            facts.eos_outside = self._eos_outside(marked)
+        facts.double_bos = self._double_bos(whole)
+        last = messages[-1]["role"] if len(messages) > 1 else None
+        if self._has_generation_prompt and last == "assistant":
+            facts.prompt_shift = self._prompt_shift(messages, tools, whole)
+        return Rendering(whole, marked, facts)
+
+    def _check_rendered(
+        self,
+        example: Example,
+        messages: list[dict[str, Any]],
+        tools: list[Any] | None,
+        whole: str,
+        facts: TemplateFacts,
+    ) -> None:
+        """Note the contents, reasoning, tool calls and tool definitions ``whole`` lacks."""
+        unrendered = facts.unrendered
+        for index, (message, data) in enumerate(zip(example.conversation(), messages, strict=True)):
+            if not _shows(message.text(), whole):
+                unrendered.append((index, "content"))
+            for key in REASONING_KEYS:
+                value = data.get(key)
+                if isinstance(value, str) and not _shows(value, whole):
+                    unrendered.append((index, key))
+            for call in data.get("tool_calls") or ():
+                name = _function_name(call)
+                if name and name not in whole:
+                    unrendered.append((index, f"tool call {name}"))
+        for tool in tools or ():
+            name = _function_name(tool)
+            if name and name not in whole:
+                unrendered.append((None, f"tool definition {name}"))
+
+    def _eos_outside(self, marked: str) -> str | None:
+        """The end-of-turn token a ``{% generation %}`` block leaves right after itself."""
+        for piece in marked.split(_OPEN)[1:]:
+            inside, _, after = piece.partition(_CLOSE)
+            inside, after = inside.rstrip(), after.lstrip()
+            for end in self._ends:
+                if after.startswith(end) and not inside.endswith(end):
+                    return end
+        return None
+
+    def _double_bos(self, whole: str) -> str | None:
+        bos = self._special["bos_token"]
+        if not bos or not whole.startswith(bos):
+            return None
+        if whole[len(bos) :].lstrip().startswith(bos):
+            return f"the rendering starts with {bos} twice (the data carries one already)"
+        if self._adds_bos:
+            return (
+                f"the template writes {bos} and the tokenizer adds another when the rendered "
+                "text is tokenized with its special tokens"
+            )
+        return None
+
+    def _prompt_shift(
+        self, messages: list[dict[str, Any]], tools: list[Any] | None, whole: str
+    ) -> str | None:
+        """How the inference prompt for the last answer differs from the training
+        rendering up to that answer (``None`` when it is a prefix of it)."""
+        try:
+            prompt = _strip_marks(self.render(messages[:-1], tools, add_generation_prompt=True))
+        except Exception:  # a template may refuse a conversation ending with the user
+            return None
+        if whole.startswith(prompt):
+            return None
+        at = next(
+            (i for i, (a, b) in enumerate(zip(whole, prompt, strict=False)) if a != b),
+            min(len(whole), len(prompt)),
+        )
+        return (
+            f"at character {at:,} training renders {whole[at : at + 24]!r} where the "
+            f"inference prompt has {prompt[at : at + 24]!r}"
+        )
+
+
+def _function_name(value: Any) -> str | None:
+    """The function name of a tool call or tool definition (OpenAI-style or bare)."""
+    if not isinstance(value, dict):
+        return None
+    function = value.get("function", value)
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _shows(text: str, rendering: str) -> bool:
+    """Whether ``rendering`` holds ``text`` (empty text always): its first or its last line
+    piece, so that templates that trim, split off reasoning or JSON-escape the text still
+    count as rendering it."""
+    pieces = [p.strip() for p in re.split(r'[\n"\\]+', text) if p.strip()]
+    if not pieces:
+        return True
+    return pieces[0][:32] in rendering or pieces[-1][-32:] in rendering
 
 
 def _strip_marks(text: str) -> str:

@@ -79,8 +79,9 @@ def is_mistral_tokenizer(name: str) -> bool:
 class MistralChatTokenizer:
     """Counts examples with a ``mistral-common`` tokenizer in fine-tuning mode."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, window: int | None = None):
         tokenizer_class = _require_mistral()
+        self.window = window
         from mistral_common.protocol.instruct.validator import ValidationMode
 
         self.name = name
@@ -110,10 +111,27 @@ class MistralChatTokenizer:
         instruct = self._tokenizer.instruct_tokenizer
         messages = request.messages
         last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
+        spans: list[tuple[int, int]] = []
         for i, message in enumerate(messages):
             role = message.role
             if role == "assistant":
-                ids = instruct.encode_assistant_message(message, i < last_user)
-                result.trained += len(ids)
+                size = len(instruct.encode_assistant_message(message, i < last_user))
+                result.trained += size
+                spans.append((i, size))
             result.by_role[role] = result.by_role.get(role, 0)
+        if self.window is not None and result.total > self.window:
+            result.segments = self._segments(request, spans, result.total)
         return result
+
+    def _segments(self, request: Any, spans: list[tuple[int, int]], total: int) -> list[int]:
+        """The token runs of the encoded conversation (:attr:`ExampleTokens.segments`): each
+        answer ends the encoding of the conversation up to it."""
+        segments: list[int] = []
+        position = 0
+        for index, size in spans:
+            upto = request.model_copy(update={"messages": request.messages[: index + 1]})
+            end = len(self._tokenizer.encode_chat_completion(upto).tokens)
+            segments.extend((max(end - size - position, 0), size))
+            position = end
+        segments.append(max(total - position, 0))
+        return segments

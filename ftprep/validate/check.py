@@ -47,8 +47,11 @@ class CheckResult:
         return any(fail_on <= f.severity for f in self.findings)
 
     def summary(self) -> dict[str, int]:
-        """Counts for reporters: records, loaded, and findings per severity."""
-        return {
+        """Counts for reporters: records, loaded, and findings per severity; with a
+        self-hosted tokenizer, the examples the trainer would drop, leave with nothing
+        trained, or cut (``trainer_dropped``, ``trainer_emptied``, ``trainer_cut``, present
+        when not 0)."""
+        summary = {
             "files": len(self.paths),
             "records": self.records,
             "loaded": self.loaded,
@@ -56,6 +59,12 @@ class CheckResult:
             "warnings": self.count(Severity.WARNING),
             "infos": self.count(Severity.INFO),
         }
+        for finding in self.findings:
+            outcome = finding.data.get("trainer_outcome") if finding.data else None
+            if outcome is not None:
+                key = f"trainer_{outcome}"
+                summary[key] = summary.get(key, 0) + 1
+        return summary
 
 
 def run_check(

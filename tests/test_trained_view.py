@@ -1,0 +1,227 @@
+"""The trained view: what a self-hosted trainer makes of each example, with a BPE tokenizer
+trained here (tests/tokenizer_fixtures.py) and real chat templates written as test data.
+
+Each file mixes examples that fit with examples each finding is about, and the tests assert
+every finding at its line and none on the others.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import needs
+import pytest
+import tokenizer_fixtures as tf
+
+from ftprep.config import Config
+from ftprep.trainers import PROFILES, infer_seqlen, kept_trained
+from ftprep.validate.check import run_check
+
+tokenizers = needs.module("tokenizers", "hf")
+
+USER = "I fell off my bike today."
+SHORT = "Great, you get to ride again!"
+LONG_ANSWER = " ".join([SHORT, "Falling off is how everyone learns to ride a bike."] * 4)
+LONG_PROMPT = " ".join(["Be happy and positive, be brief, be kind to the user."] * 5)
+
+
+def _chat(*turns: tuple[str, str], **extra: Any) -> str:
+    return json.dumps(
+        {"messages": [{"role": r, "content": c} for r, c in turns], **extra}, ensure_ascii=False
+    )
+
+
+FITS = _chat(("user", USER), ("assistant", SHORT))
+PROMPT_FILLS = _chat(("system", LONG_PROMPT), ("user", USER), ("assistant", SHORT))
+ANSWER_CUT = _chat(("user", USER), ("assistant", LONG_ANSWER))
+WINDOW = 40
+
+
+@pytest.fixture(scope="module")
+def trained() -> tokenizers.Tokenizer:
+    return tf.train()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory, trained: tokenizers.Tokenizer) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    tf.write_model(root / "chatml", "chatml_generation.jinja", tokenizer=trained)
+    tf.write_model(root / "eos-outside", "chatml_eos_outside.jinja", tokenizer=trained)
+    tf.write_model(root / "llama3", "llama3.jinja", adds_bos=True)
+    tf.write_model(root / "no-system", "no_system.jinja", tokenizer=trained)
+    tf.write_model(root / "strict", "strict.jinja", tokenizer=trained)
+    tf.write_model(root / "qwen3", "qwen3_no_think.jinja", tokenizer=trained)
+    return root
+
+
+def _findings(tmp_path: Path, lines: list[str], **settings: Any) -> dict[int, list[str]]:
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = Config(target="self-hosted", **settings)
+    result = run_check([data], config)
+    by_line: dict[int, list[str]] = {}
+    for finding in result.findings:
+        if finding.code.startswith("T"):
+            by_line.setdefault(finding.line or 0, []).append(finding.code)
+    return by_line
+
+
+def _window_findings(tmp_path: Path, models: Path, trainer: str | None) -> dict[int, list[str]]:
+    lines = [FITS, PROMPT_FILLS, FITS, ANSWER_CUT, FITS]
+    return _findings(
+        tmp_path,
+        lines,
+        tokenizer=str(models / "chatml"),
+        max_tokens=WINDOW,
+        trainer=trainer,
+    )
+
+
+def test_truncating_trainers_tell_a_full_prompt_from_a_cut_answer(
+    tmp_path: Path, models: Path
+) -> None:
+    for trainer in (None, "trl", "unsloth"):
+        assert _window_findings(tmp_path, models, trainer) == {2: ["T004"], 4: ["T005"]}
+
+
+def test_axolotl_drops_both_long_rows(tmp_path: Path, models: Path) -> None:
+    assert _window_findings(tmp_path, models, "axolotl") == {2: ["T006"], 4: ["T006"]}
+
+
+def test_llamafactory_keeps_a_share_of_the_answer(tmp_path: Path, models: Path) -> None:
+    # infer_seqlen keeps an answer shorter than half the window whole: line 2 trains fully.
+    assert _window_findings(tmp_path, models, "llamafactory") == {4: ["T005"]}
+
+
+def test_the_cut_answer_says_how_many_trained_tokens_are_lost(
+    tmp_path: Path, models: Path, trained: tokenizers.Tokenizer
+) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text(ANSWER_CUT + "\n", encoding="utf-8")
+    config = Config(
+        target="self-hosted", tokenizer=str(models / "chatml"), max_tokens=WINDOW, trainer="trl"
+    )
+    (finding,) = [f for f in run_check([data], config).findings if f.code == "T005"]
+    prompt = len(trained.encode(f"<|im_start|>user\n{USER}<|im_end|>\n<|im_start|>assistant\n").ids)
+    answer = len(trained.encode(LONG_ANSWER + "<|im_end|>").ids)
+    assert finding.data["trained"] == answer
+    assert finding.data["lost"] == answer - (WINDOW - prompt)
+    assert f"{answer - (WINDOW - prompt)} of {answer} trained tokens are cut off" in finding.message
+
+
+def test_the_summary_counts_what_the_trainer_drops_or_cuts(tmp_path: Path, models: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS, PROMPT_FILLS, ANSWER_CUT, ANSWER_CUT]) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ftprep", "check", str(data), "--target", "self-hosted",
+         "--tokenizer", str(models / "chatml"), "--max-tokens", str(WINDOW)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "At the training window: 1 example left with nothing to train on, 2 examples with " \
+        "answers cut." in done.stdout, done.stdout  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "ftprep", "check", str(data), "--target", "self-hosted",
+         "--tokenizer", str(models / "chatml"), "--max-tokens", str(WINDOW),
+         "--trainer", "axolotl"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "At the training window: 3 examples dropped." in done.stdout, done.stdout
+
+
+def test_template_checks_fire_at_their_lines_only(tmp_path: Path, models: Path) -> None:
+    system = _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT))
+    reasoning = json.dumps(
+        {
+            "messages": [
+                {"role": "user", "content": USER},
+                {"role": "assistant", "content": SHORT, "reasoning_content": "Cheer them up."},
+            ]
+        }
+    )
+    tools = _chat(
+        ("user", "Weather in Paris?"),
+        ("assistant", "It is sunny."),
+        tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+    )
+    no_answer = _chat(("user", USER))
+    lines = [FITS, system, FITS, reasoning, tools, no_answer, FITS]
+    assert _findings(tmp_path, lines, tokenizer=str(models / "no-system")) == {
+        2: ["T007"],
+        4: ["T007"],
+        5: ["T007"],
+        6: ["T010"],
+    }
+    # ChatML with generation blocks renders the system prompt and the tools.
+    assert _findings(tmp_path, lines, tokenizer=str(models / "chatml")) == {
+        4: ["T007"],
+        6: ["T010"],
+    }
+
+
+def test_a_template_that_rejects_the_system_role(tmp_path: Path, models: Path) -> None:
+    system = _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT))
+    assert _findings(tmp_path, [FITS, system, FITS], tokenizer=str(models / "strict")) == {
+        2: ["T003"]
+    }
+
+
+def test_eos_outside_the_generation_block(tmp_path: Path, models: Path) -> None:
+    lines = [FITS, ANSWER_CUT]
+    assert _findings(tmp_path, lines, tokenizer=str(models / "eos-outside")) == {
+        1: ["T008"],
+        2: ["T008"],
+    }
+    assert _findings(tmp_path, lines, tokenizer=str(models / "chatml")) == {}
+
+
+def test_bos_twice(tmp_path: Path, models: Path) -> None:
+    """Llama 3: the template writes BOS and the tokenizer's post-processor adds one."""
+    assert _findings(tmp_path, [FITS], tokenizer=str(models / "llama3")) == {1: ["T009"]}
+    llama3 = str(tf.TEMPLATES / "llama3.jinja")
+    chatml = str(models / "chatml")
+    assert _findings(tmp_path, [FITS], tokenizer=chatml, chat_template=llama3) == {}
+
+
+def test_training_and_inference_renderings_differ(tmp_path: Path, models: Path) -> None:
+    assert _findings(tmp_path, [FITS, _chat(("user", USER))], tokenizer=str(models / "qwen3")) == {
+        1: ["T011"],
+        2: ["T010"],
+    }
+
+
+def test_llama3_fits_without_findings_but_bos(tmp_path: Path, models: Path) -> None:
+    """A Llama 3 rendering of ordinary examples: only the tokenizer's extra BOS."""
+    system = _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT))
+    found = _findings(tmp_path, [FITS, system], tokenizer=str(models / "llama3"), max_tokens=4096)
+    assert found == {1: ["T009"], 2: ["T009"]}
+
+
+def test_committed_fixture_tokenizers_are_what_training_gives(tmp_path: Path) -> None:
+    tf.write_all(tmp_path)
+    for name in tf.MODELS:
+        for file in ("tokenizer.json", "tokenizer_config.json"):
+            committed = tf.FIXTURES / "tokenizers" / name / file
+            assert (tmp_path / name / file).read_bytes() == committed.read_bytes(), committed
+
+
+def test_llamafactory_infer_seqlen() -> None:
+    # LLaMA-Factory's own split (src/llamafactory/data/processor/processor_utils.py).
+    assert infer_seqlen(100, 10, 64) == (54, 10)  # a short answer is kept whole
+    assert infer_seqlen(10, 100, 64) == (10, 54)  # a short prompt is kept whole
+    assert infer_seqlen(100, 100, 64) == (32, 32)  # both long: in proportion
+
+
+def test_kept_trained_per_trainer() -> None:
+    segments = [30, 20, 5, 15, 2]  # prompt, answer, next prompt, next answer, tail
+    assert kept_trained(segments, 100, PROFILES["trl"]) == 35
+    assert kept_trained(segments, 40, PROFILES["trl"]) == 10
+    assert kept_trained(segments, 40, PROFILES["axolotl"]) == 0
+    assert kept_trained(segments, 25, PROFILES["trl"]) == 0
+    # The first pair shares the 40 tokens 24/16 in proportion; nothing is left for the second.
+    assert kept_trained(segments, 40, PROFILES["llamafactory"]) == 16
+    # With 60: the first pair whole (50), then 10 shared 3/7 with the second.
+    assert kept_trained(segments, 60, PROFILES["llamafactory"]) == 20 + 7
