@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ftprep.load",),
     ("ftprep.dialects",),
     ("ftprep.tokens",),
-    ("ftprep.targets",),
+    ("ftprep.targets", "ftprep.trainers"),
     ("ftprep.config", "ftprep.progress"),
     (
         "ftprep.facts",
