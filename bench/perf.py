@@ -71,6 +71,7 @@ SYSTEM_PROMPTS = (
 CHATML = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
 
@@ -417,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         "--hf", action="store_true", help="also check counting with a trained BPE (self-hosted)"
     )
     parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="with --hf, count with this tokenizer.json or model folder instead of the BPE",
+    )
+    parser.add_argument(
         "--compare-local", action="store_true", help="with --engine ray, also the local engine"
     )
     args = parser.parse_args(argv)
@@ -432,8 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare_local and args.engine != "local":
         configs["local"] = {"workers": args.workers}
     if args.hf:
-        tokenizer = folder / "bpe-chatml"
-        if not (tokenizer / "tokenizer.json").exists():
+        tokenizer = args.tokenizer or folder / "bpe-chatml"
+        if args.tokenizer is None and not (tokenizer / "tokenizer.json").exists():
             build_tokenizer(tokenizer)
         # The same check counting with tiktoken (o200k_base) and with the trained BPE.
         configs["hf"] = {**configs[args.engine], "tokenizer": str(tokenizer)}

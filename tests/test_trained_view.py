@@ -55,6 +55,7 @@ def models(tmp_path_factory: pytest.TempPathFactory, trained: tokenizers.Tokeniz
     tf.write_model(root / "no-system", "no_system.jinja", tokenizer=trained)
     tf.write_model(root / "strict", "strict.jinja", tokenizer=trained)
     tf.write_model(root / "qwen3", "qwen3_no_think.jinja", tokenizer=trained)
+    tf.write_model(root / "gemma", "gemma_generation.jinja", tokenizer=trained)
     return root
 
 
@@ -153,12 +154,18 @@ def test_template_checks_fire_at_their_lines_only(tmp_path: Path, models: Path) 
         2: ["T007"],
         4: ["T007"],
         5: ["T007"],
-        6: ["T010"],
     }
     # ChatML with generation blocks renders the system prompt and the tools.
-    assert _findings(tmp_path, lines, tokenizer=str(models / "chatml")) == {
-        4: ["T007"],
-        6: ["T010"],
+    assert _findings(tmp_path, lines, tokenizer=str(models / "chatml")) == {4: ["T007"]}
+
+
+def test_generation_blocks_that_miss_the_answers(tmp_path: Path, models: Path) -> None:
+    """Blocks written for the role "model": answers rendered, none trained; an example
+    without an answer is S009's finding, not T010's."""
+    lines = [FITS, _chat(("user", USER)), FITS]
+    assert _findings(tmp_path, lines, tokenizer=str(models / "gemma")) == {
+        1: ["T010"],
+        3: ["T010"],
     }
 
 
@@ -187,10 +194,8 @@ def test_bos_twice(tmp_path: Path, models: Path) -> None:
 
 
 def test_training_and_inference_renderings_differ(tmp_path: Path, models: Path) -> None:
-    assert _findings(tmp_path, [FITS, _chat(("user", USER))], tokenizer=str(models / "qwen3")) == {
-        1: ["T011"],
-        2: ["T010"],
-    }
+    lines = [FITS, _chat(("user", USER)), FITS]
+    assert _findings(tmp_path, lines, tokenizer=str(models / "qwen3")) == {1: ["T011"], 3: ["T011"]}
 
 
 def test_llama3_fits_without_findings_but_bos(tmp_path: Path, models: Path) -> None:

@@ -400,36 +400,45 @@ class DoubleBos(RecordRule):
 
 
 class NoTrainedTokens(RecordRule):
-    """The rendered example has no trained token at all.
+    """The example has answers, but the chat template marks none of their tokens as trained.
 
-    No assistant turn, every assistant turn weighted 0, or a template whose generation
-    blocks do not cover the answers: the trainer masks every label, and the row teaches
-    nothing (a batch of them gives a NaN loss).
+    A template with ``{% generation %}`` blocks decides what is trained (TRL's
+    ``assistant_only_loss``, transformers' assistant mask); when its blocks do not cover the
+    assistant turns (they are written for another role name, or around the wrong part), the
+    trainer masks every label and the row teaches nothing (a batch of them gives a NaN loss).
+    Examples without an answer are S009's and C001's findings.
 
-    Fix: add the answer, or check that the template marks the assistant turns.
+    Fix: make the template's generation blocks cover the assistant turns, or rename the
+    roles as the template expects them.
     """
 
     code = "T010"
     name = "no-trained-tokens"
     severity = Severity.ERROR
-    summary = "The rendered example has no trained token"
+    summary = "The chat template marks no token of the answers as trained"
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
-        """Only with a self-hosted tokenizer."""
-        return _self_hosted(ctx)
+        """Only with a self-hosted tokenizer, for examples with an assistant turn."""
+        return _self_hosted(ctx) and "assistant" in traits.roles
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
-        """Report a rendered example without trained tokens."""
+        """Report a rendered example whose trained answers give no trained token."""
         tokens = ctx.tokens
-        if not _self_hosted(ctx) or tokens.template_error is not None:
+        if not _self_hosted(ctx) or tokens.template_error is not None or tokens.trained:
             return []
-        if tokens.trained or not tokens.total:
+        answers = sum(
+            1
+            for m in example.conversation()
+            if m.role == "assistant" and m.weight != 0 and m.text().strip()
+        )
+        if not answers or not tokens.total:
             return []
         return [
             self.finding(
                 example,
-                f"none of the {tokens.total:,} tokens of the rendered example is trained",
-                hint="add the answer, or check that the template marks the assistant turns",
+                f"none of the {tokens.total:,} tokens of the rendered example is trained, "
+                f"though it has {answers} answer{'s' * (answers > 1)}",
+                hint="make the template's generation blocks cover the assistant turns",
             )
         ]
 

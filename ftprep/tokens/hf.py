@@ -258,12 +258,14 @@ class HFChatTokenizer:
         return self.count_batch([example])[0]
 
     def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
-        """Count examples: render each, then encode all renderings and their trained spans
-        in one batch. A template error becomes ``ExampleTokens.template_error``; what the
-        template checks find goes to ``ExampleTokens.template``."""
+        """Count examples: render each, then encode all renderings in one batch, cut in
+        runs at the trained spans' marks (so each character is encoded once; the marks sit
+        where the pre-tokenizer splits anyway: at special tokens, line breaks, the start of
+        a message's text). A template error becomes ``ExampleTokens.template_error``; what
+        the template checks find goes to ``ExampleTokens.template``."""
         results: list[ExampleTokens] = []
         texts: list[str] = []
-        plans: list[tuple[ExampleTokens, int, list[int], Rendering]] = []
+        plans: list[tuple[ExampleTokens, int, int, bool]] = []
         for example in examples:
             result = ExampleTokens()
             results.append(result)
@@ -273,29 +275,36 @@ class HFChatTokenizer:
                 result.template_error = f"{type(err).__name__}: {err}"
                 continue
             result.template = rendering.facts
-            spans = rendering.spans()
-            if rendering.marked is None:
-                spans = [
+            first = len(texts)
+            if rendering.marked is not None:
+                texts.extend(rendering.runs())
+            else:
+                # The whole, then the answers' texts (their place in it is unknown).
+                texts.append(rendering.whole)
+                texts.extend(
                     m.text()
                     for m in example.conversation()
                     if m.role == "assistant" and m.weight != 0
-                ]
-            first = len(texts)
-            texts.append(rendering.whole)
-            texts.extend(spans)
-            plans.append((result, first, list(range(first + 1, first + 1 + len(spans))), rendering))
+                )
+            plans.append((result, first, len(texts), rendering.marked is not None))
             by_role = result.by_role
             for message in example.conversation():
                 role = message.role if isinstance(message.role, str) else ""
                 by_role[role] = by_role.get(role, 0)
         if texts:
-            encoded = self._encode_batch(texts)
+            sizes = [len(ids) for ids in self._encode_batch(texts)]
             window = self.window
-            for result, whole_index, span_indices, rendering in plans:
-                result.total = len(encoded[whole_index])
-                result.trained = sum(len(encoded[i]) for i in span_indices)
+            for result, first, end, in_runs in plans:
+                if in_runs:
+                    runs = sizes[first:end]
+                    result.total = sum(runs)
+                    result.trained = sum(runs[1::2])
+                else:
+                    result.total = sizes[first]
+                    result.trained = sum(sizes[first + 1 : end])
+                    runs = [result.total - result.trained, result.trained]
                 if window is not None and result.total > window:
-                    result.segments = self.segments(rendering, result)
+                    result.segments = runs
         return results
 
     def _encode_batch(self, texts: list[str]) -> list[list[int]]:
@@ -303,18 +312,6 @@ class HFChatTokenizer:
         # character offsets and takes about half the time.
         encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
         return [e.ids for e in encode(texts, add_special_tokens=False)]
-
-    def segments(self, rendering: Rendering, counted: ExampleTokens) -> list[int]:
-        """Token counts of the rendering's runs, untrained first (see
-        :attr:`ExampleTokens.segments`). Each run is encoded on its own, which may differ
-        from the whole by a token where a merge crosses a span mark; the runs are scaled to
-        the whole's count. Without marks, the trained tokens are taken to end the example."""
-        runs = rendering.runs()
-        if len(runs) < 2:
-            return [counted.total - counted.trained, counted.trained]
-        sizes = [len(ids) for ids in self._encode_batch(runs)]
-        sizes[0] += counted.total - sum(sizes)
-        return sizes
 
     def rendering(self, example: Example) -> Rendering:
         """Render ``example`` for training, with its trained spans marked, and check what
@@ -326,16 +323,21 @@ class HFChatTokenizer:
             marked = self.render(messages, tools)
             whole = _strip_marks(marked)
         else:
-            whole = self.render(messages, tools)
-            trained = [
-                {**data, "content": f"{_OPEN}{data['content']}{_CLOSE}"}
-                if data["role"] == "assistant" and data["content"] and m.weight != 0
-                else data
-                for m, data in zip(example.conversation(), messages, strict=True)
-            ]
+            trained = list(messages)
+            answers = []
+            for i, (m, data) in enumerate(zip(example.conversation(), messages, strict=True)):
+                if data["role"] == "assistant" and data["content"] and m.weight != 0:
+                    answers.append(data["content"])
+                    trained[i] = {**data, "content": f"{_OPEN}{data['content']}{_CLOSE}"}
             marked = self.render(trained, tools)
-            if _strip_marks(marked) != whole:
-                marked = None  # the template rewrites content (trims it, say)
+            if _spans(marked) == answers and not any(a != a.strip() for a in answers):
+                # Every answer went through untouched and has no edge whitespace a filter
+                # could trim: the unmarked rendering is the marked one without its marks.
+                whole = _strip_marks(marked)
+            else:
+                whole = self.render(messages, tools)
+                if _strip_marks(marked) != whole:
+                    marked = None  # the template rewrites content (trims it, say)
         facts = TemplateFacts()
         self._check_rendered(example, messages, tools, whole, facts)
         if marked is not None and self.has_generation_blocks:
@@ -429,6 +431,8 @@ def _shows(text: str, rendering: str) -> bool:
     """Whether ``rendering`` holds ``text`` (empty text always): its first or its last line
     piece, so that templates that trim, split off reasoning or JSON-escape the text still
     count as rendering it."""
+    if text in rendering:
+        return True
     pieces = [p.strip() for p in re.split(r'[\n"\\]+', text) if p.strip()]
     if not pieces:
         return True
