@@ -17,7 +17,16 @@ from ftprep._version import __version__
 from ftprep.api import load  # eager: the name is also the subpackage's, which would shadow it
 
 if TYPE_CHECKING:
-    from ftprep.api import StatsResult, check, convert, explain, list_rules, prepare, stats
+    from ftprep.api import (
+        StatsResult,
+        check,
+        convert,
+        explain,
+        list_rules,
+        prepare,
+        show,
+        stats,
+    )
     from ftprep.config import Config, ConfigError
     from ftprep.findings import Finding, Location, Severity
     from ftprep.load.paths import InputError
@@ -38,7 +47,16 @@ __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
         **dict.fromkeys(
-            ("check", "convert", "explain", "list_rules", "prepare", "stats", "StatsResult"),
+            (
+                "check",
+                "convert",
+                "explain",
+                "list_rules",
+                "prepare",
+                "show",
+                "stats",
+                "StatsResult",
+            ),
             "ftprep.api",
         ),
         **dict.fromkeys(("Config", "ConfigError"), "ftprep.config"),
@@ -89,5 +107,6 @@ __all__ = [
     "list_rules",
     "load",
     "prepare",
+    "show",
     "stats",
 ]

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ftprep.facts import FactTable
     from ftprep.fix import FileFix
     from ftprep.report.stats import TokenStats
+    from ftprep.report.trained import TrainedView
     from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
@@ -271,6 +272,18 @@ def explain(rule: str) -> dict[str, Any]:
     from ftprep.rules.registry import rule_for
 
     return rule_for(rule).info()
+
+
+def show(where: str, *, config: Config | PathLike | None = None) -> TrainedView:
+    """One example as the model sees it in training (``ftprep show``): the record at
+    ``where`` (``"data.jsonl:12"``) rendered with the configured tokenizer's chat template,
+    its trained spans and token counts, and where ``max-tokens`` cuts it. Prints as text;
+    in a notebook it displays as HTML. Raises :class:`~ftprep.config.ConfigError` for a bad
+    location and :class:`~ftprep.load.paths.InputError` when no record loads at that line."""
+    from ftprep.report.trained import show as show_record
+
+    path = where.rpartition(":")[0] or where
+    return show_record(where, resolve_config([path], config))
 
 
 @dataclass(frozen=True, slots=True)

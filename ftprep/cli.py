@@ -32,6 +32,7 @@ from ftprep.api import (
     lint_files,
     prepare,
     resolve_config,
+    show,
     stats,
 )
 from ftprep.baseline import DEFAULT_PATH as DEFAULT_BASELINE
@@ -658,6 +659,32 @@ def run_convert(args: argparse.Namespace) -> int:
 
 # --- entry point ----------------------------------------------------------------------------
 
+# --- show -----------------------------------------------------------------------------------
+
+
+def add_show(sub: Any) -> None:
+    """Register ``ftprep show``."""
+    parser = sub.add_parser(
+        "show",
+        help="print one example as the model sees it in training",
+        description="Print the record at FILE:LINE rendered as the trainer renders it (the "
+        "chat template of --tokenizer), its trained spans marked (green in a terminal, "
+        "between ⟦ ⟧ otherwise) with their token counts, and ✂ where --max-tokens ends.",
+    )
+    parser.add_argument("where", metavar="FILE:LINE", help="the record's file and line")
+    add_config_options(parser)
+    add_logging_options(parser)
+    parser.set_defaults(handler=run_show)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """``ftprep show``: :func:`ftprep.api.show`, printed."""
+    path = args.where.rpartition(":")[0] or args.where
+    view = show(args.where, config=config_from_args(args, [path]))
+    sys.stdout.write(view.text(color=use_color(sys.stdout)))
+    return 1 if view.error else 0
+
+
 SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     add_check,
     add_rules,
@@ -665,6 +692,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     add_baseline,
     add_prepare,
     add_convert,
+    add_show,
 )
 """Every subcommand's registration function, in ``--help`` order."""
 

@@ -230,3 +230,66 @@ def test_kept_trained_per_trainer() -> None:
     assert kept_trained(segments, 40, PROFILES["llamafactory"]) == 16
     # With 60: the first pair whole (50), then 10 shared 3/7 with the second.
     assert kept_trained(segments, 60, PROFILES["llamafactory"]) == 20 + 7
+
+
+def test_show_prints_the_rendering_with_trained_spans_and_the_cut(
+    tmp_path: Path, models: Path, trained: tokenizers.Tokenizer
+) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS, ANSWER_CUT]) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "ftprep", "show", f"{data}:2"]
+    done = subprocess.run(
+        [*command, "--tokenizer", str(models / "chatml"), "--max-tokens", str(WINDOW)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    prompt = f"<|im_start|>user\n{USER}<|im_end|>\n<|im_start|>assistant\n"
+    answer = len(trained.encode(LONG_ANSWER + "<|im_end|>").ids)
+    total = len(trained.encode(prompt).ids) + answer
+    kept = WINDOW - len(trained.encode(prompt).ids)
+    header, blank, *body = done.stdout.splitlines()
+    assert blank == ""
+    assert header == (
+        f"{data}:2: {total} tokens, {answer} trained ({answer / total:.0%}) with "
+        f"{models / 'chatml'}; window {WINDOW}: the trainer keeps the first {WINDOW} tokens "
+        f"(max-tokens), {kept} of {answer} trained tokens kept"
+    )
+    text = "\n".join(body)
+    assert text.startswith(f"<|im_start|>user\n{USER}<|im_end|>\n<|im_start|>assistant\n⟦")
+    assert text.endswith(f"<|im_end|>⟧[{answer}]")
+    # The cut sits where the first WINDOW tokens end.
+    before_cut = text.split("✂")[0].replace("⟦", "")
+    assert len(trained.encode(before_cut).ids) <= WINDOW < len(trained.encode(text).ids)
+    assert "\x1b[" not in done.stdout  # piped: markers, no colour
+
+
+def test_show_without_a_tokenizer_and_in_a_notebook(tmp_path: Path) -> None:
+    import ftprep
+
+    data = tmp_path / "data.jsonl"
+    data.write_text(FITS + "\n", encoding="utf-8")
+    view = ftprep.show(f"{data}:1")
+    assert str(view) == (
+        f"{data}:1: 26 tokens, 8 trained (31%) with o200k_base\n\n"
+        f"<|user|>\n{USER}\n<|assistant|>\n⟦{SHORT}⟧[8]\n"
+    )
+    page = view._repr_html_()
+    assert f"<mark style='background:#c8f7c5' title='trained: 8 tokens'>{SHORT}</mark>" in page
+    assert "with o200k_base" in page
+
+
+def test_show_reports_the_template_error(tmp_path: Path, models: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text(_chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT)) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ftprep", "show", f"{data}:1",
+         "--tokenizer", str(models / "strict")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "failed: TemplateError: System role not supported" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "ftprep", "show", f"{data}:7"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"ftprep: error: {data}:7: no record starts at this line\n"
