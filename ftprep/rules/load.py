@@ -173,6 +173,25 @@ class UnreadableFile(LoadRule):
     summary = "File could not be read"
 
 
+class TrainerMappingMismatch(LoadRule):
+    """A record does not fit the trainer's own mapping of its file (``trainer-config``: a
+    LLaMA-Factory ``dataset_info.json`` entry, or an Axolotl ``datasets:`` entry).
+
+    The trainer would skip the row (LLaMA-Factory's "Invalid role tag", "Invalid message
+    count", "Dropped invalid example"), stop with a ``KeyError``, or, when every row is
+    skipped, fail with "cannot find valid samples". The message names the column, key or
+    role tag at fault and what the trainer expected.
+
+    Fix: correct the row, or the entry's ``columns``, ``tags`` (LLaMA-Factory) or
+    ``field_messages``, ``message_property_mappings``, ``roles`` (Axolotl).
+    """
+
+    code = "L011"
+    name = "trainer-mapping"
+    severity = Severity.ERROR
+    summary = "Record does not fit the trainer's configured mapping"
+
+
 RULES: tuple[type[LoadRule], ...] = (
     InvalidJson,
     InvalidUtf8,
@@ -184,4 +203,5 @@ RULES: tuple[type[LoadRule], ...] = (
     MixedShapes,
     LineTooLong,
     UnreadableFile,
+    TrainerMappingMismatch,
 )

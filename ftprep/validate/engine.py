@@ -36,6 +36,7 @@ from ftprep.load.containers import (
     shard_lines,
 )
 from ftprep.load.paths import input_bytes, is_regular_file
+from ftprep.load.trainer_config import load_trainer_config, remapped
 from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule
@@ -106,15 +107,21 @@ class RecordPass:
         self.keep_record = rule_codes(rejects_record=False)
         self.signer = Signer.from_config(config.dedup)
         self.options = DialectOptions.from_config(config)
+        self.trainer_config = load_trainer_config(config)
 
     def run_unit(self, unit: Unit) -> UnitResult:
-        """Load and check one unit."""
-        detector = DialectDetector(unit.dialect, self.options)
+        """Load and check one unit (through the trainer's mapping of its file, when the
+        ``trainer-config`` names it)."""
         raws: Iterator[RawRecord]
         if unit.shard is not None:
             raws = read_shard(unit.shard, max_line_bytes=self.config.max_line_bytes)
         else:
             raws = read_records(unit.path, max_line_bytes=self.config.max_line_bytes)
+        dialect = unit.dialect
+        mapping = self.trainer_config and self.trainer_config.for_path(unit.path)
+        if mapping:
+            raws, dialect = remapped(raws, mapping), mapping.dialect
+        detector = DialectDetector(dialect, self.options)
         result = self.run(load_raw(raws, detector), unit.path_index, unit.path)
         if unit.shard is not None:
             result.lines = shard_lines(unit.shard)

@@ -30,8 +30,8 @@ def data_files() -> list[tuple[str, Path]]:
     for label, root in (("realdata", REALDATA), ("fixtures", REPO / "fixtures")):
         for path in sorted(root.rglob("*")):
             name = path.relative_to(root).as_posix()
-            if name.startswith("tokenizers/"):
-                continue  # tokenizer files of the trained-view tests, not data
+            if name.startswith(("tokenizers/", "trainer_config/")):
+                continue  # tokenizers and trainer configurations of the tests, not data
             if path.is_file() and path.name.endswith(SUFFIXES):
                 out.append((f"{label}/{name}", path))
     return out
