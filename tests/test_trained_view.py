@@ -293,3 +293,18 @@ def test_show_reports_the_template_error(tmp_path: Path, models: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == f"ftprep: error: {data}:7: no record starts at this line\n"
+
+
+def test_report_html_shows_the_flagged_examples(tmp_path: Path, models: Path) -> None:
+    import ftprep
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS, ANSWER_CUT, FITS]) + "\n", encoding="utf-8")
+    config = Config(target="self-hosted", tokenizer=str(models / "chatml"), max_tokens=WINDOW)
+    report = ftprep.Report.from_check(run_check([data], config))
+    assert [view.where for view in report.trained] == [f"{data}:2"]
+    page = report.to_html()
+    assert "What the model trains on (flagged examples)" in page
+    assert f"{data}:2: " in page and "<mark style='background:#c8f7c5'" in page
+    assert "✂" in page
+    assert ftprep.Report.from_check(run_check([data], Config())).trained == ()

@@ -396,6 +396,13 @@ def _clusters(report: Report) -> str:
     return f"<section><h2>Duplicate clusters</h2>{table}{more}</section>"
 
 
+def _trained(report: Report) -> str:
+    if not report.trained:
+        return ""
+    views = "".join(view._repr_html_() for view in report.trained)
+    return f"<section><h2>What the model trains on (flagged examples)</h2>{views}</section>"
+
+
 def _body(report: Report) -> str:
     return "".join(
         (
@@ -403,6 +410,7 @@ def _body(report: Report) -> str:
             _stats(report),
             _readiness(report),
             _findings(report),
+            _trained(report),
             _tokens(report),
             _totals(report),
             _estimate(report),

@@ -38,6 +38,7 @@ from ftprep.write.files import write_atomic
 if TYPE_CHECKING:
     import pandas
 
+    from ftprep.report.trained import TrainedView
     from ftprep.validate.check import CheckResult
 
 MAX_LOCATIONS = 5
@@ -180,6 +181,9 @@ class Report:
     goals: tuple[Goal, ...]
     advice: tuple[Advice, ...]
     findings: tuple[Finding, ...] = field(repr=False)
+    trained: tuple[TrainedView, ...] = field(default=(), repr=False)
+    """With a self-hosted tokenizer: the first examples the token rules flag, as the model
+    sees them in training (:mod:`ftprep.report.trained`)."""
 
     @classmethod
     def from_check(
@@ -238,6 +242,7 @@ class Report:
             goals=goals,
             advice=_advice(usable, goals, codes, clusters, totals, limit),
             findings=tuple(result.findings),
+            trained=_trained_views(result, max_locations),
         )
 
     # --- rows ---------------------------------------------------------------------------
@@ -298,6 +303,32 @@ class Report:
 
 
 # --- building blocks ------------------------------------------------------------------------
+
+
+def _trained_views(result: CheckResult, limit: int) -> tuple[TrainedView, ...]:
+    """The trained views of the first ``limit`` records the token rules flag (only with a
+    self-hosted tokenizer, whose rendering they show)."""
+    config = result.config
+    if config.tokenizer is None:
+        return ()
+    from ftprep.report.trained import read_example, trained_view
+    from ftprep.rules import tokens
+
+    seen: dict[tuple[str, int], None] = {}
+    for finding in result.findings:
+        line = finding.location.line
+        if line is not None and rule_for(finding.code).__module__ == tokens.__name__:
+            seen[finding.location.path, line] = None
+            if len(seen) == limit:
+                break
+    views = []
+    for path, line in seen:
+        try:
+            example = read_example(path, line, config)
+        except (OSError, ValueError):  # the file changed since the check
+            continue
+        views.append(trained_view(example, config, f"{path}:{line}"))
+    return tuple(views)
 
 
 def _record_key(location: Location) -> tuple[str, int] | None:
