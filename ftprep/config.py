@@ -167,7 +167,7 @@ class Config(_Section):
     drops long rows, ``llamafactory`` shares the length between prompt and answer)."""
     trainer_config: str | None = None
     """A LLaMA-Factory ``dataset_info.json`` or an Axolotl YAML configuration: the inputs are
-    read through its column mappings (:mod:`ftprep.trainer_config`)."""
+    read through its column mappings (:mod:`ftprep.load.trainer_config`)."""
     workers: int | None = Field(None, ge=1)
     """Worker processes for the record pass (default: one per core)."""
     engine: str = Field("local", pattern="^(local|ray)$")

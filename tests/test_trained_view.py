@@ -308,3 +308,14 @@ def test_report_html_shows_the_flagged_examples(tmp_path: Path, models: Path) ->
     assert f"{data}:2: " in page and "<mark style='background:#c8f7c5'" in page
     assert "✂" in page
     assert ftprep.Report.from_check(run_check([data], Config())).trained == ()
+
+
+def test_mistral_tokenizers_replay_the_window_too(tmp_path: Path) -> None:
+    """mistral-common's own encoding: each answer's tokens end the encoding of the
+    conversation up to it (bundled tokenizer files, nothing downloaded)."""
+    needs.module("mistral_common", "mistral")
+    lines = [FITS, PROMPT_FILLS, FITS, ANSWER_CUT, FITS]
+    found = _findings(tmp_path, lines, tokenizer="mistral:v3", max_tokens=WINDOW)
+    assert found == {2: ["T004"], 4: ["T005"]}
+    found = _findings(tmp_path, lines, tokenizer="mistral:v3", max_tokens=WINDOW, trainer="axolotl")
+    assert found == {2: ["T006"], 4: ["T006"]}

@@ -144,10 +144,6 @@ class Rendering:
     marked: str | None
     facts: TemplateFacts
 
-    def spans(self) -> list[str]:
-        """The texts of the trained spans."""
-        return [] if self.marked is None else _spans(self.marked)
-
     def runs(self) -> list[str]:
         """The rendering cut at the span marks: untrained first, then trained, alternating."""
         if self.marked is None:
