@@ -168,6 +168,17 @@ class Signer:
             chosen = [answer] if answer >= 0 else []
         return [per_message[i] for i in chosen if i < len(per_message)]
 
+    def cover(self, examples: Sequence[Example], tokens: Sequence[ExampleTokens]) -> None:
+        """Before signing ``examples`` whose counts (``tokens``) carry no per-message ids
+        (chat templates): let the fallback encoding take all their texts in at once, one
+        rebuild of a growing vocabulary for the batch instead of one per new text."""
+        if not tokens or any(t.ids for t in tokens):
+            return  # the counter's own ids are signed
+        encoding = get_encoding(FALLBACK_ENCODING)
+        cover = getattr(encoding, "cover", None)
+        if cover is not None and getattr(encoding, "growing", False):
+            cover([m.text() for e in examples for _f, _i, m in e.iter_messages()])
+
     def _encode_messages(self, example: Example) -> list[bytes]:
         # Tokenizers without per-message ids (chat templates render whole conversations):
         # shingle the o200k_base tokens of each message instead.

@@ -131,11 +131,13 @@ class RecordPass:
         """Token counts of ``examples``, in one batch when the tokenizer counts in batches
         (a Rust tokenizer then encodes the whole batch at once)."""
         batch = getattr(self.tokenizer, "count_batch", None)
+        counted: list[ExampleTokens]
         if batch is not None:
-            counted: list[ExampleTokens] = batch(examples)
-            return counted
-        count = self.tokenizer.count
-        return [count(example) for example in examples]
+            counted = batch(examples)
+        else:
+            counted = [self.tokenizer.count(example) for example in examples]
+        self.signer.cover(examples, counted)
+        return counted
 
     def run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
         """Check a stream of loaded records of one file.
