@@ -79,7 +79,9 @@ class ExampleTokens:
     segments: list[int] | None = None
     """Token counts of the rendering's runs, untrained first then trained, alternating
     (``[prompt, answer, next prompt, next answer...]``): set by self-hosted tokenizers for an
-    example longer than their window, so a trainer's truncation can be replayed."""
+    example longer than their window, so a trainer's truncation can be replayed. When the
+    answers cannot be placed in the rendering (a template that rewrites them), the runs are
+    ``[untrained, trained]``: the trained tokens are taken to end the example."""
     template: TemplateFacts | None = None
     """What a chat template made of the example (self-hosted Hugging Face tokenizers)."""
 
