@@ -65,6 +65,22 @@ def check_input(name: str, what: str = "input") -> None:
         raise InputError(f"{where} is {kind}, not a regular file")
 
 
+def require_readable(paths: Iterable[str], what: str = "input") -> None:
+    """Raise :class:`InputError` for the first of ``paths`` that is missing or cannot be
+    opened for reading: the jobs that write outputs (prepare, convert) stop before writing
+    anything, where a check reports such a file as a finding (L010) and goes on."""
+    for name in paths:
+        if name == STDIN or (Path(name).exists() and not is_regular_file(name)):
+            continue  # streams and special files: the jobs' own checks say what they are
+        try:
+            with open(name, "rb"):
+                pass
+        except FileNotFoundError:
+            raise InputError(f"{what} {name} does not exist") from None
+        except OSError as err:
+            raise InputError(f"{what} {name} cannot be read: {err.strerror or err}") from None
+
+
 def _stdin_mode() -> int | None:
     """The file mode of standard input, or ``None`` when it is a terminal (someone typing)
     or not a file descriptor at all (a stand-in object)."""

@@ -27,6 +27,8 @@ class CheckResult:
     config: Config
     against_paths: list[str] = field(default_factory=list)
     against_facts: FactTable | None = None
+    dialects: list[str] = field(default_factory=list)
+    """The input dialect of each of :attr:`paths` (``auto`` where none was detected)."""
 
     @property
     def records(self) -> int:
@@ -81,6 +83,13 @@ def run_check(
             other = record_pass(against_units, config, executor, progress)
         units.extend(against_units)
     findings = dataset_pass(main, other, config, [*names, *against_names], units)
+    dialects = {unit.path_index: unit.dialect for unit in units}
     return CheckResult(
-        findings, main.facts, names, config, against_names, None if other is None else other.facts
+        findings,
+        main.facts,
+        names,
+        config,
+        against_names,
+        None if other is None else other.facts,
+        [dialects.get(i, "auto") for i in range(len(names))],
     )
