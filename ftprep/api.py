@@ -112,8 +112,13 @@ def opened(inputs: Data) -> Iterator[Opened]:
 
 
 def in_memory_names(result: CheckResult, names: dict[str, str]) -> CheckResult:
-    """``result`` with the temporary files of in-memory inputs replaced by their names."""
+    """``result`` with the temporary files of in-memory inputs replaced by their names (and
+    their flagged records kept, for :meth:`CheckResult.examples`). Call it while the files
+    still exist."""
     if names:
+        from ftprep.validate.flagged import capture_records
+
+        result.kept_records = capture_records(result.paths, names, result.findings)
         result.findings = renamed(result.findings, names)
         result.paths = [names.get(p, p) for p in result.paths]
     return result

@@ -616,7 +616,7 @@ def run_prepare(args: argparse.Namespace) -> int:
             print(f"{finding.code} {finding.message}", file=sys.stderr)
     for warning in result.warnings:
         print(f"ftprep: warning: {warning}", file=sys.stderr)
-    return 1 if result.failed() else 0
+    return 1 if result.failed else 0
 
 
 def add_convert(sub: Any) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 
 import ftprep
 from ftprep.config import Config, RejectPolicy
+from ftprep.findings import Severity
 from ftprep.load.memory import peek_records
 from ftprep.rules.registry import default_rejects
 
@@ -200,3 +203,63 @@ def test_reject_policy_selectors(tmp_path: Path) -> None:
     assert policy.rejects("X001", "warning", "alpaca")
     assert not policy.rejects("D002", "info", "alpaca")
     assert default_rejects() == {"raw_pairs": ["C002", "C003", "Q001", "Q002"]}
+
+
+def test_check_result_in_a_notebook() -> None:
+    records = alpaca_pairs(30) + BAD
+    result = ftprep.check(records, system_prompt=SYSTEM)
+    assert repr(result) == (
+        f"<CheckResult 1 file, 35 records (35 loaded): {result.count(Severity.ERROR)} errors, "
+        f"{result.count(Severity.WARNING)} warnings, {result.count(Severity.INFO)} infos>"
+    )
+    assert result.failed  # C001 (empty answer) and Q005 (placeholder) are errors
+    assert result.failed(Severity.WARNING)
+    clean = ftprep.check(
+        alpaca_pairs(12)[2:4] * 6, system_prompt=SYSTEM, config=Config(ignore=["X"])
+    )
+    assert not clean.failed and repr(clean.failed) == "False"
+    page = result._repr_html_()
+    assert "<table>" in page and "<code>C002</code>" in page and "examples(code=" in page
+
+    short = result.examples(code="C002")
+    assert [(e.path, e.record) for e in short][-1] == ("<memory>", 30)
+    assert short[-1].raw == BAD[0]
+    assert short[-1].text == f"system: {SYSTEM}\nuser: Is the sky blue?\nassistant: Yes."
+    assert all(any(f.code == "C002" for f in e.findings) for e in short)
+    everything = result.examples(limit=None)
+    assert result.examples(start=1, limit=2) == everything[1:3]
+    assert "Yes." in repr(short[-1]) and "<pre" in short[-1]._repr_html_()
+
+    frame = result.to_pandas()
+    assert len(frame) == len(result.findings)
+    row = frame[(frame.code == "Q001")].iloc[0]
+    assert row.record == 34 and "As an AI language model" in row.text
+
+
+def test_examples_of_a_file_are_read_back_from_it(tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in alpaca_pairs(20) + BAD))
+    result = ftprep.check(data, system_prompt=SYSTEM)
+    [boilerplate] = result.examples(code="Q001")
+    assert boilerplate.raw == BAD[4] and boilerplate.record == 24
+
+
+def test_prepared_examples_as_list_frame_and_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = ftprep.prepare(alpaca_pairs(40), out_dir=tmp_path, system_prompt=SYSTEM)
+    train = result.examples("train")
+    assert len(train) == result.counts["train"]
+    assert train[0]["messages"][0] == {"role": "system", "content": SYSTEM}
+    frame = result.examples("holdout", as_="pandas")
+    assert list(frame.columns) == ["messages"] and len(frame) == result.counts["holdout"]
+
+    class FakeDataset:  # stands in for datasets.Dataset, which is not installed here
+        @staticmethod
+        def from_list(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return rows
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(Dataset=FakeDataset))
+    assert result.examples("train", as_="dataset") == train
+    with pytest.raises(ValueError, match="as_ must be"):
+        result.examples("train", as_="arrow")

@@ -144,11 +144,11 @@ def test_a_train_split_below_the_minimum_fails_the_run(
         )
     ]
     result = prepare([data], out_dir=out, holdout_count=5)
-    assert result.failed()
+    assert result.failed
     assert [f.code for f in result.dataset_findings if f.severity is Severity.ERROR] == ["D001"]
     # Switched off, D001 fails nothing; the split is still written.
     quiet = prepare([data], out_dir=out, holdout_count=5, config=Config(ignore=["D001"]))
-    assert not quiet.failed() and quiet.counts["train"] == 7
+    assert not quiet.failed and quiet.counts["train"] == 7
 
 
 def test_an_empty_holdout_is_warned_about(

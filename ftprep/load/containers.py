@@ -251,7 +251,11 @@ def read_records(
         return
     try:
         try:
-            kind = container_of(name.removesuffix(".gz") if name != STDIN else name, _peek(stream))
+            head = _peek(stream)
+            if is_binary(head[:_BINARY_SNIFF]):
+                yield _binary(name)
+                return
+            kind = container_of(name.removesuffix(".gz") if name != STDIN else name, head)
             if kind == "jsonl":
                 yield from _read_jsonl(name, stream, max_line_bytes=max_line_bytes)
             elif kind == "array":
@@ -270,6 +274,41 @@ def read_records(
     finally:
         if name != STDIN:
             stream.close()
+
+
+#: How far into a file :func:`is_binary` looks.
+_BINARY_SNIFF = 8192
+_CONTROL = bytes([*range(9), *range(14, 32)])
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
+
+
+def is_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file say it is not text: a NUL byte and more than a
+    tenth control bytes (an image, an archive, model weights, UTF-16 text). JSON text holds
+    no raw control byte but tab and line ends; a few stray ones in a text file are reported
+    on their lines instead."""
+    if b"\x00" not in head:
+        return False
+    return len(head.translate(None, _NOT_CONTROL)) * 10 > len(head)
+
+
+def _binary(path: str) -> RawRecord:
+    """The one record of a file that is not text: a single finding, not one per "line"."""
+    return RawRecord(
+        path,
+        0,
+        None,
+        b"",
+        error=_problem(
+            "unreadable-file",
+            path,
+            None,
+            "not a text file: it holds NUL bytes (binary data, or text in UTF-16/32); "
+            "nothing was read",
+            hint="give the JSON Lines or JSON file itself, encoded as UTF-8",
+        ),
+        unread=True,
+    )
 
 
 def _read_jsonl(

@@ -76,9 +76,9 @@ def require_readable(paths: Iterable[str], what: str = "input") -> None:
             with open(name, "rb"):
                 pass
         except FileNotFoundError:
-            raise InputError(f"{what} {name} does not exist") from None
+            raise InputError(f"cannot read {what} {name}: it does not exist") from None
         except OSError as err:
-            raise InputError(f"{what} {name} cannot be read: {err.strerror or err}") from None
+            raise InputError(f"cannot read {what} {name}: {err.strerror or err}") from None
 
 
 def _stdin_mode() -> int | None:

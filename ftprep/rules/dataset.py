@@ -62,6 +62,13 @@ class _CompositionRule(DatasetRule):
     rejects_record = False
 
 
+def _nothing_read(ctx: DatasetContext) -> bool:
+    """Whether no input could be read at all (each is one unreadable-file row, at line 0):
+    the unreadable files are the finding; "0 examples" would only repeat it."""
+    facts = ctx.facts
+    return len(facts) > 0 and not np.any(facts.line > 0)
+
+
 class TooFewExamples(_CompositionRule):
     """The dataset has fewer examples than the provider requires.
 
@@ -80,6 +87,8 @@ class TooFewExamples(_CompositionRule):
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Compare the number of loaded examples with the target's minimum."""
         found: list[Finding] = []
+        if _nothing_read(ctx):
+            return found
         loaded = int(np.count_nonzero(ctx.facts.loaded))
         minimum = ctx.target.min_examples
         if loaded < minimum:

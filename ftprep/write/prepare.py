@@ -427,12 +427,36 @@ class PrepareResult:
         """What the split written differs in from what was asked (an empty holdout...)."""
         return list(self.manifest["warnings"])
 
+    @property
     def failed(self) -> bool:
-        """Whether the written data cannot be used as it is: a dataset finding of error
-        severity (too few training examples...) or an empty train split."""
+        """Whether the written data cannot be used as it is (``if result.failed:``): a
+        dataset finding of error severity (too few training examples...) or an empty train
+        split."""
         return self.counts["train"] == 0 or any(
             f.severity is Severity.ERROR for f in self.dataset_findings
         )
+
+    def examples(self, split: str = "train", as_: str = "list") -> Any:
+        """The examples written to ``split`` (``train``, ``holdout``, ``rejected``), in the
+        target's format: a list of dicts (``as_="list"``), a pandas DataFrame
+        (``"pandas"``) or a Hugging Face Dataset (``"dataset"``)."""
+        records = [
+            orjson.loads(line)
+            for path in self.paths(split)
+            for line in path.read_bytes().splitlines()
+            if line.strip()
+        ]
+        if as_ == "list":
+            return records
+        if as_ == "pandas":
+            import pandas
+
+            return pandas.DataFrame.from_records(records)
+        if as_ == "dataset":
+            import datasets  # the Hugging Face datasets package, when installed
+
+            return datasets.Dataset.from_list(records)
+        raise ValueError(f"as_ must be list, pandas or dataset, not {as_!r}")
 
     @property
     def counts(self) -> dict[str, int]:
