@@ -176,4 +176,5 @@ def findings_frame(rows: Iterable[Flagged], findings: Sequence[Finding]) -> pand
         }
         for f in findings
     ]
-    return pandas.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
+    frame = pandas.DataFrame.from_records(records, columns=list(FRAME_COLUMNS))
+    return frame.astype({"record": "Int64", "line": "Int64"})  # integers, with gaps
