@@ -16,9 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ftprep.config import STDIN
+from ftprep.log import logger
 
-DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
-"""File suffixes a folder input expands to."""
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".json", ".json.gz")
+"""File suffixes a folder input expands to (a ``.json`` file only when it holds records,
+:func:`not_a_dataset`)."""
+_JSON_SUFFIXES = (".json", ".json.gz")
+#: A ``.json`` file larger than this is taken for a dataset without being parsed whole.
+_SNIFF_WHOLE_BYTES = 16 << 20
 
 PathLike = str | os.PathLike[str]
 Inputs = PathLike | Iterable[PathLike]
@@ -104,6 +109,46 @@ def _is_data_file(path: Path) -> bool:
     return exists and path.name.endswith(DATA_SUFFIXES)
 
 
+def not_a_dataset(path: str) -> str | None:
+    """Why the ``.json`` file ``path`` is not a dataset (a configuration, ``package.json``,
+    a LLaMA-Factory ``dataset_info.json``), or ``None`` when it holds records: a JSON array
+    of objects, JSON Lines, or one object of a known data shape. Files that cannot be read
+    count as datasets, so that reading them reports why."""
+    if not path.lower().endswith(_JSON_SUFFIXES):
+        return None
+    import gzip
+
+    import orjson
+
+    from ftprep.load import DialectDetector, is_dataset_registry
+
+    try:
+        with open(path, "rb") as raw:
+            magic = raw.read(2)
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+            data = stream.read(_SNIFF_WHOLE_BYTES + 1)
+    except (OSError, EOFError):
+        return None
+    body = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if body[:1] == b"[":
+        first = body[1:].lstrip()[:1]
+        return None if first in (b"{", b"]", b"") else "a JSON array of values, not of records"
+    if body[:1] != b"{" or len(data) > _SNIFF_WHOLE_BYTES:
+        return None
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # JSON Lines named .json, or broken: the reader says which
+    if not isinstance(value, dict):
+        return None
+    if is_dataset_registry(value):
+        return "a dataset registry (dataset_info.json), not training data"
+    if DialectDetector().detect(value) is not None:
+        return None
+    return "a JSON document that is not training data (a configuration?)"
+
+
 def expand_paths(inputs: Inputs) -> list[str]:
     """The inputs as given, with each folder replaced by the data files under it (sorted;
     see :data:`DATA_SUFFIXES`; a broken symbolic link among them is kept, so that reading
@@ -114,9 +159,20 @@ def expand_paths(inputs: Inputs) -> list[str]:
     for name in input_names(inputs):
         if name == STDIN or not Path(name).is_dir():
             check_input(name)
-            out.append(name)
+            why = None if name == STDIN else not_a_dataset(name)
+            if why is None:
+                out.append(name)
+            else:  # a pre-commit hook hands over every .json file committed
+                logger.warning("skipped %s: %s", name, why)
             continue
-        found = [str(p) for p in sorted(Path(name).rglob("*")) if _is_data_file(p)]
+        found = []
+        for path in sorted(Path(name).rglob("*")):
+            if _is_data_file(path):
+                why = not_a_dataset(str(path))
+                if why is None:
+                    found.append(str(path))
+                else:
+                    logger.warning("skipped %s: %s", path, why)
         if not found:
             suffixes = ", ".join(DATA_SUFFIXES)
             raise InputError(f"no data files ({suffixes}) under the folder {name}")

@@ -64,9 +64,10 @@ class _CompositionRule(DatasetRule):
 
 def _nothing_read(ctx: DatasetContext) -> bool:
     """Whether no input could be read at all (each is one unreadable-file row, at line 0):
-    the unreadable files are the finding; "0 examples" would only repeat it."""
+    the unreadable files are the finding; "0 examples" would only repeat it. So with no
+    input at all (every file handed over was skipped as not a dataset)."""
     facts = ctx.facts
-    return len(facts) > 0 and not np.any(facts.line > 0)
+    return not ctx.paths or (len(facts) > 0 and not np.any(facts.line > 0))
 
 
 class TooFewExamples(_CompositionRule):
