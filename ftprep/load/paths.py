@@ -165,14 +165,14 @@ def expand_paths(inputs: Inputs) -> list[str]:
             else:  # a pre-commit hook hands over every .json file committed
                 logger.warning("skipped %s: %s", name, why)
             continue
-        found = []
-        for path in sorted(Path(name).rglob("*")):
-            if _is_data_file(path):
-                why = not_a_dataset(str(path))
+        found: list[str] = []
+        for candidate in sorted(Path(name).rglob("*")):
+            if _is_data_file(candidate):
+                why = not_a_dataset(str(candidate))
                 if why is None:
-                    found.append(str(path))
+                    found.append(str(candidate))
                 else:
-                    logger.warning("skipped %s: %s", path, why)
+                    logger.warning("skipped %s: %s", candidate, why)
         if not found:
             suffixes = ", ".join(DATA_SUFFIXES)
             raise InputError(f"no data files ({suffixes}) under the folder {name}")
