@@ -6,6 +6,7 @@ one line, not reported as an error."""
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -57,3 +58,58 @@ def test_a_single_record_json_file_is_a_dataset(tmp_path: Path) -> None:
     one = tmp_path / "one.json"
     one.write_bytes(orjson.dumps(orjson.loads(DRONE.read_bytes().splitlines()[0])))
     assert not_a_dataset(str(one)) is None
+
+
+@pytest.fixture
+def one_line(tmp_path: Path) -> Path:
+    """300 real Alpaca records of LLaMA-Factory's demo, as a JSON array on one line."""
+    records = orjson.loads((LLAMAFACTORY / "alpaca_en_demo.json").read_bytes())[:300]
+    path = tmp_path / "one-line.json"
+    path.write_bytes(orjson.dumps(records))
+    return path
+
+
+def test_a_one_line_array_gives_each_record_its_column(one_line: Path) -> None:
+    data = one_line.read_bytes()
+    findings = [f for f in ftprep.check(one_line).findings if f.location.record is not None]
+    assert len(findings) > 5
+    assert len({f.location.column for f in findings}) == len({f.location.record for f in findings})
+    records = orjson.loads(data)
+    for finding in findings:
+        loc = finding.location
+        assert loc.line == 1
+        start = loc.column - 1  # type: ignore[operator]
+        element = data.decode()[start:]
+        assert element.startswith("{")
+        first, _end = json.JSONDecoder().raw_decode(element)
+        assert first == records[loc.record]  # type: ignore[index]
+        for related in finding.related:
+            assert related.column is not None
+
+
+def test_an_indented_array_gives_line_and_column(tmp_path: Path) -> None:
+    result = ftprep.check(LLAMAFACTORY / "alpaca_en_demo.json")
+    finding = next(f for f in result.findings if f.location.record == 43)
+    assert (finding.location.line, finding.location.column) == (217, 3)
+
+
+def test_every_format_names_the_record(one_line: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ftprep.cli import main
+
+    finding = next(f for f in ftprep.check(one_line).findings if f.code == "Q001")
+    loc = finding.location
+    main(["check", str(one_line), "--no-progress"])
+    text = capsys.readouterr().out
+    assert f"{one_line}:1:{loc.column}: Q001 " in text
+    assert f"(record {loc.record})" in text
+    main(["check", str(one_line), "--no-progress", "--output-format", "github"])
+    github = capsys.readouterr().out
+    assert f"line=1,col={loc.column},title=Q001::" in github
+    assert f"(record {loc.record})" in github
+    main(["check", str(one_line), "--no-progress", "--output-format", "sarif"])
+    sarif = orjson.loads(capsys.readouterr().out)
+    results = sarif["runs"][0]["results"]
+    q001 = next(r for r in results if r["ruleId"] == "Q001")
+    region = q001["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 1, "startColumn": loc.column}
+    assert q001["properties"] == {"record": loc.record}

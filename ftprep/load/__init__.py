@@ -87,7 +87,7 @@ class DialectDetector:
             self.dialect = self.detect(value)
         dialect = self.dialect
         if dialect is None or not dialect.matches(value):
-            location = Location(path=raw.path, line=raw.line, record=raw.index)
+            location = Location(path=raw.path, line=raw.line, column=raw.column, record=raw.index)
             other = self.detect(value) if dialect is not None else None
             keys = ", ".join(sorted(value)[:8]) or "no keys"
             if other is not None and dialect is not None:
@@ -114,7 +114,7 @@ class DialectDetector:
                     hint="rename the fields or name the dialect in the configuration",
                 )
             return Loaded(raw, None, [error, *raw.notes])
-        source = Source(path=raw.path, line=raw.line, index=raw.index or 0)
+        source = Source(path=raw.path, line=raw.line, index=raw.index or 0, column=raw.column)
         example = dialect.read(value, source)
         return Loaded(raw, example, list(raw.notes))
 

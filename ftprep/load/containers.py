@@ -45,6 +45,9 @@ class RawRecord:
     error: Problem | None = None
     notes: list[Problem] = field(default_factory=list)
     unread: bool = False
+    column: int | None = None
+    """The 1-based column (in characters) the record starts at on its line, for records of
+    a JSON array (many may share a line); ``None`` for JSON Lines, where it is 1."""
 
 
 def _problem(
@@ -415,6 +418,9 @@ def _bom_note(path: str) -> Problem:
     )
 
 
+_NOT_CONTINUATION = bytes([*range(0x80), *range(0xC0, 0x100)])
+"""All bytes but UTF-8 continuation bytes: a line's characters are its bytes less those."""
+
 # Strings (complete or unterminated) and the structural bytes that delimit array elements.
 _JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{},]')
 
@@ -427,6 +433,20 @@ class _Positions:
         self.data = data
         self.offset = 0
         self.line = 1
+        self._column_offset = 0
+        self._column = 0
+
+    def column_at(self, offset: int) -> int:
+        """The 1-based character column of ``offset``, for increasing offsets: each byte is
+        decoded once, so a one-line array of a million records costs one pass."""
+        data = self.data
+        newline = data.rfind(b"\n", self._column_offset, offset)
+        if newline >= 0:
+            self._column_offset, self._column = newline + 1, 0
+        part = data[self._column_offset : offset]
+        self._column += len(part) - len(part.translate(None, _NOT_CONTINUATION))
+        self._column_offset = offset
+        return self._column + 1
 
     def line_at(self, offset: int) -> int:
         self.line += self.data.count(b"\n", self.offset, offset)
@@ -448,10 +468,12 @@ def _record_at(
     offset = start + len(segment) - len(segment.lstrip())
     raw = segment.strip()
     line = positions.line_at(offset)
+    column = positions.column_at(offset)
     record = parse_record(path, line, index, raw)
     if record.error is not None:
         # Errors are rare: only then is the exact column worth computing.
         record = parse_record(path, line, index, raw, positions.start_of(offset))
+    record.column = column
     return record
 
 

@@ -183,7 +183,7 @@ class Rule:
             location = Location(
                 path=where.path,
                 line=where.line,
-                column=column,
+                column=column if column is not None else where.column,
                 record=where.index,
                 message=message_index,
                 pointer=pointer,
