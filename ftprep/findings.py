@@ -57,6 +57,10 @@ class Location:
     record: int | None = None
     message: int | None = None
     pointer: str | None = None
+    field: str | None = None
+    """A JSON pointer into the file as the user wrote it, where the record's own field differs
+    from the canonical ``pointer``: ``/217/output`` (Alpaca), ``/4/ideal_output`` (raw
+    pairs)."""
 
     def __str__(self) -> str:
         shown = display_path(self.path)
@@ -106,10 +110,15 @@ class Finding:
         def move(where: Location) -> Location:
             if where.path != self.location.path:
                 return where
+            field = where.field
+            if field is not None and where.record is not None and records:
+                own = field[len(f"/{where.record}") :]
+                field = f"/{where.record + records}{own}"
             return replace(
                 where,
                 line=None if where.line is None else where.line + lines,
                 record=None if where.record is None else where.record + records,
+                field=field,
             )
 
         return replace(
@@ -143,6 +152,8 @@ class Finding:
             "pointer": loc.pointer,
             "hint": self.hint,
         }
+        if loc.field is not None:
+            out["field"] = loc.field
         if self.related:
             out["related"] = [
                 {"path": display_path(r.path), "line": r.line, "record": r.record}

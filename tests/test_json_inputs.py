@@ -113,3 +113,40 @@ def test_every_format_names_the_record(one_line: Path, capsys: pytest.CaptureFix
     region = q001["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 1, "startColumn": loc.column}
     assert q001["properties"] == {"record": loc.record}
+
+
+def test_pointers_name_the_users_own_field(one_line: Path) -> None:
+    finding = next(f for f in ftprep.check(one_line).findings if f.code == "Q001")
+    loc = finding.location
+    assert loc.pointer == "/messages/1/content"
+    assert loc.field == f"/{loc.record}/output"
+    assert finding.to_dict()["field"] == loc.field
+    pairs = [
+        {"input": f"Question {i} in full?", "ideal_output": f"Answer {i} in full."}
+        for i in range(12)
+    ]
+    pairs[4]["ideal_output"] = "Yes."
+    [short] = [f for f in ftprep.check(pairs).findings if f.code == "C002"]
+    assert (short.location.pointer, short.location.field) == (
+        "/messages/1/content",
+        "/4/ideal_output",
+    )
+
+
+def test_fields_of_a_sharded_file_count_records_of_the_whole_file(tmp_path: Path) -> None:
+    """A JSON Lines file over a few megabytes is read in shards: the field's record index is
+    the file's, not the shard's."""
+    alpaca = orjson.loads((REALDATA / "stanford_alpaca_pr152" / "alpaca_5000.json").read_bytes())
+    pairs = [
+        {"input": f"{r['instruction']} ({copy})", "ideal_output": r["output"]}
+        for copy in range(3)
+        for r in alpaca
+    ]
+    data = tmp_path / "pairs.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in pairs))
+    assert data.stat().st_size > 4 << 20
+    shorts = [f for f in ftprep.check(data).findings if f.code == "C002"]
+    assert shorts and max(f.location.record for f in shorts) > 10_000  # type: ignore[type-var]
+    for finding in shorts:
+        assert finding.location.field == f"/{finding.location.record}/ideal_output"
+        assert len(pairs[finding.location.record]["ideal_output"].strip()) < 10  # type: ignore[index]

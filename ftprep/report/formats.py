@@ -68,7 +68,8 @@ def write_text(findings: Sequence[Finding], out: TextIO, *, color: bool = False)
         lines = [f"{where}: {code} {_one_line(finding.message)}{record_note(finding)}"]
         loc = finding.location
         if loc.pointer:
-            lines.append(_paint(f"  at {loc.pointer}", "dim", color))
+            own = f" ({loc.field} in the file)" if loc.field else ""
+            lines.append(_paint(f"  at {loc.pointer}{own}", "dim", color))
         if finding.hint:
             lines.append(f"  {_paint('hint:', 'cyan', color)} {_one_line(finding.hint)}")
         for related in finding.related:

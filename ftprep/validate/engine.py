@@ -23,7 +23,7 @@ import xxhash
 from ftprep.config import Config
 from ftprep.dedup.keys import KeyColumns
 from ftprep.dedup.signatures import Signer
-from ftprep.dialects import DialectOptions
+from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.facts import CountColumns, FactTable, FactTableBuilder
 from ftprep.findings import Finding, Location, Severity
 from ftprep.load import DialectDetector, Loaded, detect_dialect, load_raw
@@ -109,6 +109,7 @@ class RecordPass:
         self.keep_record = rule_codes(rejects_record=False)
         self.signer = Signer.from_config(config.dedup)
         self.options = DialectOptions.from_config(config)
+        self.dialects: dict[str, Dialect] = {}
 
     def run_unit(self, unit: Unit) -> UnitResult:
         """Load and check one unit."""
@@ -122,6 +123,21 @@ class RecordPass:
         if unit.shard is not None:
             result.lines = shard_lines(unit.shard)
         return result
+
+    def with_fields(self, example: Example, findings: list[Finding]) -> list[Finding]:
+        """``findings`` with the user's own field beside each canonical pointer, where the
+        example's dialect names it differently (:meth:`Dialect.field_of`)."""
+        dialect = self.dialects.get(example.dialect)
+        if dialect is None:
+            dialect = self.dialects[example.dialect] = get_dialect(example.dialect, self.options)
+        placed = []
+        for finding in findings:
+            loc = finding.location
+            own = dialect.field_of(example, loc.pointer) if loc.pointer else None
+            if own is not None and loc.record is not None:
+                finding = replace(finding, location=replace(loc, field=f"/{loc.record}{own}"))
+            placed.append(finding)
+        return placed
 
     def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
         """Token counts of ``examples``, in one batch when the tokenizer counts in batches
@@ -203,6 +219,8 @@ class RecordPass:
                             record_findings.extend(rule.check(example, ctx))
                         except Exception as err:
                             record_findings.append(rule_crash(rule, example, err))
+                    if record_findings:
+                        record_findings = self.with_fields(example, record_findings)
                     builder.add(
                         path=path_index,
                         line=raw.line,
