@@ -409,11 +409,43 @@ def stats(
 
 
 def _report_page(check_result: CheckResult, splits: dict[str, FactTable]) -> dict[str, bytes]:
-    """``report.html`` for a prepare run: the check, with totals per split."""
-    from ftprep.report.report import Report
+    """``report.html`` for a prepare run: the check, with totals per split, and what the
+    written examples still carry (nothing is kept silently)."""
+    import dataclasses
 
-    page = Report.from_check(check_result, splits=splits).to_html()
-    return {REPORT: page.encode("utf-8")}
+    from ftprep.report.report import Advice, Report
+
+    report = Report.from_check(check_result, splits=splits)
+    records, codes = _kept_with_findings(check_result, splits)
+    if records:
+        listed = ", ".join(f"{code} {count:,}" for code, count in codes.most_common())
+        note = Advice(
+            Severity.INFO,
+            f"{records:,} kept examples still carry findings",
+            f"{listed}. The reject policy (prepare.reject) kept them in train or holdout; "
+            "their findings are listed below.",
+        )
+        report = dataclasses.replace(report, advice=(*report.advice, note))
+    return {REPORT: report.to_html().encode("utf-8")}
+
+
+def _kept_with_findings(
+    check_result: CheckResult, splits: dict[str, FactTable]
+) -> tuple[int, Counter[str]]:
+    """Records written to train or holdout that carry findings, and those records per code."""
+    index = {path: i for i, path in enumerate(check_result.paths)}
+    kept = {
+        (int(p), int(r))
+        for name in ("train", "holdout")
+        if name in splits
+        for p, r in zip(splits[name].path.tolist(), splits[name].record.tolist(), strict=True)
+    }
+    carried: dict[tuple[int, int], set[str]] = {}
+    for finding in check_result.findings:
+        key = (index.get(finding.path, -1), finding.location.record)
+        if finding.location.record is not None and key in kept:
+            carried.setdefault(key, set()).add(finding.code)
+    return len(carried), Counter(code for codes in carried.values() for code in codes)
 
 
 def convert(

@@ -197,6 +197,9 @@ def test_reject_policy_selectors(tmp_path: Path) -> None:
     kept = result.manifest["kept_with_findings"]
     assert {"C001", "C002", "C003", "Q001"} <= set(kept["by_code"])
     assert kept["records"] >= 4 and "examples(code=" in kept["see"]
+    page = (tmp_path / "report.html").read_text()
+    assert f"{kept['records']:,} kept examples still carry findings" in page
+    assert f"C003 {kept['by_code']['C003']:,}" in page
     policy = RejectPolicy(severity="warning", ignore=["Q"], select=["Q001"])
     assert policy.rejects("Q001", "info", "alpaca")
     assert not policy.rejects("Q006", "warning", "alpaca")
