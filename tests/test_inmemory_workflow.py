@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,23 @@ def test_prepared_examples_as_list_frame_and_dataset(
     assert result.examples("train", as_="dataset") == train
     with pytest.raises(ValueError, match="as_ must be"):
         result.examples("train", as_="arrow")
+
+
+def test_check_takes_a_dataset_like_object() -> None:
+    """What a Hugging Face ``datasets.Dataset`` offers: rows as dicts, column_names, len."""
+
+    class DatasetLike:
+        def __init__(self, rows: list[dict[str, Any]]):
+            self.rows = rows
+            self.column_names = ["input", "ideal_output"]
+
+        def __len__(self) -> int:
+            return len(self.rows)
+
+        def __iter__(self) -> Iterator[dict[str, Any]]:
+            return iter(self.rows)
+
+    result = ftprep.check(DatasetLike(alpaca_pairs(20) + BAD[:1]), system_prompt=SYSTEM)
+    assert result.paths == ["<Dataset>"] and result.loaded == 21
+    [short] = [f for f in result.findings if f.code == "C002" and f.location.record == 20]
+    assert str(short.location) == "<Dataset>[20]"
