@@ -252,6 +252,7 @@ def test_prepared_examples_as_list_frame_and_dataset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = ftprep.prepare(alpaca_pairs(40), out_dir=tmp_path, system_prompt=SYSTEM)
+    assert not result.failed and result.failed() is False  # reads right either way
     train = result.examples("train")
     assert len(train) == result.counts["train"]
     assert train[0]["messages"][0] == {"role": "system", "content": SYSTEM}

@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     from ftprep.validate.flagged import Flagged, RecordKey
 
 
+class Flag:
+    """A yes or no that reads right both in an ``if`` and called: ``if result.failed:`` and
+    ``result.failed()`` agree."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bool):
+        self._value = value
+
+    def __call__(self) -> bool:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return self._value
+
+    def __repr__(self) -> str:
+        return repr(self._value)
+
+
 class Verdict:
     """Whether a result failed: true in an ``if`` when any finding is an error
     (``if result.failed:``); called, at or above another severity

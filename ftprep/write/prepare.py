@@ -59,7 +59,7 @@ from ftprep.split import (
 )
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
-from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.check import CheckResult, Flag, run_check
 from ftprep.validate.engine import Progress
 from ftprep.write.encode import encode
 from ftprep.write.errors import AccountingError, PrepareError
@@ -428,12 +428,13 @@ class PrepareResult:
         return list(self.manifest["warnings"])
 
     @property
-    def failed(self) -> bool:
-        """Whether the written data cannot be used as it is (``if result.failed:``): a
-        dataset finding of error severity (too few training examples...) or an empty train
-        split."""
-        return self.counts["train"] == 0 or any(
-            f.severity is Severity.ERROR for f in self.dataset_findings
+    def failed(self) -> Flag:
+        """Whether the written data cannot be used as it is (``if result.failed:``; calling
+        it, ``result.failed()``, says the same): a dataset finding of error severity (too few
+        training examples...) or an empty train split."""
+        return Flag(
+            self.counts["train"] == 0
+            or any(f.severity is Severity.ERROR for f in self.dataset_findings)
         )
 
     def examples(self, split: str = "train", as_: str = "list") -> Any:
