@@ -331,6 +331,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         data["dedup"] = _dashes_to_underscores(data["dedup"])
     if isinstance(data.get("prepare"), dict):
         data["prepare"] = _dashes_to_underscores(data["prepare"])
+        if isinstance(data["prepare"].get("reject"), dict):
+            data["prepare"]["reject"] = _dashes_to_underscores(data["prepare"]["reject"])
     if isinstance(data.get("rules"), dict):
         data["rules"] = {k: _dashes_to_underscores(v) for k, v in data["rules"].items()}
     for key in ("source", "root"):  # set by the loader, not by the file

@@ -288,3 +288,22 @@ def test_check_takes_a_dataset_like_object() -> None:
     assert result.paths == ["<Dataset>"] and result.loaded == 21
     [short] = [f for f in result.findings if f.code == "C002" and f.location.record == 20]
     assert str(short.location) == "<Dataset>[20]"
+
+
+def test_reject_policy_from_a_configuration_file(tmp_path: Path) -> None:
+    from ftprep.config import load_config_file
+
+    file = tmp_path / "ftprep.toml"
+    file.write_text(
+        "[prepare]\nstable-split = true\n[prepare.reject]\nseverity = 'warning'\n"
+        "ignore = ['x001']\nby-dialect = { raw_pairs = [] }\n"
+    )
+    config = load_config_file(file)
+    assert config.prepare.stable_split
+    policy = config.prepare.reject
+    assert (policy.severity, policy.ignore, policy.by_dialect) == (
+        "warning",
+        ["X001"],
+        {"raw_pairs": []},
+    )
+    assert not policy.rejects("C002", "info", "raw_pairs", default_rejects())
