@@ -4,6 +4,7 @@ finding, not one per "line"."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,15 @@ def test_the_python_api_raises_input_error(tmp_path: Path) -> None:
     with pytest.raises(ftprep.InputError, match="does not exist"):
         ftprep.convert(tmp_path / "missing.jsonl", to="openai", out=tmp_path / "o.jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_binary_input_to_prepare_exits_2_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "in" / "weights.jsonl.gz"
+    binary.parent.mkdir()
+    binary.write_bytes(gzip.compress(bytes(range(256)) * 64, mtime=0))
+    out = tmp_path / "out"
+    assert main(["prepare", str(binary), "--out", str(out)]) == 2
+    assert "is not a text file" in capsys.readouterr().err
+    assert not out.exists()

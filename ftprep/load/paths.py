@@ -14,6 +14,7 @@ import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from ftprep.config import STDIN
 from ftprep.log import logger
@@ -78,12 +79,33 @@ def require_readable(paths: Iterable[str], what: str = "input") -> None:
         if name == STDIN or (Path(name).exists() and not is_regular_file(name)):
             continue  # streams and special files: the jobs' own checks say what they are
         try:
-            with open(name, "rb"):
-                pass
+            with open(name, "rb") as handle:
+                binary = _is_binary_file(handle)
         except FileNotFoundError:
             raise InputError(f"cannot read {what} {name}: it does not exist") from None
         except OSError as err:
             raise InputError(f"cannot read {what} {name}: {err.strerror or err}") from None
+        if binary:
+            raise InputError(f"cannot read {what} {name}: it is not a text file (binary data)")
+
+
+def _is_binary_file(handle: BinaryIO) -> bool:
+    """Whether the file's first bytes (decompressed, for gzip) are not text
+    (:func:`~ftprep.load.containers.is_binary`); a gzip stream that cannot be read is left to
+    the reader, which says why."""
+    import gzip
+    import zlib
+
+    from ftprep.load.containers import is_binary
+
+    head = handle.read(8192)
+    if head[:2] == b"\x1f\x8b":
+        handle.seek(0)
+        try:
+            head = gzip.GzipFile(fileobj=handle).read(8192)
+        except (OSError, EOFError, zlib.error):
+            return False
+    return is_binary(head)
 
 
 def _stdin_mode() -> int | None:
