@@ -1,8 +1,10 @@
 """The public Python API: :func:`check`, :func:`prepare`, :func:`convert` and :func:`load`,
 and :func:`lint_files`, the command line's ``check`` (fixes and a baseline on top of a check).
 
-Each takes its inputs (one path, or several; folders stand for the data files under them)
-and keyword options mirroring the command line, resolves the configuration as the command
+Each takes its inputs (one path, or several; folders stand for the data files under them;
+or the records themselves: a list or iterable of dicts, a pandas DataFrame, a Hugging Face
+``datasets.Dataset``, see :mod:`ftprep.load.memory`) and keyword options mirroring the
+command line, resolves the configuration as the command
 line does (:func:`resolve_config`) and returns plain results. Bad options
 raise :class:`~ftprep.config.ConfigError`, unusable inputs
 :class:`~ftprep.load.paths.InputError`, outputs that cannot be written
@@ -29,7 +31,8 @@ from ftprep.dialects import DialectOptions, dialect_names
 from ftprep.findings import Finding, Severity
 from ftprep.load import load_path, load_records
 from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
-from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes
+from ftprep.load.memory import as_files, renamed
+from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes, require_readable
 from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.progress import progress_bar
@@ -78,6 +81,63 @@ def resolve_config(
     resolved = base_config(inputs, config).with_overrides(**overrides)
     check_names(resolved)
     return resolved
+
+
+Data = Inputs | Iterable[Any]
+"""What the Python API takes as inputs: paths (:data:`~ftprep.load.paths.Inputs`), or
+records: a list or iterable of dicts, a pandas DataFrame or a Hugging Face Dataset."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """Inputs ready for the path-based jobs (:func:`opened`)."""
+
+    paths: list[str]
+    """The files read (a temporary file for in-memory records)."""
+    names: dict[str, str]
+    """Temporary file to the name shown for it (``<memory>``); empty for paths."""
+
+    @property
+    def config_inputs(self) -> list[str]:
+        """The inputs a configuration is looked up for: none (the working directory) for
+        in-memory records."""
+        return [] if self.names else self.paths
+
+
+@contextmanager
+def opened(inputs: Data) -> Iterator[Opened]:
+    """``inputs`` as files for a run: folders expanded, records written to a temporary file
+    shown by their in-memory name while the block runs (:func:`ftprep.load.memory.as_files`)."""
+    with as_files(inputs) as (given, names):
+        yield Opened(expand_paths(given), names)
+
+
+def in_memory_names(result: CheckResult, names: dict[str, str]) -> CheckResult:
+    """``result`` with the temporary files of in-memory inputs replaced by their names (and
+    their flagged records kept, for :meth:`CheckResult.examples`). Call it while the files
+    still exist."""
+    if names:
+        from ftprep.validate.flagged import capture_records
+
+        result.kept_records = capture_records(result.paths, names, result.findings)
+        result.findings = renamed(result.findings, names)
+        result.paths = [names.get(p, p) for p in result.paths]
+    return result
+
+
+def _record_options(
+    dialect: str | None,
+    system_prompt: str | None,
+    input_field: str | None,
+    output_field: str | None,
+) -> dict[str, Any]:
+    """The record-shape keyword arguments, as configuration overrides."""
+    return {
+        "dialect": dialect,
+        "system_prompt": system_prompt,
+        "input_field": input_field,
+        "output_field": output_field,
+    }
 
 
 @contextmanager
@@ -182,24 +242,32 @@ def lint_files(
 
 
 def check(
-    inputs: Inputs,
+    inputs: Data,
     *,
     target: str | None = None,
     model: str | None = None,
     config: Config | PathLike | None = None,
     against: Inputs = (),
+    dialect: str | None = None,
+    system_prompt: str | None = None,
+    input_field: str | None = None,
+    output_field: str | None = None,
     progress: bool | None = None,
 ) -> CheckResult:
     """Check ``inputs`` (and, for holdout leakage, ``against``) and return every finding
-    with the per-record facts. ``progress``: show a progress bar (default: when someone is
-    watching, in Jupyter or a terminal)."""
-    paths = expand_paths(inputs)
-    resolved = resolve_config(paths, config, target=target, model=model)
-    return check_files(paths, resolved, against=expand_paths(against), progress=progress)
+    with the per-record facts. ``dialect``, ``system_prompt``, ``input_field`` and
+    ``output_field`` set how records are read (raw pairs: ``{"input", "ideal_output"}`` plus
+    one system prompt), over the configuration. ``progress``: show a progress bar (default:
+    when someone is watching, in Jupyter or a terminal)."""
+    shape = _record_options(dialect, system_prompt, input_field, output_field)
+    with opened(inputs) as data:
+        resolved = resolve_config(data.config_inputs, config, target=target, model=model, **shape)
+        result = check_files(data.paths, resolved, against=expand_paths(against), progress=progress)
+        return in_memory_names(result, data.names)
 
 
 def prepare(
-    inputs: Inputs,
+    inputs: Data,
     *,
     out_dir: PathLike,
     target: str | None = None,
@@ -208,7 +276,12 @@ def prepare(
     holdout_count: int | None = None,
     seed: int | None = None,
     stratify: str | None = None,
+    stable_split: bool | None = None,
     config: Config | PathLike | None = None,
+    dialect: str | None = None,
+    system_prompt: str | None = None,
+    input_field: str | None = None,
+    output_field: str | None = None,
     eval_file: bool = False,
     max_file_bytes: int | None = None,
     report: bool = True,
@@ -221,8 +294,14 @@ def prepare(
     ``eval_file``, ``report.html`` (the standalone report, unless ``report`` is false)
     and, last, ``manifest.json``. Unset options come from the ``[prepare]``
     configuration (defaults: ``holdout=0.1``, ``seed=0``). Give ``holdout`` (a fraction) or
-    ``holdout_count`` (an exact number of examples), not both. ``progress`` as in
-    :func:`check`, for the checking pass.
+    ``holdout_count`` (an exact number of examples), not both. A fraction is met within one
+    example; ``stable_split=True`` instead decides each example's side by its content hash
+    alone (the size is then approximate, but no example ever changes sides as the data
+    grows). Which findings leave a record out is the ``[prepare.reject]`` policy
+    (:class:`~ftprep.config.RejectPolicy`). ``dialect``, ``system_prompt``, ``input_field``
+    and ``output_field`` as in :func:`check`; ``progress`` as in :func:`check`, for the
+    checking pass. A missing or unreadable input raises
+    :class:`~ftprep.load.paths.InputError` before anything is written.
     """
     from ftprep.split import SplitSpec  # imported here: a check needs neither
     from ftprep.write import prepare_files
@@ -231,31 +310,38 @@ def prepare(
         raise ConfigError("give holdout or holdout_count, not both")
     if max_file_bytes is not None and max_file_bytes <= 0:
         raise ConfigError(f"max_file_bytes must be positive, not {max_file_bytes}")
-    paths = expand_paths(inputs)
-    resolved = resolve_config(paths, config, target=target, model=model)
-    settings = resolved.prepare
-    stratify = stratify if stratify is not None else settings.stratify
-    if stratify is not None and not stratify.strip():
-        raise ConfigError("stratify needs a field name (a dotted path into the record)")
-    if holdout is None and holdout_count is None:
-        holdout, holdout_count = settings.holdout, settings.holdout_count
-    try:
-        spec = SplitSpec(None if holdout_count is not None else holdout, holdout_count)
-    except ValueError as err:  # the split's own check of the amount held out
-        raise ConfigError(str(err)) from None
-    with reading_bar(paths, progress) as bar:
-        return prepare_files(
-            paths,
-            out_dir,
-            resolved,
-            spec=spec,
-            seed=settings.seed if seed is None else seed,
-            stratify=stratify,
-            eval_file=eval_file,
-            max_file_bytes=max_file_bytes,
-            attachments=_report_page if report else None,
-            progress=bar,
-        )
+    shape = _record_options(dialect, system_prompt, input_field, output_field)
+    with opened(inputs) as data:
+        paths = data.paths
+        require_readable(paths)
+        resolved = resolve_config(data.config_inputs, config, target=target, model=model, **shape)
+        settings = resolved.prepare
+        stratify = stratify if stratify is not None else settings.stratify
+        if stratify is not None and not stratify.strip():
+            raise ConfigError("stratify needs a field name (a dotted path into the record)")
+        if holdout is None and holdout_count is None:
+            holdout, holdout_count = settings.holdout, settings.holdout_count
+        stable = settings.stable_split if stable_split is None else stable_split
+        try:
+            spec = SplitSpec(None if holdout_count is not None else holdout, holdout_count, stable)
+        except ValueError as err:  # the split's own check of the amount held out
+            raise ConfigError(str(err)) from None
+        with reading_bar(paths, progress) as bar:
+            result = prepare_files(
+                paths,
+                out_dir,
+                resolved,
+                spec=spec,
+                seed=settings.seed if seed is None else seed,
+                stratify=stratify,
+                eval_file=eval_file,
+                max_file_bytes=max_file_bytes,
+                attachments=_report_page if report else None,
+                progress=bar,
+            )
+        in_memory_names(result.check, data.names)
+        result.dataset_findings = renamed(result.dataset_findings, data.names)
+        return result
 
 
 def list_rules() -> list[dict[str, Any]]:
@@ -303,24 +389,31 @@ class StatsResult:
 
 
 def stats(
-    inputs: Inputs,
+    inputs: Data,
     *,
     target: str | None = None,
     model: str | None = None,
     config: Config | PathLike | None = None,
+    dialect: str | None = None,
+    system_prompt: str | None = None,
+    input_field: str | None = None,
+    output_field: str | None = None,
     epochs: int | None = None,
     price_per_million: float | None = None,
     progress: bool | None = None,
 ) -> StatsResult:
     """Token distributions per role of ``inputs`` (loaded, not checked: only the load rules
     run) and the billed tokens and cost of training on them (``epochs`` as the provider
-    picks them by default; ``price_per_million`` from the configuration when not given)."""
+    picks them by default; ``price_per_million`` from the configuration when not given).
+    ``dialect``, ``system_prompt``, ``input_field`` and ``output_field`` as in :func:`check`."""
     from ftprep.report.stats import token_stats
     from ftprep.tokens.billing import estimate_facts
 
-    paths = expand_paths(inputs)
-    resolved = resolve_config(paths, config, target=target, model=model)
-    result = check_files(paths, resolved.with_overrides(select=["L"]), progress=progress)
+    shape = _record_options(dialect, system_prompt, input_field, output_field)
+    with opened(inputs) as data:
+        resolved = resolve_config(data.config_inputs, config, target=target, model=model, **shape)
+        lenient = resolved.with_overrides(select=["L"])
+        result = check_files(data.paths, lenient, progress=progress)
     spec = get_target(resolved.target).spec_for(resolved)
     price = price_per_million if price_per_million is not None else resolved.price_per_million
     bill = estimate_facts(result.facts, spec.max_tokens, epochs=epochs, price_per_million=price)
@@ -329,31 +422,75 @@ def stats(
 
 
 def _report_page(check_result: CheckResult, splits: dict[str, FactTable]) -> dict[str, bytes]:
-    """``report.html`` for a prepare run: the check, with totals per split."""
-    from ftprep.report.report import Report
+    """``report.html`` for a prepare run: the check, with totals per split, and what the
+    written examples still carry (nothing is kept silently)."""
+    import dataclasses
 
-    page = Report.from_check(check_result, splits=splits).to_html()
-    return {REPORT: page.encode("utf-8")}
+    from ftprep.report.report import Advice, Report
+
+    report = Report.from_check(check_result, splits=splits)
+    records, codes = _kept_with_findings(check_result, splits)
+    if records:
+        listed = ", ".join(f"{code} {count:,}" for code, count in codes.most_common())
+        note = Advice(
+            Severity.INFO,
+            f"{records:,} kept examples still carry findings",
+            f"{listed}. The reject policy (prepare.reject) kept them in train or holdout; "
+            "their findings are listed below.",
+        )
+        report = dataclasses.replace(report, advice=(*report.advice, note))
+    return {REPORT: report.to_html().encode("utf-8")}
+
+
+def _kept_with_findings(
+    check_result: CheckResult, splits: dict[str, FactTable]
+) -> tuple[int, Counter[str]]:
+    """Records written to train or holdout that carry findings, and those records per code."""
+    index = {path: i for i, path in enumerate(check_result.paths)}
+    kept = {
+        (int(p), int(r))
+        for name in ("train", "holdout")
+        if name in splits
+        for p, r in zip(splits[name].path.tolist(), splits[name].record.tolist(), strict=True)
+    }
+    carried: dict[tuple[int, int], set[str]] = {}
+    for finding in check_result.findings:
+        key = (index.get(finding.path, -1), finding.location.record)
+        if finding.location.record is not None and key in kept:
+            carried.setdefault(key, set()).add(finding.code)
+    return len(carried), Counter(code for codes in carried.values() for code in codes)
 
 
 def convert(
-    inputs: Inputs,
+    inputs: Data,
     *,
     to: str,
     out: PathLike,
     config: Config | PathLike | None = None,
+    dialect: str | None = None,
+    system_prompt: str | None = None,
+    input_field: str | None = None,
+    output_field: str | None = None,
 ) -> ConvertResult:
     """Rewrite every record of ``inputs`` in dialect ``to`` into ``out`` (JSON Lines).
 
     No checks, fixes or splits; records that do not load or that ``to`` cannot express go
-    to ``<out stem>.rejected.jsonl``.
+    to ``<out stem>.rejected.jsonl``. ``dialect``, ``system_prompt``, ``input_field`` and
+    ``output_field`` as in :func:`check` (they also name the fields ``to="raw_pairs"``
+    writes). A missing or unreadable input raises :class:`~ftprep.load.paths.InputError`
+    before anything is written.
     """
     from ftprep.write import convert_files
 
     if to not in dialect_names():
         raise ConfigError(f"unknown dialect {to!r}; known: {', '.join(dialect_names())}")
-    paths = expand_paths(inputs)
-    return convert_files(paths, out, to=to, config=resolve_config(paths, config))
+    shape = _record_options(dialect, system_prompt, input_field, output_field)
+    with opened(inputs) as data:
+        require_readable(data.paths)
+        resolved = resolve_config(data.config_inputs, config, **shape)
+        result = convert_files(data.paths, out, to=to, config=resolved)
+        result.findings = renamed(result.findings, data.names)
+        return result
 
 
 def load(

@@ -574,13 +574,19 @@ def add_prepare(sub: Any) -> None:
         "--holdout",
         type=float,
         metavar="F",
-        help="fraction held out, approximate: each example's side comes from a hash of its "
-        "content (default 0.1)",
+        help="fraction held out, met within one example (default 0.1)",
     )
     amount.add_argument(
         "--holdout-count", type=int, metavar="N", help="hold out exactly N examples"
     )
     parser.add_argument("--seed", type=int, metavar="S", help="split seed (default 0)")
+    parser.add_argument(
+        "--stable-split",
+        action="store_true",
+        default=None,
+        help="decide each example's side by its content hash alone: no example changes sides "
+        "as the data grows, but the fraction held out is approximate",
+    )
     parser.add_argument(
         "--stratify", metavar="FIELD", help="give each value of FIELD (dotted path) its share"
     )
@@ -611,6 +617,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         holdout_count=args.holdout_count,
         seed=args.seed,
         stratify=args.stratify,
+        stable_split=args.stable_split,
         eval_file=args.eval,
         max_file_bytes=args.max_file_bytes,
         progress=_progress_wanted(args),
@@ -621,12 +628,14 @@ def run_prepare(args: argparse.Namespace) -> int:
         f"{counts['input']} records: {counts['train']} train, {counts['holdout']} holdout, "
         f"{counts['rejected']} rejected -> {args.out} (manifest.json)",
     )
+    for line in result.summary_lines():
+        _status(args, line)
     for finding in result.dataset_findings:
         if finding.severity is Severity.ERROR:
             print(f"{finding.code} {finding.message}", file=sys.stderr)
     for warning in result.warnings:
         print(f"ftprep: warning: {warning}", file=sys.stderr)
-    return 1 if result.failed() else 0
+    return 1 if result.failed else 0
 
 
 def add_convert(sub: Any) -> None:

@@ -98,6 +98,67 @@ FIXES = ("whitespace", "nfc")
 """The safe fixes ``prepare`` can apply to message text (see :mod:`ftprep.write.fixes`)."""
 
 
+SEVERITIES = ("info", "warning", "error")
+
+
+class RejectPolicy(_Section):
+    """Which findings leave a record out of ``prepare``'s train and holdout files (it goes to
+    ``rejected.jsonl``, with those findings as its reasons).
+
+    A finding rejects its record when the longest code prefix matching it among ``select``
+    (and ``by-dialect`` for the record's input dialect) and ``ignore`` is a ``select`` one;
+    when none matches, when its severity is ``severity`` or above. Findings about the file or
+    the dataset as a whole (D001, L004...) never reject a record. The default rejects errors
+    everywhere and, in raw input/ideal-output pairs, what that workflow's own validation
+    refuses: answers under 10 or over 2,000 characters (C002, C003, whose bounds are those
+    rules' options) and AI boilerplate (Q001 disclaimers, Q002 refusals); empty (C001) and
+    placeholder answers (Q005) are errors anyway. Those defaults are the rules' own
+    (``rejects_in``); ``by-dialect`` replaces them. Kept records that still carry findings
+    are counted per code in the manifest (``kept_with_findings``)::
+
+        [tool.ftprep.prepare.reject]
+        severity = "warning"          # reject warnings too
+        ignore = ["X001"]             # ...but never for an exact duplicate
+        by-dialect = {raw_pairs = []} # no extra rejects for raw pairs
+    """
+
+    severity: str = Field("error", pattern="^(info|warning|error)$")
+    """The lowest severity that rejects a record."""
+    select: list[str] = Field(default_factory=list)
+    """Code prefixes that reject a record whatever their severity."""
+    ignore: list[str] = Field(default_factory=list)
+    """Code prefixes that never reject a record."""
+    by_dialect: dict[str, list[str]] | None = None
+    """Code prefixes that reject records of one input dialect, whatever their severity
+    (``None``: the rules' defaults, :func:`ftprep.rules.registry.default_rejects`)."""
+
+    @field_validator("select", "ignore")
+    @classmethod
+    def _upper(cls, codes: list[str]) -> list[str]:
+        return [c.strip().upper() for c in codes]
+
+    def rejects(
+        self,
+        code: str,
+        severity: str,
+        dialect: str,
+        defaults: dict[str, list[str]] | None = None,
+    ) -> bool:
+        """Whether a finding of ``code`` at ``severity`` rejects a record of ``dialect``;
+        ``defaults`` stands for :attr:`by_dialect` when that is ``None``."""
+        best, decided = -1, None
+        by_dialect = self.by_dialect if self.by_dialect is not None else defaults or {}
+        selected = [*self.select, *(c.upper() for c in by_dialect.get(dialect, ()))]
+        for prefixes, value in ((selected, True), (self.ignore, False)):
+            for prefix in prefixes:
+                length = 0 if prefix == "ALL" else len(prefix)
+                if (prefix == "ALL" or code.startswith(prefix)) and length >= best:
+                    best, decided = length, value
+        if decided is not None:
+            return decided
+        return SEVERITIES.index(severity) >= SEVERITIES.index(self.severity)
+
+
 class PrepareConfig(_Section):
     """``ftprep prepare``: split and fix settings (command-line options override them)."""
 
@@ -109,6 +170,12 @@ class PrepareConfig(_Section):
     """Seed of the split hash: another seed gives another (equally stable) split."""
     stratify: str | None = None
     """Metadata field (dotted path into the raw record) whose values each get the fraction."""
+    stable_split: bool = False
+    """Decide each example's side by its content hash alone: no example ever changes sides
+    as the data grows, but the fraction held out is approximate. By default the fraction is
+    met within one example (see :mod:`ftprep.split.assign`)."""
+    reject: RejectPolicy = Field(default_factory=RejectPolicy)
+    """Which findings leave a record out (:class:`RejectPolicy`)."""
     fixes: list[str] = Field(default_factory=lambda: list(FIXES))
     """Safe fixes applied to message text: ``whitespace`` (trim stray whitespace), ``nfc``."""
 
@@ -275,6 +342,8 @@ def parse_config(data: dict[str, Any], where: str = "<config>") -> Config:
         data["dedup"] = _dashes_to_underscores(data["dedup"])
     if isinstance(data.get("prepare"), dict):
         data["prepare"] = _dashes_to_underscores(data["prepare"])
+        if isinstance(data["prepare"].get("reject"), dict):
+            data["prepare"]["reject"] = _dashes_to_underscores(data["prepare"]["reject"])
     if isinstance(data.get("rules"), dict):
         data["rules"] = {k: _dashes_to_underscores(v) for k, v in data["rules"].items()}
     for key in ("source", "root"):  # set by the loader, not by the file

@@ -7,8 +7,11 @@ findings; nothing in here prints.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,9 +57,16 @@ class Location:
     record: int | None = None
     message: int | None = None
     pointer: str | None = None
+    field: str | None = None
+    """A JSON pointer into the file as the user wrote it, where the record's own field differs
+    from the canonical ``pointer``: ``/217/output`` (Alpaca), ``/4/ideal_output`` (raw
+    pairs)."""
 
     def __str__(self) -> str:
-        parts = [display_path(self.path)]
+        shown = display_path(self.path)
+        if shown.startswith("<") and self.record is not None:  # in-memory data: its index
+            return f"{shown}[{self.record}]"
+        parts = [shown]
         if self.line is not None:
             parts.append(str(self.line))
             parts.append(str(self.column or 1))
@@ -100,10 +110,15 @@ class Finding:
         def move(where: Location) -> Location:
             if where.path != self.location.path:
                 return where
+            field = where.field
+            if field is not None and where.record is not None and records:
+                own = field[len(f"/{where.record}") :]
+                field = f"/{where.record + records}{own}"
             return replace(
                 where,
                 line=None if where.line is None else where.line + lines,
                 record=None if where.record is None else where.record + records,
+                field=field,
             )
 
         return replace(
@@ -137,6 +152,8 @@ class Finding:
             "pointer": loc.pointer,
             "hint": self.hint,
         }
+        if loc.field is not None:
+            out["field"] = loc.field
         if self.related:
             out["related"] = [
                 {"path": display_path(r.path), "line": r.line, "record": r.record}
@@ -166,10 +183,28 @@ class Problem:
     fatal: bool = True
 
 
+_SHOWN_AS: ContextVar[dict[str, str] | None] = ContextVar("ftprep_shown_as", default=None)
+
+
+@contextlib.contextmanager
+def showing_path_as(path: str, name: str) -> Iterator[None]:
+    """Within the block, :func:`display_path` shows ``path`` as ``name`` (the temporary file
+    holding in-memory records is shown as ``<memory>`` in every output)."""
+    token = _SHOWN_AS.set({**(_SHOWN_AS.get() or {}), path: name})
+    try:
+        yield
+    finally:
+        _SHOWN_AS.reset(token)
+
+
 def display_path(path: str) -> str:
     """``path`` as text that is valid UTF-8 everywhere (JSON, SARIF, HTML, a terminal): a
     file name that is not UTF-8 reaches Python with its bad bytes as lone surrogates
-    (``os.fsdecode``), which JSON encoders reject; they are shown as ``\\xe9`` instead."""
+    (``os.fsdecode``), which JSON encoders reject; they are shown as ``\\xe9`` instead.
+    A file :func:`showing_path_as` names is shown by that name."""
+    names = _SHOWN_AS.get()
+    if names is not None and path in names:
+        return names[path]
     if path.isascii():
         return path
     try:

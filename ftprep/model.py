@@ -25,13 +25,15 @@ _LENIENT = ConfigDict(extra="allow", validate_default=False, ser_json_inf_nan="c
 
 
 class Source(BaseModel):
-    """Where a record came from: file, 1-based line and 0-based record index in that file."""
+    """Where a record came from: file, 1-based line and 0-based record index in that file
+    (and for a record of a JSON array, the 1-based column it starts at)."""
 
     model_config = ConfigDict(frozen=True)
 
     path: str
     line: int
     index: int
+    column: int | None = None
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"

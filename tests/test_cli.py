@@ -364,7 +364,7 @@ def test_a_folder_without_data_files_is_a_usage_error(
     words = ["baseline", "write"] if command == "baseline" else [command]
     code, out, err = run(capsys, *words, empty, *extra)
     assert code == 2 and out == ""
-    suffixes = ".jsonl, .ndjson, .jsonl.gz, .ndjson.gz"
+    suffixes = ".jsonl, .ndjson, .jsonl.gz, .ndjson.gz, .json, .json.gz"
     assert err == f"ftprep: error: no data files ({suffixes}) under the folder {empty}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 

@@ -47,8 +47,8 @@ ARRAY_EXPECTED: list[Row] = [
     ("L002", 4, 49, "invalid UTF-8 byte 0xe9 at byte offset 48 of the line"),
     ("L006", 5, 3, "record is a JSON array, not an object"),
     ("L006", 6, 3, "record is a JSON string, not an object"),
-    ("L007", 7, None, "record matches no known data shape (expected openai); keys: message"),
-    ("L008", 8, None, "record has the alpaca shape but the file is openai"),
+    ("L007", 7, 3, "record matches no known data shape (expected openai); keys: message"),
+    ("L008", 8, 3, "record has the alpaca shape but the file is openai"),
     (
         "L001",
         10,

@@ -65,3 +65,32 @@ def test_check_shows_a_progress_bar_in_the_kernel(executed: nbformat.NotebookNod
     assert "ftprep: 100%" in bar and "27.4k/27.4k" in bar
     (summary,) = [o for o in shown if o.output_type == "execute_result"]
     assert "'records': 5" in summary.data["text/plain"]
+
+
+def result_of(notebook: nbformat.NotebookNode, cell_id: str) -> nbformat.NotebookNode:
+    """The cell's value (its progress bar aside)."""
+    (result,) = [o for o in outputs(notebook, cell_id) if o.output_type == "execute_result"]
+    return result
+
+
+def test_in_memory_workflow_and_review_cells(executed: nbformat.NotebookNode) -> None:
+    checked = result_of(executed, "memory")
+    assert checked.data["text/plain"] == (
+        "<CheckResult 1 file, 15 records (15 loaded): 1 error, 1 warning, 2 infos>"
+    )
+    assert "<code>C002</code>" in checked.data["text/html"]
+    review = result_of(executed, "review")
+    assert "<memory>[12] C002" in review.data["text/plain"]
+    assert "assistant: Yes." in review.data["text/plain"]
+    frame = result_of(executed, "findings-frame")
+    table = frame.data["text/html"]
+    assert "<table" in table and "<td>12</td>" in table and "system: You are a concise" in table
+    printed = "".join(
+        o.text for o in outputs(executed, "prepare-memory") if o.output_type == "stream"
+    )
+    assert "{'input': 15, 'train': 10, 'holdout': 2, 'rejected': 3}" in printed
+    assert "holdout: 2 examples (16.7%), 2 asked" in printed
+    rejected = result_of(executed, "rejected")
+    assert rejected.data["text/plain"] == "[(12, ['C002']), (13, ['C001']), (14, ['Q001'])]"
+    kept = result_of(executed, "kept")
+    assert "messages" in kept.data["text/html"]

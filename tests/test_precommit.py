@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import needs
+import orjson
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,3 +125,12 @@ def test_fix_hook_rewrites_the_file(hook_repo: Path, data_repo: Path) -> None:
     assert code == 1, output
     assert "Fixed 2 issues in train.jsonl" in output
     assert data.read_bytes() == DRONE.read_bytes()
+
+
+def test_json_datasets_are_checked_and_other_json_skipped(hook_repo: Path, data_repo: Path) -> None:
+    records = [orjson.loads(line) for line in DRONE.read_bytes().splitlines()]
+    (data_repo / "train.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
+    (data_repo / "package.json").write_text('{"name": "demo", "version": "1.0.0"}\n')
+    code, output = _run_hook(hook_repo, data_repo, "ftprep", "train.json", "package.json")
+    assert code == 0, output  # package.json is skipped (pre-commit hides a passing hook's lines)
+    assert "Passed" in output

@@ -110,7 +110,7 @@ def test_real_data_is_accounted_for_and_round_trips(tmp_path: Path) -> None:
     config = Config.model_validate({"prepare": {"fixes": []}})
     result = prepare([DRONE, TOY], out_dir=tmp_path, config=config)
     assert_accounted(result)
-    assert result.counts == {"input": 108, "train": 102, "holdout": 6, "rejected": 0}
+    assert result.counts == {"input": 108, "train": 97, "holdout": 11, "rejected": 0}
     originals = {
         orjson.dumps(item.example.model_dump(exclude={"source", "dialect"}))
         for path in (DRONE, TOY)
@@ -162,8 +162,8 @@ def test_adding_records_keeps_existing_assignments(tmp_path: Path) -> None:
     small.write_bytes(b"".join(lines[:60]))
     # New records arrive before, between and after the old ones.
     grown.write_bytes(b"".join(lines[60:80] + lines[:30] + lines[80:] + lines[30:60]))
-    prepare([small], out_dir=tmp_path / "v1", holdout=0.3)
-    prepare([grown], out_dir=tmp_path / "v2", holdout=0.3)
+    prepare([small], out_dir=tmp_path / "v1", holdout=0.3, stable_split=True)
+    prepare([grown], out_dir=tmp_path / "v2", holdout=0.3, stable_split=True)
     train1, hold1 = _written_sets(tmp_path / "v1")
     train2, hold2 = _written_sets(tmp_path / "v2")
     assert hold1 and train1

@@ -19,7 +19,8 @@ def test_readme_first_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = tmp_path / "out"
     assert main(["prepare", str(DRONE_DIR), "--out", str(out)]) == 0
     assert capsys.readouterr().out == (
-        f"103 records: 97 train, 6 holdout, 0 rejected -> {out} (manifest.json)\n"
+        f"103 records: 93 train, 10 holdout, 0 rejected -> {out} (manifest.json)\n"
+        "holdout: 10 examples (9.7%), 10 asked\n"
     )
     assert verify_output(out) == []
 
@@ -30,7 +31,13 @@ def test_prepare_options_reach_the_job(tmp_path: Path, capsys: pytest.CaptureFix
     assert main([*args, "--eval", "--max-file-bytes", "1000"]) == 0
     manifest = orjson.loads((out / "manifest.json").read_bytes())
     assert manifest["seed"] == 5
-    assert manifest["split"] == {"count": 3, "stratify": None}
+    assert manifest["split"] == {
+        "count": 3,
+        "stratify": None,
+        "asked": 3,
+        "achieved": 3,
+        "achieved_fraction": 0.214286,  # 3 of the 14 written
+    }
     assert manifest["counts"]["holdout"] == 3
     assert (out / "holdout.eval.jsonl").exists()
     assert (out / "train-00002.jsonl").exists()

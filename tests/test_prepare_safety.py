@@ -144,11 +144,11 @@ def test_a_train_split_below_the_minimum_fails_the_run(
         )
     ]
     result = prepare([data], out_dir=out, holdout_count=5)
-    assert result.failed()
+    assert result.failed
     assert [f.code for f in result.dataset_findings if f.severity is Severity.ERROR] == ["D001"]
     # Switched off, D001 fails nothing; the split is still written.
     quiet = prepare([data], out_dir=out, holdout_count=5, config=Config(ignore=["D001"]))
-    assert not quiet.failed() and quiet.counts["train"] == 7
+    assert not quiet.failed and quiet.counts["train"] == 7
 
 
 def test_an_empty_holdout_is_warned_about(
@@ -156,13 +156,14 @@ def test_an_empty_holdout_is_warned_about(
 ) -> None:
     data = _arithmetic(tmp_path / "data.jsonl", 19)
     out = tmp_path / "out"
-    assert main(["prepare", str(data), "--out", str(out), "--holdout", "0.1", "--seed", "12"]) == 0
+    args = ["prepare", str(data), "--out", str(out), "--holdout", "0.1", "--seed", "12"]
+    assert main([*args, "--stable-split"]) == 0
     captured = capsys.readouterr()
     assert "19 train, 0 holdout" in captured.out
     warning = (
         "0 of 19 examples held out where the fraction 0.1 asks for about 1.9: each example's "
-        "side comes from a hash of its content, so the fraction is approximate; a holdout "
-        "count (--holdout-count) holds out an exact number"
+        "side comes from a hash of its content (a stable split), so the fraction is "
+        "approximate; without --stable-split it is met within one example"
     )
     assert captured.err == f"ftprep: warning: {warning}\n"
     assert orjson.loads((out / MANIFEST).read_bytes())["warnings"] == [warning]
@@ -193,11 +194,12 @@ def test_split_warnings_name_what_differs_from_the_request() -> None:
     ]
 
 
-def test_help_says_the_fraction_is_approximate(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_says_which_fraction_is_approximate(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["prepare", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "fraction held out, approximate" in help_text
+    assert "fraction held out, met within one example" in help_text
+    assert "as the data grows, but the fraction held out is approximate" in help_text
 
 
 def test_a_second_run_into_an_output_folder_inside_the_inputs_reads_no_output(

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ftprep.dialects.base import Dialect, Written, build_example
+from ftprep.dialects.base import Dialect, Written, build_example, message_of
 from ftprep.findings import Problem
 from ftprep.model import Example, Message, Source
 
@@ -79,6 +79,27 @@ class Alpaca(Dialect):
             data["label"] = data.pop("kto_tag")
         data["messages"] = self.with_system_prompt(messages)
         return build_example(data, source, self.name)
+
+    def field_of(self, example: Example, pointer: str) -> str | None:
+        """``/output``, ``/instruction``, ``/system``, ``/history/<k>/<0|1>``, or the side of
+        a preference pair, for the pointer's turn."""
+        if pointer.startswith(("/chosen", "/rejected")):
+            return "/" + pointer.split("/")[1]
+        found = message_of(example, pointer)
+        if found is None:
+            return None
+        index, role, count = found
+        if role == "system":
+            configured = example.conversation()[index].content == self.options.system_prompt
+            return None if configured else "/system"
+        last = count - 1
+        if role == "assistant" and index == last:
+            return "/output"
+        if role == "user" and index in (last, last - 1):
+            return "/instruction"
+        first_turn = 1 if example.conversation()[0].role == "system" else 0
+        turn = index - first_turn
+        return f"/history/{turn // 2}/{turn % 2}"
 
     def write(self, example: Example) -> Written:
         problems: list[Problem] = []

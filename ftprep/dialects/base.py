@@ -11,6 +11,7 @@ the shape cannot express instead of dropping it silently.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -54,6 +55,21 @@ class Written:
     problems: list[Problem] = field(default_factory=list)
 
 
+_MESSAGE = re.compile(r"^/messages/(\d+)(?:/|$)")
+
+
+def message_of(example: Example, pointer: str) -> tuple[int, str, int] | None:
+    """``(index, role, count)`` of the message a ``/messages/<i>...`` pointer is in."""
+    match = _MESSAGE.match(pointer)
+    if match is None:
+        return None
+    index = int(match.group(1))
+    conversation = example.conversation()
+    if index >= len(conversation):
+        return None
+    return index, str(conversation[index].role), len(conversation)
+
+
 class Dialect:
     """Base class of data shapes. Subclasses set ``name``, ``summary`` and a docstring that cites
     the format's documentation."""
@@ -85,6 +101,12 @@ class Dialect:
         raise NotImplementedError
 
     # Helpers shared by dialect modules.
+
+    def field_of(self, example: Example, pointer: str) -> str | None:
+        """The field of the record as the user wrote it that the canonical ``pointer``
+        (``/messages/2/content``) points into (``/output`` for Alpaca), or ``None`` when it
+        is the same or there is none (a configured system prompt)."""
+        return None
 
     def with_system_prompt(self, messages: list[Any]) -> list[Any]:
         """Prepend the configured system prompt when the conversation has none."""

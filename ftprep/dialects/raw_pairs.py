@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ftprep.dialects.base import Dialect, Written, build_example
+from ftprep.dialects.base import Dialect, Written, build_example, message_of
 from ftprep.findings import Problem
 from ftprep.model import Example, Source
 
@@ -36,6 +36,18 @@ class RawPairs(Dialect):
             ]
         )
         return build_example(data, source, self.name)
+
+    def field_of(self, example: Example, pointer: str) -> str | None:
+        """The input or output field the pointer's turn came from."""
+        found = message_of(example, pointer)
+        if found is None:
+            return None
+        role = found[1]
+        if role == "user":
+            return f"/{self.options.input_field}"
+        if role == "assistant":
+            return f"/{self.options.output_field}"
+        return None
 
     def write(self, example: Example) -> Written:
         problems: list[Problem] = []

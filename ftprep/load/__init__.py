@@ -87,7 +87,7 @@ class DialectDetector:
             self.dialect = self.detect(value)
         dialect = self.dialect
         if dialect is None or not dialect.matches(value):
-            location = Location(path=raw.path, line=raw.line, record=raw.index)
+            location = Location(path=raw.path, line=raw.line, column=raw.column, record=raw.index)
             other = self.detect(value) if dialect is not None else None
             keys = ", ".join(sorted(value)[:8]) or "no keys"
             if other is not None and dialect is not None:
@@ -114,7 +114,7 @@ class DialectDetector:
                     hint="rename the fields or name the dialect in the configuration",
                 )
             return Loaded(raw, None, [error, *raw.notes])
-        source = Source(path=raw.path, line=raw.line, index=raw.index or 0)
+        source = Source(path=raw.path, line=raw.line, index=raw.index or 0, column=raw.column)
         example = dialect.read(value, source)
         return Loaded(raw, example, list(raw.notes))
 
@@ -195,7 +195,7 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and value != value  # NaN: pandas' missing value
 
 
-def _records_of(data: Any) -> Iterator[Any]:
+def records_of(data: Any) -> Iterator[Any]:
     """Records of an in-memory source: a pandas DataFrame (duck-typed; columns a row does not
     have, NaN, are left out), a Hugging Face ``datasets.Dataset`` or any iterable of
     mappings."""
@@ -218,7 +218,7 @@ def load_records(
     detector = DialectDetector(dialect, options)
 
     def raws() -> Iterator[RawRecord]:
-        for position, plain in enumerate(_records_of(records)):
+        for position, plain in enumerate(records_of(records)):
             try:
                 raw = orjson.dumps(plain, default=str)
             except TypeError:
@@ -251,4 +251,5 @@ __all__ = [
     "load_raw",
     "load_records",
     "load_shard",
+    "records_of",
 ]

@@ -45,6 +45,9 @@ class RawRecord:
     error: Problem | None = None
     notes: list[Problem] = field(default_factory=list)
     unread: bool = False
+    column: int | None = None
+    """The 1-based column (in characters) the record starts at on its line, for records of
+    a JSON array (many may share a line); ``None`` for JSON Lines, where it is 1."""
 
 
 def _problem(
@@ -251,7 +254,11 @@ def read_records(
         return
     try:
         try:
-            kind = container_of(name.removesuffix(".gz") if name != STDIN else name, _peek(stream))
+            head = _peek(stream)
+            if is_binary(head[:_BINARY_SNIFF]):
+                yield _binary(name)
+                return
+            kind = container_of(name.removesuffix(".gz") if name != STDIN else name, head)
             if kind == "jsonl":
                 yield from _read_jsonl(name, stream, max_line_bytes=max_line_bytes)
             elif kind == "array":
@@ -270,6 +277,41 @@ def read_records(
     finally:
         if name != STDIN:
             stream.close()
+
+
+#: How far into a file :func:`is_binary` looks.
+_BINARY_SNIFF = 8192
+_CONTROL = bytes([*range(9), *range(14, 32)])
+_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
+
+
+def is_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file say it is not text: a NUL byte and more than a
+    tenth control bytes (an image, an archive, model weights, UTF-16 text). JSON text holds
+    no raw control byte but tab and line ends; a few stray ones in a text file are reported
+    on their lines instead."""
+    if b"\x00" not in head:
+        return False
+    return len(head.translate(None, _NOT_CONTROL)) * 10 > len(head)
+
+
+def _binary(path: str) -> RawRecord:
+    """The one record of a file that is not text: a single finding, not one per "line"."""
+    return RawRecord(
+        path,
+        0,
+        None,
+        b"",
+        error=_problem(
+            "unreadable-file",
+            path,
+            None,
+            "not a text file: it holds NUL bytes (binary data, or text in UTF-16/32); "
+            "nothing was read",
+            hint="give the JSON Lines or JSON file itself, encoded as UTF-8",
+        ),
+        unread=True,
+    )
 
 
 def _read_jsonl(
@@ -376,6 +418,9 @@ def _bom_note(path: str) -> Problem:
     )
 
 
+_NOT_CONTINUATION = bytes([*range(0x80), *range(0xC0, 0x100)])
+"""All bytes but UTF-8 continuation bytes: a line's characters are its bytes less those."""
+
 # Strings (complete or unterminated) and the structural bytes that delimit array elements.
 _JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{},]')
 
@@ -388,6 +433,20 @@ class _Positions:
         self.data = data
         self.offset = 0
         self.line = 1
+        self._column_offset = 0
+        self._column = 0
+
+    def column_at(self, offset: int) -> int:
+        """The 1-based character column of ``offset``, for increasing offsets: each byte is
+        decoded once, so a one-line array of a million records costs one pass."""
+        data = self.data
+        newline = data.rfind(b"\n", self._column_offset, offset)
+        if newline >= 0:
+            self._column_offset, self._column = newline + 1, 0
+        part = data[self._column_offset : offset]
+        self._column += len(part) - len(part.translate(None, _NOT_CONTINUATION))
+        self._column_offset = offset
+        return self._column + 1
 
     def line_at(self, offset: int) -> int:
         self.line += self.data.count(b"\n", self.offset, offset)
@@ -409,10 +468,12 @@ def _record_at(
     offset = start + len(segment) - len(segment.lstrip())
     raw = segment.strip()
     line = positions.line_at(offset)
+    column = positions.column_at(offset)
     record = parse_record(path, line, index, raw)
     if record.error is not None:
         # Errors are rare: only then is the exact column worth computing.
         record = parse_record(path, line, index, raw, positions.start_of(offset))
+    record.column = column
     return record
 
 

@@ -65,15 +65,25 @@ def write_text(findings: Sequence[Finding], out: TextIO, *, color: bool = False)
     for finding in findings:
         where = _paint(str(finding.location), "bold", color)
         code = _paint(finding.code, _SEVERITY_COLOUR[finding.severity], color)
-        lines = [f"{where}: {code} {_one_line(finding.message)}"]
+        lines = [f"{where}: {code} {_one_line(finding.message)}{record_note(finding)}"]
         loc = finding.location
         if loc.pointer:
-            lines.append(_paint(f"  at {loc.pointer}", "dim", color))
+            own = f" ({loc.field} in the file)" if loc.field else ""
+            lines.append(_paint(f"  at {loc.pointer}{own}", "dim", color))
         if finding.hint:
             lines.append(f"  {_paint('hint:', 'cyan', color)} {_one_line(finding.hint)}")
         for related in finding.related:
             lines.append(_paint(f"  see {related}", "dim", color))
         out.write("".join(line + "\n" for line in lines))
+
+
+def record_note(finding: Finding) -> str:
+    """`` (record N)`` where the line does not tell the record (a JSON array, many records
+    on one line or one record over many; a JSON Lines file after blank lines), else ``""``."""
+    loc = finding.location
+    if loc.record is None or loc.line is None or loc.record == loc.line - 1:
+        return ""
+    return f" (record {loc.record})"
 
 
 COLOR_CHOICES = ("auto", "always", "never")
@@ -201,7 +211,8 @@ def write_github(findings: Sequence[Finding], out: TextIO) -> None:
             if loc.column is not None:
                 props.append(f"col={loc.column}")
         props.append(f"title={_escape_property(finding.code)}")
-        message = finding.message if not finding.hint else f"{finding.message}\n{finding.hint}"
+        message = finding.message + record_note(finding)
+        message = message if not finding.hint else f"{message}\n{finding.hint}"
         level = _GITHUB_LEVEL[finding.severity]
         out.write(f"::{level} {','.join(props)}::{_escape_data(message)}\n")
 
@@ -266,6 +277,8 @@ def _sarif_result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
+    if finding.location.record is not None:
+        result["properties"] = {"record": finding.location.record}
     if finding.related:
         result["relatedLocations"] = [
             {"id": i, "physicalLocation": _physical(r)}

@@ -107,6 +107,10 @@ class Rule:
     """Whether an error of the rule leaves the record it is located at out of prepare's
     output (false for rules about the dataset as a whole, placed at a record for the
     reader's sake)."""
+    rejects_in: ClassVar[tuple[str, ...]] = ()
+    """Input dialects whose records a finding of the rule leaves out of prepare's output
+    whatever its severity, under the default reject policy (``prepare.reject.by-dialect``):
+    what that workflow's own validation refuses."""
     relates_records: ClassVar[bool] = False
     """Whether a finding ties its record to others (its ``related`` locations: the copy it
     duplicates, the training record it leaks from)."""
@@ -179,7 +183,7 @@ class Rule:
             location = Location(
                 path=where.path,
                 line=where.line,
-                column=column,
+                column=column if column is not None else where.column,
                 record=where.index,
                 message=message_index,
                 pointer=pointer,

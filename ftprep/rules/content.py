@@ -165,6 +165,7 @@ class ShortContent(_LengthRule):
     """
 
     code = "C002"
+    rejects_in = ("raw_pairs",)
     name = "short-content"
     severity = Severity.INFO
     summary = "Turn is shorter than the configured minimum"
@@ -207,6 +208,7 @@ class LongContent(_LengthRule):
     """
 
     code = "C003"
+    rejects_in = ("raw_pairs",)
     name = "long-content"
     severity = Severity.WARNING
     summary = "Turn is longer than the configured maximum"

@@ -62,6 +62,14 @@ class _CompositionRule(DatasetRule):
     rejects_record = False
 
 
+def _nothing_read(ctx: DatasetContext) -> bool:
+    """Whether no input could be read at all (each is one unreadable-file row, at line 0):
+    the unreadable files are the finding; "0 examples" would only repeat it. So with no
+    input at all (every file handed over was skipped as not a dataset)."""
+    facts = ctx.facts
+    return not ctx.paths or (len(facts) > 0 and not np.any(facts.line > 0))
+
+
 class TooFewExamples(_CompositionRule):
     """The dataset has fewer examples than the provider requires.
 
@@ -80,6 +88,8 @@ class TooFewExamples(_CompositionRule):
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
         """Compare the number of loaded examples with the target's minimum."""
         found: list[Finding] = []
+        if _nothing_read(ctx):
+            return found
         loaded = int(np.count_nonzero(ctx.facts.loaded))
         minimum = ctx.target.min_examples
         if loaded < minimum:

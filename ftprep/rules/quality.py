@@ -103,6 +103,7 @@ class AiDisclaimer(_PhraseRule):
     """
 
     code = "Q001"
+    rejects_in = ("raw_pairs",)
     name = "ai-disclaimer"
     severity = Severity.WARNING
     summary = "Assistant turn contains an AI self-disclaimer"
@@ -149,6 +150,7 @@ class Refusal(_PhraseRule):
     """
 
     code = "Q002"
+    rejects_in = ("raw_pairs",)
     name = "refusal"
     severity = Severity.WARNING
     summary = "Assistant turn refuses the request"

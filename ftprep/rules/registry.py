@@ -137,6 +137,16 @@ def rule_codes(**attributes: bool) -> frozenset[str]:
     )
 
 
+def default_rejects() -> dict[str, list[str]]:
+    """Per input dialect, the codes whose findings reject a record whatever their severity
+    by default (each rule's :attr:`~ftprep.rules.base.Rule.rejects_in`)."""
+    by_dialect: dict[str, list[str]] = {}
+    for rule in ALL_RULES:
+        for dialect in rule.rejects_in:
+            by_dialect.setdefault(dialect, []).append(rule.code)
+    return by_dialect
+
+
 def record_rules(config: Config) -> list[RecordRule]:
     """Enabled record-level rules."""
     return [r for r in enabled_rules(config, "record") if isinstance(r, RecordRule)]

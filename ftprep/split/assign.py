@@ -5,13 +5,20 @@ conversation, :func:`ftprep.dedup.keys.record_keys`) mixed with the seed, never 
 position. Duplicate clusters (exact and near duplicates) are split as one unit whose hash is
 the smallest hash of its members, so copies of one example never straddle train and holdout.
 
-Three modes, and how stable each is when records are added:
+Four modes, and what happens to each when records are added:
 
-- **fraction** (``holdout=0.1``): a unit is held out when its hash, read as a number in
-  ``[0, 1)``, is below the fraction. A unit's side depends on nothing but its own content and
-  the seed: adding, removing or reordering other records never moves it. The price is an
-  approximate size: about ``f * n`` units, more or fewer by chance, and possibly none in a
-  small dataset (prepare warns, :func:`split_warnings`).
+- **fraction** (``holdout=0.1``, the default): exactly ``round(f * n)`` of the ``n`` kept
+  records are held out (within one record when duplicate clusters kept together make the
+  exact number impossible), chosen as the units with the smallest hashes. When the data
+  grows, the cut moves with ``n``: a record far below or above it keeps its side, and only
+  records whose hash lies near the cut can change sides, in either direction (a record
+  trained on before may be held out after). Re-split with care when evaluating a model
+  trained on an earlier version, or use the stable mode.
+- **stable fraction** (``holdout=0.1, stable=True``; ``--stable-split``): a unit is held out
+  when its hash, read as a number in ``[0, 1)``, is below the fraction. A unit's side depends
+  on nothing but its own content and the seed: adding, removing or reordering other records
+  never moves it. The price is an approximate size: about ``f * n`` units, more or fewer by
+  chance, and possibly none in a small dataset (prepare warns, :func:`split_warnings`).
 - **count** (``holdout_count=N``): the units with the N smallest hashes. Adding records can
   only push units *out* of the holdout (a new record with a smaller hash takes a place);
   a training record never moves into the holdout, so a model trained on an earlier version
@@ -63,10 +70,13 @@ def unit_hashes(hashes: U64, unit: I64, members: BOOL) -> U64:
 
 @dataclass(frozen=True, slots=True)
 class SplitSpec:
-    """How much to hold out: a ``fraction`` or an exact ``count`` (exactly one is set)."""
+    """How much to hold out: a ``fraction`` or an exact ``count`` (exactly one is set).
+    ``stable``: a fraction is decided per unit by its hash alone (growth-stable, approximate
+    size) rather than met exactly."""
 
     fraction: float | None = 0.1
     count: int | None = None
+    stable: bool = False
 
     def __post_init__(self) -> None:
         if (self.fraction is None) == (self.count is None):
@@ -76,12 +86,22 @@ class SplitSpec:
         if self.count is not None and self.count < 0:
             raise ValueError(f"holdout count must not be negative, not {self.count}")
 
-    def describe(self) -> dict[str, float | int]:
+    def describe(self) -> dict[str, float | int | bool]:
         """The spec as a plain mapping (for the manifest)."""
         if self.count is not None:
             return {"count": self.count}
         assert self.fraction is not None
-        return {"fraction": self.fraction}
+        return {"fraction": self.fraction, "stable": self.stable}
+
+    def asked(self, units: int) -> float:
+        """The holdout size asked of ``units`` units: exact for a count or an exact fraction
+        (at most ``units``), the expectation for a stable fraction."""
+        if self.count is not None:
+            return min(self.count, units)
+        assert self.fraction is not None
+        if self.stable:
+            return self.fraction * units
+        return int(np.floor(self.fraction * units + 0.5))
 
 
 def split_warnings(spec: SplitSpec, train: int, holdout: int) -> list[str]:
@@ -99,12 +119,17 @@ def split_warnings(spec: SplitSpec, train: int, holdout: int) -> list[str]:
         )
     elif spec.fraction and written:
         expected = spec.fraction * written
-        if holdout == 0 or abs(holdout - expected) > max(2.0, expected / 2):
+        if holdout == 0 or abs(holdout - expected) > max(2.0 if spec.stable else 1.0, expected / 2):
+            why = (
+                "each example's side comes from a hash of its content (a stable split), so "
+                "the fraction is approximate; without --stable-split it is met within one "
+                "example"
+                if spec.stable
+                else "duplicate clusters are kept on one side"
+            )
             warnings.append(
                 f"{holdout:,} of {written:,} examples held out where the fraction "
-                f"{spec.fraction:g} asks for about {expected:,.1f}: each example's side comes "
-                "from a hash of its content, so the fraction is approximate; a holdout count "
-                "(--holdout-count) holds out an exact number"
+                f"{spec.fraction:g} asks for about {expected:,.1f}: {why}"
             )
     return warnings
 
@@ -127,7 +152,7 @@ def assign_holdout(
     unit_rows = rows[first]
     sizes = np.bincount(np.searchsorted(units, unit[rows]), minlength=len(units))
     u_hash = hashes[unit_rows]
-    if strata is None and spec.fraction is not None:
+    if strata is None and spec.fraction is not None and spec.stable:
         chosen = (u_hash >> np.uint64(11)).astype(np.float64) / float(1 << 53) < spec.fraction
     else:
         u_stratum = strata[unit_rows] if strata is not None else np.zeros(len(units), np.int64)
@@ -153,9 +178,26 @@ def _quotas(u_hash: U64, sizes: I64, u_stratum: I64, spec: SplitSpec) -> BOOL:
     order = np.lexsort((np.arange(len(u_hash)), u_hash))
     for s, quota in enumerate(quotas):
         members = order[stratum_of[order] == s]
-        taken = np.cumsum(sizes[members]) <= quota
-        chosen[members[taken]] = True
+        chosen[_fill(members, sizes, int(quota))] = True
     return chosen
+
+
+def _fill(members: I64, sizes: I64, quota: int) -> I64:
+    """The units among ``members`` (in hash order) that fill ``quota`` rows: taken in order,
+    a unit too big for what is left skipped for the smaller ones after it, so the quota is
+    met exactly unless no remaining unit fits."""
+    member_sizes = sizes[members]
+    if len(member_sizes) == 0 or member_sizes.max() == 1:
+        return members[:quota]
+    taken = []
+    left = quota
+    for unit, size in zip(members.tolist(), member_sizes.tolist(), strict=True):
+        if left <= 0:
+            break
+        if size <= left:
+            taken.append(unit)
+            left -= size
+    return np.asarray(taken, dtype=np.int64)
 
 
 def _largest_remainder(total: int, sizes: I64) -> I64:

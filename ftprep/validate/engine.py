@@ -23,9 +23,9 @@ import xxhash
 from ftprep.config import Config
 from ftprep.dedup.keys import KeyColumns
 from ftprep.dedup.signatures import Signer
-from ftprep.dialects import DialectOptions
+from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.facts import CountColumns, FactTable, FactTableBuilder
-from ftprep.findings import Finding, Severity
+from ftprep.findings import Finding, Location, Severity
 from ftprep.load import DialectDetector, Loaded, detect_dialect, load_raw
 from ftprep.load.containers import (
     RawRecord,
@@ -81,6 +81,9 @@ class UnitResult:
     lines: int = 0
     """Line breaks in the unit's shard (0 for a whole file): how far the next shard of the
     same file is shifted."""
+    columns: dict[int, int] = field(default_factory=dict)
+    """The column each record of a JSON array starts at, by record index (empty for JSON
+    Lines): the dataset rules' findings are placed there too."""
 
 
 class Executor(Protocol):
@@ -108,6 +111,7 @@ class RecordPass:
         self.signer = Signer.from_config(config.dedup)
         self.options = DialectOptions.from_config(config)
         self.trainer_config = load_trainer_config(config)
+        self.dialects: dict[str, Dialect] = {}
 
     def run_unit(self, unit: Unit) -> UnitResult:
         """Load and check one unit (through the trainer's mapping of its file, when the
@@ -126,6 +130,21 @@ class RecordPass:
         if unit.shard is not None:
             result.lines = shard_lines(unit.shard)
         return result
+
+    def with_fields(self, example: Example, findings: list[Finding]) -> list[Finding]:
+        """``findings`` with the user's own field beside each canonical pointer, where the
+        example's dialect names it differently (:meth:`Dialect.field_of`)."""
+        dialect = self.dialects.get(example.dialect)
+        if dialect is None:
+            dialect = self.dialects[example.dialect] = get_dialect(example.dialect, self.options)
+        placed = []
+        for finding in findings:
+            loc = finding.location
+            own = dialect.field_of(example, loc.pointer) if loc.pointer else None
+            if own is not None and loc.record is not None:
+                finding = replace(finding, location=replace(loc, field=f"/{loc.record}{own}"))
+            placed.append(finding)
+        return placed
 
     def count_batch(self, examples: Sequence[Example]) -> list[ExampleTokens]:
         """Token counts of ``examples``, in one batch when the tokenizer counts in batches
@@ -165,6 +184,7 @@ class RecordPass:
         )
         signatures = self.signer.batch()
         findings: list[Finding] = []
+        columns: dict[int, int] = {}
         indexed = 0
         row = 0
         records = iter(stream)
@@ -174,6 +194,8 @@ class RecordPass:
                 raw = item.raw
                 if raw.index is not None:
                     indexed += 1
+                    if raw.column is not None:
+                        columns[raw.index] = raw.column
                 fingerprint = xxhash.xxh3_64_intdigest(raw.raw)
                 record_findings = problems.findings(item.problems, path) if item.problems else []
                 example = item.example
@@ -206,6 +228,8 @@ class RecordPass:
                             record_findings.extend(rule.check(example, ctx))
                         except Exception as err:
                             record_findings.append(rule_crash(rule, example, err))
+                    if record_findings:
+                        record_findings = self.with_fields(example, record_findings)
                     builder.add(
                         path=path_index,
                         line=raw.line,
@@ -226,7 +250,7 @@ class RecordPass:
                 row += 1
         facts = builder.build()
         signatures.fill(facts.signatures)
-        return UnitResult(findings, facts, indexed)
+        return UnitResult(findings, facts, indexed, columns=columns)
 
 
 def rule_crash(rule: RecordRule, example: Example, err: Exception) -> Finding:
@@ -275,6 +299,8 @@ class RecordPassResult:
 
     findings: list[Finding] = field(default_factory=list)
     facts: FactTable = field(default_factory=FactTable.empty)
+    columns: dict[int, dict[int, int]] = field(default_factory=dict)
+    """Per path index, the column each record of a JSON array starts at."""
 
 
 def unit_bytes(unit: Unit) -> int:
@@ -299,6 +325,7 @@ def record_pass(
     order, a finding of a rule reported once per file (CRLF line endings) kept once."""
     findings: list[Finding] = []
     tables: list[FactTable] = []
+    columns: dict[int, dict[int, int]] = {}
     indexed_before: dict[int, int] = {}
     lines_before: dict[int, int] = {}
     once_per_file = rule_codes(once_per_file=True)
@@ -322,9 +349,11 @@ def record_pass(
                 finding = finding.shifted(records=offset, lines=line_offset)
             findings.append(finding)
         tables.append(facts)
+        if result.columns:
+            columns.setdefault(unit.path_index, {}).update(result.columns)
         if progress is not None:
             progress(unit_bytes(unit))
-    return RecordPassResult(findings, FactTable.gather(tables))
+    return RecordPassResult(findings, FactTable.gather(tables), columns)
 
 
 def dataset_pass(
@@ -356,11 +385,36 @@ def dataset_pass(
                 found = rule.check_dataset(ctx)
                 if config.per_file_ignores:
                     found = [f for f in found if not config.is_ignored_for(f.code, f.path)]
-                findings.extend(found)
+                findings.extend(placed_in_arrays(found, paths, main, against))
         with stage("sort findings"):
             order = {name: i for i, name in enumerate(ctx.paths)}
             findings.sort(key=lambda f: (order.get(f.path, len(order)), *f.sort_key()))
     return findings
+
+
+def placed_in_arrays(
+    findings: list[Finding],
+    paths: Sequence[str],
+    main: RecordPassResult,
+    against: RecordPassResult | None,
+) -> list[Finding]:
+    """``findings`` (made from the fact table, which has no columns) with the column of each
+    record of a JSON array that they or their related locations point at."""
+    columns = {**main.columns, **(against.columns if against is not None else {})}
+    if not columns:
+        return findings
+    by_path = {paths[i]: c for i, c in columns.items() if i < len(paths)}
+
+    def place(where: Location) -> Location:
+        known = by_path.get(where.path)
+        if known is None or where.record is None or where.column is not None:
+            return where
+        return replace(where, column=known.get(where.record))
+
+    return [
+        replace(f, location=place(f.location), related=tuple(place(r) for r in f.related))
+        for f in findings
+    ]
 
 
 def _dialects_by_path(count: int, units: Sequence[Unit]) -> list[str]:

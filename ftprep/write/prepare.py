@@ -41,14 +41,14 @@ from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
-from ftprep.findings import Finding, Location, Severity
+from ftprep.findings import Finding, Location, Severity, display_path
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.load.paths import is_regular_file
 from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
 from ftprep.rules.load import UnreadableFile
-from ftprep.rules.registry import ProblemRules, dataset_rules, rule_codes
+from ftprep.rules.registry import ProblemRules, dataset_rules, default_rejects, rule_codes
 from ftprep.split import (
     SplitSpec,
     assign_holdout,
@@ -59,7 +59,7 @@ from ftprep.split import (
 )
 from ftprep.targets import get_target
 from ftprep.tokens import Tokenizer, make_tokenizer
-from ftprep.validate.check import CheckResult, run_check
+from ftprep.validate.check import CheckResult, Flag, run_check
 from ftprep.validate.engine import Progress
 from ftprep.write.encode import encode
 from ftprep.write.errors import AccountingError, PrepareError
@@ -103,6 +103,10 @@ class Plan:
     stratum: npt.NDArray[np.int64] | None = None
     dataset_findings: list[Finding] = field(default_factory=list)
     """Findings that point at no single record (they reject nothing)."""
+    asked: float = 0.0
+    """The holdout size asked of the kept records (:meth:`SplitSpec.asked`)."""
+    carried: dict[int, list[str]] = field(default_factory=dict)
+    """The codes of the findings each row with findings carries (for the kept ones)."""
 
 
 def _row_lookup(facts: FactTable, paths: Sequence[str]) -> dict[tuple[int, str, int], int]:
@@ -162,14 +166,18 @@ def plan(
 ) -> Plan:
     """Decide every record's destination from pass 1's findings and facts.
 
-    Rejected: records that did not load and records with an error-severity finding (a
-    finding about the whole dataset, such as D001 or D005, rejects nothing), then
-    (with ``dedup.drop``) all but the first clean member of each duplicate cluster. The rest
-    is split by :func:`~ftprep.split.assign_holdout`, a cluster as one unit.
+    Rejected: records that did not load and records with a finding the reject policy
+    (``prepare.reject``, :class:`~ftprep.config.RejectPolicy`) rejects on (a finding about the
+    whole dataset, such as D001 or D005, rejects nothing), then (with ``dedup.drop``) all but
+    the first clean member of each duplicate cluster. The rest is split by
+    :func:`~ftprep.split.assign_holdout`, a cluster as one unit.
     """
     facts, config = check.facts, check.config
     n = len(facts)
     by_row, unplaced = _findings_by_row(check)
+    policy = config.prepare.reject
+    defaults = default_rejects()
+    dialects = check.dialects or ["auto"] * len(check.paths)
     reasons: dict[int, list[dict[str, Any]]] = {}
     clean = facts.loaded.copy()
     for row in np.flatnonzero(~facts.loaded).tolist():
@@ -178,10 +186,11 @@ def plan(
             drop_reason("not-loaded", "the record did not load (its load rule is switched off)")
         ]
     for row, found in by_row.items():
-        errors = [f for f in found if f.severity is Severity.ERROR]
-        if errors and clean[row]:
+        dialect = dialects[int(facts.path[row])]
+        refusing = [f for f in found if policy.rejects(f.code, f.severity.value, dialect, defaults)]
+        if refusing and clean[row]:
             clean[row] = False
-            reasons[row] = [reason(f) for f in errors]
+            reasons[row] = [reason(f) for f in refusing]
 
     unit = duplicate_clusters(facts, config.dedup)
     kept = clean.copy()
@@ -218,7 +227,9 @@ def plan(
     destination = np.full(n, REJECTED, dtype=np.int8)
     destination[kept] = TRAIN
     destination[held] = HOLDOUT
-    return Plan(destination, reasons, dropped, strata, stratum, unplaced)
+    carried = {row: sorted({f.code for f in found}) for row, found in by_row.items()}
+    asked = spec.asked(int(np.count_nonzero(kept)))
+    return Plan(destination, reasons, dropped, strata, stratum, unplaced, asked, carried)
 
 
 def eval_entry(example: Example) -> dict[str, Any] | None:
@@ -258,6 +269,9 @@ class _Tally:
     rejected_by: Counter[str] = field(default_factory=Counter)
     writer_findings: Counter[str] = field(default_factory=Counter)
     eval_skipped: int = 0
+    kept_with_findings: int = 0
+    kept_findings: Counter[str] = field(default_factory=Counter)
+    """Records written to train or holdout per code of a finding they still carry."""
     strata: dict[str, Counter[str]] = field(default_factory=dict)
 
 
@@ -354,6 +368,10 @@ class _Pass2:
         split = SPLITS[destination]
         self.files[destination].write(line)
         self.tally.fixes.update(fixed)
+        carried = self.plan.carried.get(row)
+        if carried:
+            self.tally.kept_with_findings += 1
+            self.tally.kept_findings.update(carried)
         self._count_tokens(split, example, row, bool(fixed))
         if self.plan.stratum is not None:
             name = self.plan.strata[int(self.plan.stratum[row])]
@@ -409,17 +427,61 @@ class PrepareResult:
         """What the split written differs in from what was asked (an empty holdout...)."""
         return list(self.manifest["warnings"])
 
-    def failed(self) -> bool:
-        """Whether the written data cannot be used as it is: a dataset finding of error
-        severity (too few training examples...) or an empty train split."""
-        return self.counts["train"] == 0 or any(
-            f.severity is Severity.ERROR for f in self.dataset_findings
+    @property
+    def failed(self) -> Flag:
+        """Whether the written data cannot be used as it is (``if result.failed:``; calling
+        it, ``result.failed()``, says the same): a dataset finding of error severity (too few
+        training examples...) or an empty train split."""
+        return Flag(
+            self.counts["train"] == 0
+            or any(f.severity is Severity.ERROR for f in self.dataset_findings)
         )
+
+    def examples(self, split: str = "train", as_: str = "list") -> Any:
+        """The examples written to ``split`` (``train``, ``holdout``, ``rejected``), in the
+        target's format: a list of dicts (``as_="list"``), a pandas DataFrame
+        (``"pandas"``) or a Hugging Face Dataset (``"dataset"``)."""
+        records = [
+            orjson.loads(line)
+            for path in self.paths(split)
+            for line in path.read_bytes().splitlines()
+            if line.strip()
+        ]
+        if as_ == "list":
+            return records
+        if as_ == "pandas":
+            import pandas
+
+            return pandas.DataFrame.from_records(records)
+        if as_ == "dataset":
+            import datasets  # the Hugging Face datasets package, when installed
+
+            return datasets.Dataset.from_list(records)
+        raise ValueError(f"as_ must be list, pandas or dataset, not {as_!r}")
 
     @property
     def counts(self) -> dict[str, int]:
         """``input``, ``train``, ``holdout`` and ``rejected`` record counts."""
         return dict(self.manifest["counts"])
+
+    def summary_lines(self) -> list[str]:
+        """What a person should read besides the counts: the holdout asked and achieved,
+        and the kept records that still carry findings (per code, and where to see them)."""
+        split = self.manifest["split"]
+        asked = split["asked"]
+        asked_text = f"{asked:,}" if isinstance(asked, int) else f"about {asked:,.1f}"
+        lines = [
+            f"holdout: {split['achieved']:,} examples ({split['achieved_fraction']:.1%}), "
+            f"{asked_text} asked"
+        ]
+        kept = self.manifest["kept_with_findings"]
+        if kept["records"]:
+            codes = ", ".join(f"{code} {n:,}" for code, n in kept["by_code"].items())
+            lines.append(
+                f"{kept['records']:,} kept examples still carry findings ({codes}): see "
+                f"{kept['see']}"
+            )
+        return lines
 
     def paths(self, split: str) -> list[Path]:
         """The files of ``split`` (``train``, ``holdout``, ``rejected``, ``holdout.eval``)."""
@@ -545,7 +607,13 @@ def _manifest(
         "dialect": target.dialect,
         "tokenizer": config.tokenizer or model.encoding,
         "seed": seed,
-        "split": {**spec.describe(), "stratify": stratify},
+        "split": {
+            **spec.describe(),
+            "stratify": stratify,
+            "asked": the_plan.asked,
+            "achieved": tally.records["holdout"],
+            "achieved_fraction": _fraction(tally.records["holdout"], tally.records["train"]),
+        },
         "inputs": [input_entry(p, c) for p, c in zip(names, records_per_path, strict=True)],
         "counts": {
             "input": len(check.facts),
@@ -564,6 +632,7 @@ def _manifest(
             "drop-duplicate": the_plan.dropped_duplicates,
         },
         "rejected_by": dict(sorted(tally.rejected_by.items())),
+        "kept_with_findings": kept_with_findings(tally, names),
         "writer_findings": dict(sorted(tally.writer_findings.items())),
         "dataset_findings": [f.to_dict() for f in findings],
         "warnings": split_warnings(spec, tally.records["train"], tally.records["holdout"]),
@@ -582,6 +651,28 @@ def _manifest(
             "skipped_without_answer": tally.eval_skipped,
         }
     return manifest
+
+
+def _fraction(holdout: int, train: int) -> float:
+    written = holdout + train
+    return round(holdout / written, 6) if written else 0.0
+
+
+def kept_with_findings(tally: _Tally, names: Sequence[str]) -> dict[str, Any]:
+    """How many records written to train or holdout still carry findings (warnings or notes
+    the reject policy keeps), per code, and how to see them: nothing is kept silently."""
+    shown = [display_path(n) for n in names]
+    if not tally.kept_with_findings:
+        see = None
+    elif any(n.startswith("<") for n in shown):  # in-memory records
+        see = "report.html, or result.check.examples(code=...) in Python"
+    else:
+        see = f"report.html, or: ftprep check {' '.join(shown)}"
+    return {
+        "records": tally.kept_with_findings,
+        "by_code": dict(sorted(tally.kept_findings.items())),
+        "see": see,
+    }
 
 
 def _refuse_outputs_as_inputs(names: Sequence[str], out_dir: Path) -> None:
