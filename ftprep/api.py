@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ftprep.facts import FactTable
     from ftprep.fix import FileFix
     from ftprep.report.stats import TokenStats
+    from ftprep.review import Review
     from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
@@ -154,11 +155,14 @@ def lint_files(
     diff: bool = False,
     baseline: str | None = None,
     progress: bool | None = None,
+    review: str | None = None,
 ) -> LintResult:
     """``ftprep check``: check resolved inputs; with ``fix``, fix them in place (the safe
     fixes, and with ``unsafe_fixes`` those that drop records) and check again when a file
     changed; with ``diff``, only work out the fixes' diffs. Findings the baseline (``baseline``,
-    else the configured one) accepts are left out."""
+    else the configured one) accepts are left out, and so are those a review file
+    (``review``) settles: accepted findings, rejected records, and an edited record's findings
+    of its old text (those of its new text are reported instead)."""
     baseline_file = baseline or config.baseline_path()
     accepted = Baseline.read(baseline_file) if baseline_file else None
     result = check_files(paths, config, against=against, progress=progress)
@@ -177,7 +181,26 @@ def lint_files(
         if not diff and any(f.total for f in fixes):
             result = check_files(paths, config, against=against, progress=progress)
     findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)
+    if review is not None:
+        findings, settled = _reviewed(result, findings, review)
+        suppressed += settled
     return LintResult(result, findings, suppressed, fixes, unsafe_fixes)
+
+
+def _reviewed(
+    result: CheckResult, findings: list[Finding], review: str
+) -> tuple[list[Finding], int]:
+    """``findings`` (of ``result``) less those the review file ``review`` settles, and how
+    many it settled."""
+    from dataclasses import replace
+
+    from ftprep.review import Review
+    from ftprep.review.data import apply_review
+
+    reviewed = apply_review(replace(result, findings=findings), Review(review))
+    rejected = {f"{int(result.facts.fingerprint[row]):016x}" for row in reviewed.rejected}
+    kept = [f for f in reviewed.check.findings if f.fingerprint not in rejected]
+    return kept, len(findings) - len(kept)
 
 
 def check(
@@ -212,6 +235,7 @@ def prepare(
     max_file_bytes: int | None = None,
     report: bool = True,
     progress: bool | None = None,
+    review: Review | PathLike | None = None,
 ) -> PrepareResult:
     """Check, fix, split and write ``inputs`` as upload-ready files in ``out_dir``.
 
@@ -221,8 +245,13 @@ def prepare(
     and, last, ``manifest.json``. Unset options come from the ``[prepare]``
     configuration (defaults: ``holdout=0.1``, ``seed=0``). Give ``holdout`` (a fraction) or
     ``holdout_count`` (an exact number of examples), not both. ``progress`` as in
-    :func:`check`, for the checking pass.
+    :func:`check`, for the checking pass. ``review``: a review file (or
+    :class:`~ftprep.review.Review`) whose decisions apply: rejected records go to
+    ``rejected.jsonl`` with the reviewer's reason, edited records are checked again and
+    written edited, accepted findings are suppressed; the manifest records the file's sha256
+    and counts.
     """
+    from ftprep.review import Review
     from ftprep.split import SplitSpec  # imported here: a check needs neither
     from ftprep.write import prepare_files
 
@@ -254,6 +283,7 @@ def prepare(
             max_file_bytes=max_file_bytes,
             attachments=_report_page if report else None,
             progress=bar,
+            review=review if isinstance(review, Review) or review is None else Review(review),
         )
 
 

@@ -43,6 +43,7 @@ from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
 from ftprep.report.statistics import write_statistics
+from ftprep.review.store import ReviewError
 from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS
 from ftprep.validate.check import CheckResult
@@ -70,7 +71,15 @@ class UsageError(Exception):
     """A bad command line (unknown rule selector, rule...): exit 2 with the message."""
 
 
-USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError, OutputError)
+USAGE_ERRORS = (
+    ConfigError,
+    UsageError,
+    BaselineError,
+    InputError,
+    PrepareError,
+    OutputError,
+    ReviewError,
+)
 """Errors in what the user asked for (options, configuration, inputs, output folder): the
 message and exit 2, never a traceback."""
 
@@ -208,6 +217,16 @@ def check_paths(
     return check_files(paths, config, against=against, progress=_progress_wanted(args))
 
 
+def add_review_option(parser: argparse.ArgumentParser) -> None:
+    """``--review FILE``: apply the decisions of a review file (see ``ftprep review``)."""
+    parser.add_argument(
+        "--review",
+        metavar="FILE",
+        help="apply the decisions of a review file (`ftprep review` writes it): accepted "
+        "findings are suppressed, rejected records rejected, edited records used as edited",
+    )
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
@@ -277,6 +296,7 @@ def add_check(sub: Any) -> None:
         help="report only findings not recorded in FILE (default: the configured baseline; "
         "see `ftprep baseline write`)",
     )
+    add_review_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
     add_logging_options(parser)
@@ -320,6 +340,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         diff=args.diff,
         baseline=args.baseline,
         progress=_progress_wanted(args),
+        review=args.review,
     )
     _report_fixes(args, run)
     if args.diff:
@@ -574,6 +595,7 @@ def add_prepare(sub: Any) -> None:
         metavar="N",
         help="cut outputs into parts of at most N bytes (default: the target's limit)",
     )
+    add_review_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
     add_logging_options(parser)
@@ -595,6 +617,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         eval_file=args.eval,
         max_file_bytes=args.max_file_bytes,
         progress=_progress_wanted(args),
+        review=args.review,
     )
     counts = result.counts
     _status(

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,7 @@ from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
-from ftprep.findings import Finding, Location, Severity
+from ftprep.findings import Finding, Location, Severity, display_path
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.load.paths import is_regular_file
 from ftprep.log import stage
@@ -74,6 +74,10 @@ from ftprep.write.manifest import (
     output_entry,
 )
 from ftprep.write.rejects import drop_reason, reason, reject_line
+
+if TYPE_CHECKING:
+    from ftprep.review import Review
+    from ftprep.review.data import Reviewed
 
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
 SPLITS = ("train", "holdout", "rejected")
@@ -159,13 +163,15 @@ def plan(
     *,
     seed: int = 0,
     stratify: str | None = None,
+    rejected: dict[int, dict[str, Any]] | None = None,
 ) -> Plan:
     """Decide every record's destination from pass 1's findings and facts.
 
     Rejected: records that did not load and records with an error-severity finding (a
     finding about the whole dataset, such as D001 or D005, rejects nothing), then
     (with ``dedup.drop``) all but the first clean member of each duplicate cluster. The rest
-    is split by :func:`~ftprep.split.assign_holdout`, a cluster as one unit.
+    is split by :func:`~ftprep.split.assign_holdout`, a cluster as one unit. ``rejected``:
+    rows a reviewer rejected, with the reason (they are rejected whatever their findings).
     """
     facts, config = check.facts, check.config
     n = len(facts)
@@ -182,6 +188,9 @@ def plan(
         if errors and clean[row]:
             clean[row] = False
             reasons[row] = [reason(f) for f in errors]
+    for row, why in (rejected or {}).items():
+        clean[row] = False
+        reasons[row] = [why, *reasons.get(row, [])]
 
     unit = duplicate_clusters(facts, config.dedup)
     kept = clean.copy()
@@ -273,6 +282,7 @@ class _Pass2:
         *,
         max_file_bytes: int | None,
         eval_file: bool,
+        reviewed: Reviewed | None = None,
     ):
         self.check = check
         self.plan = the_plan
@@ -287,6 +297,7 @@ class _Pass2:
         }
         self.eval = SplitFile(staging, EVAL, max_file_bytes) if eval_file else None
         self.tally = _Tally()
+        self.reviewed = reviewed
         self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
 
@@ -344,6 +355,9 @@ class _Pass2:
             self._reject(item, self.plan.reasons.get(row, []))
             return
         example = item.example
+        edited = self.reviewed is not None and row in self.reviewed.edits
+        if self.reviewed is not None and edited:
+            example = self.reviewed.edited(row, example)
         fixed = apply_fixes(example, self.config.prepare.fixes)
         line, problems = encode(self._dialect_for(example), example)
         if line is None:
@@ -354,7 +368,7 @@ class _Pass2:
         split = SPLITS[destination]
         self.files[destination].write(line)
         self.tally.fixes.update(fixed)
-        self._count_tokens(split, example, row, bool(fixed))
+        self._count_tokens(split, example, row, bool(fixed) or edited)
         if self.plan.stratum is not None:
             name = self.plan.strata[int(self.plan.stratum[row])]
             self.tally.strata.setdefault(name, Counter())[split] += 1
@@ -379,7 +393,9 @@ class _Pass2:
     def _reject(self, item: Loaded, reasons: list[dict[str, Any]]) -> None:
         self.files[REJECTED].write(reject_line(item.raw, reasons))
         self.tally.records["rejected"] += 1
-        for code in dict.fromkeys(str(r.get("code") or r.get("fix")) for r in reasons):
+        # A reviewer's rejection counts under "review", beside the codes and fixes.
+        codes = (str(r.get("code") or r.get("fix") or "review") for r in reasons)
+        for code in dict.fromkeys(codes):
             self.tally.rejected_by[code] += 1
 
     def _check_accounting(self) -> None:
@@ -438,6 +454,7 @@ def prepare_files(
     max_file_bytes: int | None = None,
     attachments: Attachments | None = None,
     progress: Progress | None = None,
+    review: Review | None = None,
 ) -> PrepareResult:
     """Check, fix, split and write ``paths`` into ``out_dir`` under ``config``.
 
@@ -445,7 +462,9 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.check.run_check`.
+    by :func:`~ftprep.validate.check.run_check`. ``review``: a review file whose decisions
+    apply (:func:`ftprep.review.data.apply_review`: accepted findings suppressed, rejected
+    records rejected with the reviewer's reason, edited records checked and written edited).
 
     Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
     ``out_dir`` or another prepare output, an input that cannot be read to its end or that
@@ -468,8 +487,16 @@ def prepare_files(
         for finding in check.findings:
             if finding.code == UnreadableFile.code:
                 raise unreadable(finding.path, finding.message)
+        reviewed = None
+        if review is not None:
+            from ftprep.review.data import apply_review
+
+            with stage("review"):
+                reviewed = apply_review(check, review)
+            check = reviewed.check
         with stage("split plan"):
-            the_plan = plan(check, spec, seed=seed, stratify=stratify)
+            rejected = reviewed.rejected if reviewed else None
+            the_plan = plan(check, spec, seed=seed, stratify=stratify, rejected=rejected)
         writer = _Pass2(
             check,
             the_plan,
@@ -477,6 +504,7 @@ def prepare_files(
             staging,
             max_file_bytes=max_file_bytes if max_file_bytes is not None else target.max_file_bytes,
             eval_file=eval_file,
+            reviewed=reviewed,
         )
         with stage("write outputs"):
             outputs = writer.run()
@@ -498,8 +526,21 @@ def prepare_files(
             stratify=stratify,
             eval_file=eval_file,
         )
+        if review is not None and reviewed is not None:
+            manifest["review"] = review_entry(review, reviewed)
         commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
+
+
+def review_entry(review: Review, reviewed: Reviewed) -> dict[str, Any]:
+    """The manifest's ``review``: the review file, its sha256, its decisions and how many
+    records of this run each kind applied to (and the findings accepts suppressed)."""
+    return {
+        "path": display_path(str(review.path)),
+        "sha256": review.sha256(),
+        "decisions": review.counts(),
+        "applied": {**reviewed.applied, "suppressed_findings": reviewed.suppressed},
+    }
 
 
 def _attach(
