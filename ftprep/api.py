@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ftprep.fix import FileFix
     from ftprep.report.stats import TokenStats
     from ftprep.review import Review
+    from ftprep.review.data import Reviewed
     from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
@@ -251,7 +252,6 @@ def prepare(
     written edited, accepted findings are suppressed; the manifest records the file's sha256
     and counts.
     """
-    from ftprep.review import Review
     from ftprep.split import SplitSpec  # imported here: a check needs neither
     from ftprep.write import prepare_files
 
@@ -283,8 +283,17 @@ def prepare(
             max_file_bytes=max_file_bytes,
             attachments=_report_page if report else None,
             progress=bar,
-            review=review if isinstance(review, Review) or review is None else Review(review),
+            review=None if review is None else _review_step(review),
         )
+
+
+def _review_step(review: Review | PathLike) -> Callable[[CheckResult], Reviewed]:
+    """What ``prepare`` does with a review file: apply it to pass 1's check."""
+    from ftprep.review import Review
+    from ftprep.review.data import apply_review
+
+    file = review if isinstance(review, Review) else Review(review)
+    return lambda check: apply_review(check, file)
 
 
 def list_rules() -> list[dict[str, Any]]:

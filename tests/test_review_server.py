@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import needs
 import orjson
 import pytest
+from test_review import lines, write_data
 
 from ftprep import Review
 from ftprep.cli import main
-from tests.test_review import lines, write_data
 
 FTPREP = (sys.executable, "-m", "ftprep")
 
@@ -215,20 +216,17 @@ def test_killing_the_server_while_it_saves_leaves_a_valid_review_file(
     assert all(len(d.edits["messages/0"]) > 20_000 for d in decisions.values())
 
 
-CHROMEDRIVER = shutil.which("chromedriver")
-needs_browser = pytest.mark.skipif(
-    CHROMEDRIVER is None or shutil.which("chromium") is None,
-    reason="needs Debian's chromium and chromium-driver (scripts/test installs them)",
-)
-
-
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
+    """Headless Debian Chromium under Selenium, through Debian's chromium-driver."""
+    webdriver = needs.module("selenium.webdriver", "test")
     from selenium.webdriver.chrome.service import Service
 
+    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if binary is None or driver_path is None:
+        needs.missing("needs Debian's chromium and chromium-driver (scripts/test installs them)")
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
+    options.binary_location = binary
     for argument in (
         "--headless=new",
         "--no-sandbox",
@@ -237,15 +235,13 @@ def browser() -> Iterator[Any]:
         "--window-size=1400,900",
     ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.implicitly_wait(0)
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
     try:
         yield driver
     finally:
         driver.quit()
 
 
-@needs_browser
 def test_review_in_a_browser_then_prepare_honours_it(
     data: Path, tmp_path: Path, browser: Any
 ) -> None:

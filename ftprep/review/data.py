@@ -20,7 +20,7 @@ import numpy as np
 
 from ftprep.config import Config
 from ftprep.dialects import DialectOptions, get_dialect
-from ftprep.findings import Finding, Location
+from ftprep.findings import Finding, Location, display_path
 from ftprep.load import Loaded, load_path
 from ftprep.model import Example, Message
 from ftprep.review.store import Review, ReviewError
@@ -112,10 +112,24 @@ class Reviewed:
     applied: dict[str, int] = field(default_factory=dict)
     """Records of the check each kind of decision applied to."""
 
+    review: Review | None = None
+    """The review file applied."""
+
     def edited(self, row: int, example: Example) -> Example:
         """``example`` (the record of ``row``) as the reviewer edited it."""
         edits = self.edits.get(row)
         return edited_example(example, edits) if edits else example
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """The manifest's ``review``: the review file, its sha256, its decisions, and how many
+        records of this run each kind applied to (and the findings accepts suppressed)."""
+        review = self.review
+        return {
+            "path": None if review is None else display_path(str(review.path)),
+            "sha256": None if review is None else review.sha256(),
+            "decisions": {} if review is None else review.counts(),
+            "applied": {**self.applied, "suppressed_findings": self.suppressed},
+        }
 
 
 def apply_review(check: CheckResult, review: Review) -> Reviewed:
@@ -145,7 +159,7 @@ def apply_review(check: CheckResult, review: Review) -> Reviewed:
             kept.append(finding)
     if edits:
         kept = _recheck(check, kept, edits)
-    return Reviewed(replace(check, findings=kept), rejected, edits, suppressed, applied)
+    return Reviewed(replace(check, findings=kept), rejected, edits, suppressed, applied, review)
 
 
 def _recheck(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import http.cookies
 import mimetypes
+import os
 import re
 import secrets
 import socketserver
@@ -69,6 +70,16 @@ def data_signature(paths: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+def short_names(paths: Sequence[str]) -> list[str]:
+    """The inputs as the page names them: relative to the folder they share (a lone file by
+    its name), so that long or temporary folders do not crowd the page."""
+    if not paths:
+        return []
+    resolved = [Path(p).resolve() for p in paths]
+    common = Path(os.path.commonpath([p.parent for p in resolved]))
+    return [display_path(p.relative_to(common).as_posix()) for p in resolved]
+
+
 @dataclass(slots=True)
 class Row:
     """One input record as the page shows it."""
@@ -103,6 +114,7 @@ class ReviewData:
         self.clusters = cluster_rows(check)
         prints = fingerprints(check)
         facts = check.facts
+        names = short_names(self.paths)
         self.rows: list[Row] = []
         for row, item in load_rows(check, range(len(facts))):
             turns = []
@@ -122,7 +134,7 @@ class ReviewData:
                 Row(
                     row=row,
                     fingerprint=prints[row],
-                    path=display_path(self.paths[int(facts.path[row])]),
+                    path=names[int(facts.path[row])],
                     line=int(facts.line[row]),
                     split=SPLIT_NAMES[int(destination[row])],
                     tokens=int(facts.tokens[row]),
@@ -156,7 +168,7 @@ class ReviewData:
         return dict(sorted(found.items()))
 
 
-QUOTED = re.compile(r'"([^"]{4,})"')
+QUOTED = re.compile(r""""([^"]{4,})"|'([^']{4,})'""")
 """Text a finding's message quotes from the record (``refuses: "I'm sorry, but..."``)."""
 WORD_END = re.compile(r"\s|$")
 
@@ -178,10 +190,11 @@ def _finding(finding: Finding, texts: dict[str, str] | None = None) -> dict[str,
         end = WORD_END.search(text, offset + 1)
         span = [offset, end.start() if end else len(text)]
     else:
-        for quote in QUOTED.findall(finding.message):
-            start = text.find(quote.rstrip("…."))
+        for match in QUOTED.finditer(finding.message):
+            quote = (match.group(1) or match.group(2)).rstrip("….")
+            start = text.find(quote)
             if start >= 0:
-                span = [start, start + len(quote.rstrip("…."))]
+                span = [start, start + len(quote)]
                 break
     return {
         "code": finding.code,

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,7 @@ from ftprep.dedup.clusters import duplicate_clusters
 from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
-from ftprep.findings import Finding, Location, Severity, display_path
+from ftprep.findings import Finding, Location, Severity
 from ftprep.load import STDIN, Loaded, load_path
 from ftprep.load.paths import is_regular_file
 from ftprep.log import stage
@@ -75,10 +75,6 @@ from ftprep.write.manifest import (
 )
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
-if TYPE_CHECKING:
-    from ftprep.review import Review
-    from ftprep.review.data import Reviewed
-
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
 SPLITS = ("train", "holdout", "rejected")
 EVAL = "holdout.eval"
@@ -86,6 +82,29 @@ EVAL = "holdout.eval"
 
 #: Makes extra output files (name to bytes) from the check and the facts of each split.
 Attachments = Callable[[CheckResult, dict[str, FactTable]], dict[str, bytes]]
+
+
+class Reviewed(Protocol):
+    """A person's decisions applied to pass 1 (:class:`ftprep.review.data.Reviewed`)."""
+
+    check: CheckResult
+    """The check with the findings the decisions settle left out or replaced."""
+    rejected: dict[int, dict[str, Any]]
+    """The reviewer's reason for each rejected row."""
+    edits: dict[int, dict[str, str]]
+    """The edited turns of each edited row."""
+
+    def edited(self, row: int, example: Example) -> Example:
+        """``example`` (the record of ``row``) as the reviewer edited it."""
+        ...
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """The manifest's ``review`` entry."""
+        ...
+
+
+#: Applies a review to pass 1's check (``prepare --review``).
+ReviewStep = Callable[[CheckResult], Reviewed]
 
 
 def unreadable(path: str, reason: str) -> PrepareError:
@@ -454,7 +473,7 @@ def prepare_files(
     max_file_bytes: int | None = None,
     attachments: Attachments | None = None,
     progress: Progress | None = None,
-    review: Review | None = None,
+    review: ReviewStep | None = None,
 ) -> PrepareResult:
     """Check, fix, split and write ``paths`` into ``out_dir`` under ``config``.
 
@@ -462,8 +481,8 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.check.run_check`. ``review``: a review file whose decisions
-    apply (:func:`ftprep.review.data.apply_review`: accepted findings suppressed, rejected
+    by :func:`~ftprep.validate.check.run_check`. ``review`` applies a person's decisions to
+    the check (:func:`ftprep.review.data.apply_review`: accepted findings suppressed, rejected
     records rejected with the reviewer's reason, edited records checked and written edited).
 
     Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
@@ -483,17 +502,7 @@ def prepare_files(
     target = get_target(config.target)
     dialect = get_dialect(target.dialect, DialectOptions.from_config(config))
     with Staging(out_dir) as staging:
-        check = run_check(names, config, progress=progress)
-        for finding in check.findings:
-            if finding.code == UnreadableFile.code:
-                raise unreadable(finding.path, finding.message)
-        reviewed = None
-        if review is not None:
-            from ftprep.review.data import apply_review
-
-            with stage("review"):
-                reviewed = apply_review(check, review)
-            check = reviewed.check
+        check, reviewed = _pass1(names, config, progress, review)
         with stage("split plan"):
             rejected = reviewed.rejected if reviewed else None
             the_plan = plan(check, spec, seed=seed, stratify=stratify, rejected=rejected)
@@ -526,21 +535,26 @@ def prepare_files(
             stratify=stratify,
             eval_file=eval_file,
         )
-        if review is not None and reviewed is not None:
-            manifest["review"] = review_entry(review, reviewed)
+        if reviewed is not None:
+            manifest["review"] = reviewed.manifest_entry()
         commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
 
 
-def review_entry(review: Review, reviewed: Reviewed) -> dict[str, Any]:
-    """The manifest's ``review``: the review file, its sha256, its decisions and how many
-    records of this run each kind applied to (and the findings accepts suppressed)."""
-    return {
-        "path": display_path(str(review.path)),
-        "sha256": review.sha256(),
-        "decisions": review.counts(),
-        "applied": {**reviewed.applied, "suppressed_findings": reviewed.suppressed},
-    }
+def _pass1(
+    names: list[str], config: Config, progress: Progress | None, review: ReviewStep | None
+) -> tuple[CheckResult, Reviewed | None]:
+    """Pass 1: the check of ``names`` (an input that could not be read to its end raises),
+    with the ``review`` applied when there is one."""
+    check = run_check(names, config, progress=progress)
+    for finding in check.findings:
+        if finding.code == UnreadableFile.code:
+            raise unreadable(finding.path, finding.message)
+    if review is None:
+        return check, None
+    with stage("review"):
+        reviewed = review(check)
+    return reviewed.check, reviewed
 
 
 def _attach(

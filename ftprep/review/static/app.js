@@ -113,7 +113,7 @@ function fillSelect(id, values, label = (v) => v) {
 
 function listEntry(summary) {
   const badges = [];
-  if (summary.severity) badges.push(el("span", { class: `badge ${summary.severity}` }, summary.codes.join(" ")));
+  if (summary.severity) badges.push(...summary.codes.map((code) => el("span", { class: `badge ${summary.severity}` }, code)));
   if (summary.decision) badges.push(el("span", { class: `badge ${summary.decision}` }, summary.decision));
   return el(
     "a",
@@ -298,7 +298,7 @@ function actionsNode(item) {
     el("span", { class: "status", id: "status" }, status),
   );
   if (state.rejecting) {
-    const other = el("input", { type: "text", id: "reason-text", placeholder: "another reason…" });
+    const other = el("input", { type: "text", id: "reason-text", placeholder: "another reason (Enter rejects)" });
     other.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && other.value.trim()) reject(other.value.trim());
       if (event.key === "Escape") toggleReasons();
@@ -311,8 +311,12 @@ function actionsNode(item) {
         state.meta.reasons.map((reason, i) =>
           el("button", { type: "button", class: "reason", onclick: () => reject(reason) }, `${i + 1}. ${reason}`),
         ),
-        other,
-        el("button", { type: "button", id: "reject-other", onclick: () => other.value.trim() && reject(other.value.trim()) }, "Reject"),
+        el(
+          "span",
+          { class: "other" },
+          other,
+          el("button", { type: "button", id: "reject-other", onclick: () => other.value.trim() && reject(other.value.trim()) }, "Reject"),
+        ),
       ),
     );
   }
@@ -351,7 +355,6 @@ function render(item) {
   refreshListEntry(item);
   markCurrent();
   writeHash();
-  if (state.rejecting) $("reason-text").focus();
 }
 
 // --- decisions ----------------------------------------------------------------------------
@@ -413,6 +416,9 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   const key = event.key;
+  if (["a", "r", "n", "j", "p", "k", "u", "e", "/"].includes(key) || (state.rejecting && /^[1-9]$/.test(key))) {
+    event.preventDefault(); // a key that acts is not also typed into the box it focuses
+  }
   if (state.rejecting && /^[1-9]$/.test(key)) {
     const reason = state.meta.reasons[Number(key) - 1];
     if (reason) reject(reason);
@@ -421,10 +427,9 @@ document.addEventListener("keydown", (event) => {
   else if (key === "n" || key === "j" || key === "ArrowRight") step(1);
   else if (key === "p" || key === "k" || key === "ArrowLeft") step(-1);
   else if (key === "u") undo();
-  else if (key === "e") { event.preventDefault(); editFlagged(); }
-  else if (key === "/") { event.preventDefault(); $("f-q").focus(); }
+  else if (key === "e") editFlagged();
+  else if (key === "/") $("f-q").focus();
   else if (key === "Escape" && state.rejecting) toggleReasons();
-  else return;
 });
 
 // --- start --------------------------------------------------------------------------------
