@@ -261,7 +261,7 @@ def test_review_in_a_browser_then_prepare_honours_it(
         wait.until(lambda _: text_of(selector) == expected)
 
     def shown(where: str) -> None:
-        wait.until(lambda _: text_of("#example h2").endswith("/" + where))
+        until("#example h2", where)
 
     def click(selector: str, by: str = By.CSS_SELECTOR) -> None:
         wait.until(lambda _: browser.find_element(by, selector).click() or True)
@@ -308,12 +308,20 @@ def test_review_in_a_browser_then_prepare_honours_it(
         browser.find_element(By.TAG_NAME, "body").send_keys("n")
         shown("data.jsonl:8")
 
+        # A duplicate links to its cluster, and the list can show that cluster alone.
+        Select(browser.find_element(By.ID, "f-code")).select_by_value("X001")
+        shown("data.jsonl:12")
+        wait.until(lambda _: text_of(".cluster a").endswith("data.jsonl:11"))
+        click("#show-cluster")
+        until("#matched", "2 matching")
+        shown("data.jsonl:12")
+
         # The data changes under the page: the next decision (a: accept) is refused on the
-        # page, and the decision shown stays the saved one.
+        # page, and the record stays as saved.
         data.write_bytes(data.read_bytes() + b"\n")
         browser.find_element(By.TAG_NAME, "body").send_keys("a")
         wait.until(lambda _: "data files changed" in text_of("#error-text"))
-        until("#status", "edited")
+        until("#status", "not reviewed")
     data.write_bytes(data.read_bytes()[:-1])
 
     out = tmp_path / "out"

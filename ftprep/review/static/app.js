@@ -96,7 +96,7 @@ function readHash() {
     const value = hash.get(name);
     if (value === null) continue;
     if (select.tagName === "SELECT" && ![...select.options].some((o) => o.value === value)) {
-      select.append(el("option", { value }, value));
+      select.append(el("option", { value }, name === "cluster" ? "one cluster" : value));
     }
     select.value = value;
   }
@@ -336,6 +336,7 @@ function render(item) {
         item.cluster.map((c) =>
           el("a", { href: "#", onclick: (e) => { e.preventDefault(); const at = state.order.indexOf(c.row); show(c.row, at); } }, `${c.path}:${c.line}`),
         ),
+        el("a", { href: "#", id: "show-cluster", onclick: (e) => { e.preventDefault(); filterCluster(item); } }, "list only this cluster"),
       )
     : null;
   const parts = [
@@ -355,6 +356,17 @@ function render(item) {
   refreshListEntry(item);
   markCurrent();
   writeHash();
+}
+
+function filterCluster(item) {
+  for (const name of FILTERS) $(`f-${name}`).value = ""; // the whole cluster, whatever its codes
+  const select = $("f-cluster");
+  const value = String(item.row);
+  if (![...select.options].some((o) => o.value === value)) {
+    select.append(el("option", { value }, `the cluster of line ${item.line}`));
+  }
+  select.value = value;
+  loadList(item.row).catch((err) => showError(err.message));
 }
 
 // --- decisions ----------------------------------------------------------------------------
