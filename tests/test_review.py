@@ -169,3 +169,26 @@ def test_check_leaves_out_accepted_and_rejected_findings(data: Path, capsys) -> 
     assert "Q002" not in capsys.readouterr().out
     assert main(["check", str(data), "--review", str(data) + ".missing"]) == 2
     assert "review file not found" in capsys.readouterr().err
+
+
+def test_an_edit_of_a_preference_pair_and_undoing_a_decision(tmp_path: Path) -> None:
+    from ftprep.review.data import edited_example
+
+    pair = ftprep.Example.model_validate(
+        {
+            "messages": [{"role": "user", "content": "Name a colour."}],
+            "chosen": [{"role": "assistant", "content": "Blue."}],
+            "rejected": [{"role": "assistant", "content": "No."}],
+        }
+    )
+    edited = edited_example(pair, {"chosen/0": "Green.", "messages/0": "Name a colour, please."})
+    assert [m.text() for m in edited.conversation()] == ["Name a colour, please."]
+    assert [m.text() for m in edited.chosen] == ["Green."]
+    assert [m.text() for m in pair.chosen] == ["Blue."]  # the record read is left alone
+    with pytest.raises(ReviewError, match="no turn rejected/3"):
+        edited_example(pair, {"rejected/3": "x"})
+    review = Review(tmp_path / "r.review")
+    made = review.edit("00000000000000ff", "chosen/0", "Green.")
+    assert made.edits == {"chosen/0": "Green."}
+    review.clear("00000000000000ff", expect_rev=made.rev)
+    assert len(review) == 0 and review.path.read_bytes() == b""
