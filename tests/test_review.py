@@ -192,3 +192,13 @@ def test_an_edit_of_a_preference_pair_and_undoing_a_decision(tmp_path: Path) -> 
     assert made.edits == {"chosen/0": "Green."}
     review.clear("00000000000000ff", expect_rev=made.rev)
     assert len(review) == 0 and review.path.read_bytes() == b""
+
+
+def test_review_refuses_a_file_that_is_not_a_review_file(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = data.with_name("notes.review")
+    bad.write_text("these are my notes\n")
+    assert main(["review", str(data), "--review", str(bad), "--no-browser"]) == 2
+    assert "notes.review:1: unexpected character" in capsys.readouterr().err
+    assert bad.read_text() == "these are my notes\n"
