@@ -200,5 +200,5 @@ def test_review_refuses_a_file_that_is_not_a_review_file(
     bad = data.with_name("notes.review")
     bad.write_text("these are my notes\n")
     assert main(["review", str(data), "--review", str(bad), "--no-browser"]) == 2
-    assert "notes.review:1: unexpected character" in capsys.readouterr().err
+    assert "notes.review:1: not JSON" in capsys.readouterr().err
     assert bad.read_text() == "these are my notes\n"

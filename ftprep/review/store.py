@@ -207,7 +207,11 @@ class Review:
                 continue
             try:
                 decision = Decision.from_dict(orjson.loads(line))
-            except (orjson.JSONDecodeError, ReviewError) as err:
+            except orjson.JSONDecodeError as err:
+                raise ReviewError(
+                    f"{self.path}:{number}: not JSON ({err}); is it a review file?"
+                ) from None
+            except ReviewError as err:
                 raise ReviewError(f"{self.path}:{number}: {err}") from None
             out[decision.fingerprint] = decision
         return out
