@@ -458,6 +458,12 @@ async function start() {
     fillSelect("f-severity", meta.severities);
     fillSelect("f-split", meta.splits);
     setProgress(meta.progress);
+    if (meta.dataset_findings.length) {
+      const count = meta.dataset_findings.length;
+      $("dataset-summary").textContent = `${count} finding${count > 1 ? "s" : ""} about the dataset as a whole`;
+      $("dataset").append(...meta.dataset_findings.map(findingNode));
+      $("dataset").classList.remove("hidden");
+    }
     const row = readHash();
     for (const name of FILTERS) {
       const input = $(`f-${name}`);
