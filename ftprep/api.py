@@ -115,6 +115,8 @@ class LintResult:
     """The check's findings less those the baseline accepts."""
     suppressed: int = 0
     """Findings the baseline accepted."""
+    reviewed: int = 0
+    """Findings a review file settled (accepted, or of rejected or edited records)."""
     fixes: list[FileFix] = field(default_factory=list)
     """What fixing did (or, with ``diff``, would do) to each file."""
     unsafe_fixes: bool = False
@@ -182,10 +184,10 @@ def lint_files(
         if not diff and any(f.total for f in fixes):
             result = check_files(paths, config, against=against, progress=progress)
     findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)
+    settled = 0
     if review is not None:
         findings, settled = _reviewed(result, findings, review)
-        suppressed += settled
-    return LintResult(result, findings, suppressed, fixes, unsafe_fixes)
+    return LintResult(result, findings, suppressed, settled, fixes, unsafe_fixes)
 
 
 def _reviewed(
@@ -201,7 +203,7 @@ def _reviewed(
     reviewed = apply_review(replace(result, findings=findings), Review(review))
     rejected = {f"{int(result.facts.fingerprint[row]):016x}" for row in reviewed.rejected}
     kept = [f for f in reviewed.check.findings if f.fingerprint not in rejected]
-    return kept, len(findings) - len(kept)
+    return kept, max(len(findings) - len(kept), 0)  # an edit's check may find more
 
 
 def check(

@@ -371,6 +371,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         fixable=0 if args.fix else fixable,
         hidden=hidden,
         suppressed=run.suppressed,
+        reviewed=run.reviewed,
         color=use_color(verdict_stream, args.color),
     )
     _status(args, line, verdict_stream)

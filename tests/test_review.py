@@ -166,7 +166,8 @@ def test_check_leaves_out_accepted_and_rejected_findings(data: Path, capsys) -> 
     review.accept(first, ["Q002"])
     review.reject(second, "no")
     assert main(["check", str(data), "--review", str(review.path), "--select", "Q002"]) == 0
-    assert "Q002" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Q002" not in out and "2 findings settled by the review not shown" in out
     assert main(["check", str(data), "--review", str(data) + ".missing"]) == 2
     assert "review file not found" in capsys.readouterr().err
 
