@@ -110,6 +110,7 @@ def test_requests_without_the_token_are_refused(data: Path, tmp_path: Path) -> N
     with serving(data, tmp_path / "r.review") as served:
         assert request(served, "/api/meta", token=None)[0] == 403
         assert request(served, "/api/meta", token="wrong")[0] == 403
+        assert request(served, "/api/meta?token=%C3%A9t%C3%A9", token=None)[0] == 403
         assert request(served, f"/api/meta?token={served.token}", token=None)[0] == 200
         with urllib.request.urlopen(served.url, timeout=10) as page:  # the printed address
             assert b"ftprep review" in page.read()

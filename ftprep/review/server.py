@@ -232,6 +232,11 @@ class ReviewApp:
             status, headers, body = _json_response(HTTPStatus.CONFLICT, {"error": str(err)})
         except ReviewError as err:
             status, headers, body = _json_response(HTTPStatus.BAD_REQUEST, {"error": str(err)})
+        except OSError as err:  # the review file cannot be written (a full disk...)
+            message = f"cannot save the decision: {err.strerror or err}"
+            status, headers, body = _json_response(
+                HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message}
+            )
         headers.extend(
             [
                 ("Cache-Control", "no-store"),
@@ -255,7 +260,8 @@ class ReviewApp:
         else:
             cookie = cookies[COOKIE].value if COOKIE in cookies else None
             given = [header, *query.get("token", []), cookie]
-        if not any(g is not None and secrets.compare_digest(g, self.token) for g in given):
+        token = self.token.encode()
+        if not any(g is not None and secrets.compare_digest(g.encode(), token) for g in given):
             raise Refused(
                 HTTPStatus.FORBIDDEN,
                 "missing or wrong token: open the address `ftprep review` printed",
