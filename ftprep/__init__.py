@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ftprep.load.paths import InputError
     from ftprep.model import ContentPart, Example, FunctionCall, Message, Source, ToolCall
     from ftprep.report.report import Report
+    from ftprep.review import Review
     from ftprep.targets import TARGETS, Target, get_target
     from ftprep.validate.check import CheckResult
     from ftprep.write import (
@@ -67,6 +68,7 @@ __getattr__, __dir__ = lazy_attributes(
             "ftprep.model",
         ),
         "Report": "ftprep.report.report",
+        "Review": "ftprep.review",
         **dict.fromkeys(("TARGETS", "Target", "get_target"), "ftprep.targets"),
         "CheckResult": "ftprep.validate.check",
         **dict.fromkeys(
@@ -94,6 +96,7 @@ __all__ = [
     "PrepareError",
     "PrepareResult",
     "Report",
+    "Review",
     "Severity",
     "Source",
     "StatsResult",

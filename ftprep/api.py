@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from ftprep.fix import FileFix
     from ftprep.report.stats import TokenStats
     from ftprep.report.trained import TrainedView
+    from ftprep.review import Review
+    from ftprep.review.data import Reviewed
     from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
@@ -174,6 +176,8 @@ class LintResult:
     """The check's findings less those the baseline accepts."""
     suppressed: int = 0
     """Findings the baseline accepted."""
+    reviewed: int = 0
+    """Findings a review file settled (accepted, or of rejected or edited records)."""
     fixes: list[FileFix] = field(default_factory=list)
     """What fixing did (or, with ``diff``, would do) to each file."""
     unsafe_fixes: bool = False
@@ -215,11 +219,14 @@ def lint_files(
     diff: bool = False,
     baseline: str | None = None,
     progress: bool | None = None,
+    review: str | None = None,
 ) -> LintResult:
     """``ftprep check``: check resolved inputs; with ``fix``, fix them in place (the safe
     fixes, and with ``unsafe_fixes`` those that drop records) and check again when a file
     changed; with ``diff``, only work out the fixes' diffs. Findings the baseline (``baseline``,
-    else the configured one) accepts are left out."""
+    else the configured one) accepts are left out, and so are those a review file
+    (``review``) settles: accepted findings, rejected records, and an edited record's findings
+    of its old text (those of its new text are reported instead)."""
     baseline_file = baseline or config.baseline_path()
     accepted = Baseline.read(baseline_file) if baseline_file else None
     result = check_files(paths, config, against=against, progress=progress)
@@ -238,7 +245,26 @@ def lint_files(
         if not diff and any(f.total for f in fixes):
             result = check_files(paths, config, against=against, progress=progress)
     findings, suppressed = accepted.filter(result.findings) if accepted else (result.findings, 0)
-    return LintResult(result, findings, suppressed, fixes, unsafe_fixes)
+    settled = 0
+    if review is not None:
+        findings, settled = _reviewed(result, findings, review)
+    return LintResult(result, findings, suppressed, settled, fixes, unsafe_fixes)
+
+
+def _reviewed(
+    result: CheckResult, findings: list[Finding], review: str
+) -> tuple[list[Finding], int]:
+    """``findings`` (of ``result``) less those the review file ``review`` settles, and how
+    many it settled."""
+    from dataclasses import replace
+
+    from ftprep.review import Review
+    from ftprep.review.data import apply_review
+
+    reviewed = apply_review(replace(result, findings=findings), Review(review))
+    rejected = {f"{int(result.facts.fingerprint[row]):016x}" for row in reviewed.rejected}
+    kept = [f for f in reviewed.check.findings if f.fingerprint not in rejected]
+    return kept, max(len(findings) - len(kept), 0)  # an edit's check may find more
 
 
 def check(
@@ -286,6 +312,7 @@ def prepare(
     max_file_bytes: int | None = None,
     report: bool = True,
     progress: bool | None = None,
+    review: Review | PathLike | None = None,
 ) -> PrepareResult:
     """Check, fix, split and write ``inputs`` as upload-ready files in ``out_dir``.
 
@@ -302,6 +329,10 @@ def prepare(
     and ``output_field`` as in :func:`check`; ``progress`` as in :func:`check`, for the
     checking pass. A missing or unreadable input raises
     :class:`~ftprep.load.paths.InputError` before anything is written.
+    ``review``: a review file (or :class:`~ftprep.review.Review`) whose decisions apply:
+    rejected records go to ``rejected.jsonl`` with the reviewer's reason, edited records are
+    checked again and written edited, accepted findings are suppressed; the manifest records
+    the file's sha256 and counts.
     """
     from ftprep.split import SplitSpec  # imported here: a check needs neither
     from ftprep.write import prepare_files
@@ -338,10 +369,20 @@ def prepare(
                 max_file_bytes=max_file_bytes,
                 attachments=_report_page if report else None,
                 progress=bar,
+                review=None if review is None else _review_step(review),
             )
         in_memory_names(result.check, data.names)
         result.dataset_findings = renamed(result.dataset_findings, data.names)
         return result
+
+
+def _review_step(review: Review | PathLike) -> Callable[[CheckResult], Reviewed]:
+    """What ``prepare`` does with a review file: apply it to pass 1's check."""
+    from ftprep.review import Review
+    from ftprep.review.data import apply_review
+
+    file = review if isinstance(review, Review) else Review(review)
+    return lambda check: apply_review(check, file)
 
 
 def list_rules() -> list[dict[str, Any]]:

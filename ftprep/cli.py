@@ -44,6 +44,7 @@ from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
 from ftprep.report.statistics import write_statistics
+from ftprep.review.store import ReviewError
 from ftprep.rules.registry import ALL_RULES, check_selectors, fix_safety, rule_for
 from ftprep.targets import TARGETS
 from ftprep.validate.check import CheckResult
@@ -64,6 +65,7 @@ examples:
   ftprep stats train.jsonl                      token distributions per role
   ftprep prepare data.jsonl --out out/          train/holdout/rejected files + manifest
   ftprep convert data.json --to openai --out data.jsonl
+  ftprep review data.jsonl                      accept, reject, edit examples in a browser
 """
 
 
@@ -71,7 +73,15 @@ class UsageError(Exception):
     """A bad command line (unknown rule selector, rule...): exit 2 with the message."""
 
 
-USAGE_ERRORS = (ConfigError, UsageError, BaselineError, InputError, PrepareError, OutputError)
+USAGE_ERRORS = (
+    ConfigError,
+    UsageError,
+    BaselineError,
+    InputError,
+    PrepareError,
+    OutputError,
+    ReviewError,
+)
 """Errors in what the user asked for (options, configuration, inputs, output folder): the
 message and exit 2, never a traceback."""
 
@@ -227,6 +237,16 @@ def check_paths(
     return check_files(paths, config, against=against, progress=_progress_wanted(args))
 
 
+def add_review_option(parser: argparse.ArgumentParser) -> None:
+    """``--review FILE``: apply the decisions of a review file (see ``ftprep review``)."""
+    parser.add_argument(
+        "--review",
+        metavar="FILE",
+        help="apply the decisions of a review file (`ftprep review` writes it): accepted "
+        "findings are suppressed, rejected records rejected, edited records used as edited",
+    )
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
@@ -296,6 +316,7 @@ def add_check(sub: Any) -> None:
         help="report only findings not recorded in FILE (default: the configured baseline; "
         "see `ftprep baseline write`)",
     )
+    add_review_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
     add_logging_options(parser)
@@ -339,6 +360,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         diff=args.diff,
         baseline=args.baseline,
         progress=_progress_wanted(args),
+        review=args.review,
     )
     _report_fixes(args, run)
     if args.diff:
@@ -368,6 +390,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         fixable=0 if args.fix else fixable,
         hidden=hidden,
         suppressed=run.suppressed,
+        reviewed=run.reviewed,
         color=use_color(verdict_stream, args.color),
     )
     _status(args, line, verdict_stream)
@@ -599,6 +622,7 @@ def add_prepare(sub: Any) -> None:
         metavar="N",
         help="cut outputs into parts of at most N bytes (default: the target's limit)",
     )
+    add_review_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     add_config_options(parser)
     add_logging_options(parser)
@@ -621,6 +645,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         eval_file=args.eval,
         max_file_bytes=args.max_file_bytes,
         progress=_progress_wanted(args),
+        review=args.review,
     )
     counts = result.counts
     _status(
@@ -666,6 +691,70 @@ def run_convert(args: argparse.Namespace) -> int:
     return 1 if result.rejected else 0
 
 
+# --- review ---------------------------------------------------------------------------------
+
+
+def add_review(sub: Any) -> None:
+    """Register ``ftprep review``."""
+    parser = sub.add_parser(
+        "review",
+        help="read, accept, reject and edit examples on a local page",
+        description="Serve a page on 127.0.0.1 to page through the examples, flagged first, "
+        "and accept, reject (with a reason) or edit each one. Decisions are saved as they are "
+        "made to the review file (default: beside the first input, <file>.review), which "
+        "`prepare --review FILE` and `check --review FILE` honour. The address printed holds "
+        "a random token; requests without it are refused. Stop with Ctrl-C.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="DATA", help="files or folders")
+    parser.add_argument(
+        "--review", metavar="FILE", help="the review file (default: beside the first input)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, metavar="N", help="port on 127.0.0.1 (default: any free)"
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="print the address, do not open a browser"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_config_options(parser)
+    add_logging_options(parser)
+    parser.set_defaults(handler=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """``ftprep review``: check the data, then serve the review page until interrupted."""
+    import webbrowser
+
+    from ftprep.review import Review
+    from ftprep.review.data import default_review_path
+    from ftprep.review.server import ReviewApp, ReviewData, make_review_server, url_of
+
+    paths = expand_paths(args.paths)
+    config = config_from_args(args, paths)
+    for path in paths:
+        if path == "-" or not Path(path).is_file():
+            raise UsageError(f"review reads its inputs from files, not {path}")
+    review = Review(args.review or default_review_path(paths))
+    review.decisions()  # a file that is not a review file is an error now, not on the page
+    data = ReviewData.load(check_paths(args, paths, config))
+    app = ReviewApp(data, review)
+    try:
+        server = make_review_server(app, args.port)
+    except OSError as err:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {err.strerror}") from None
+    url = url_of(server, app)
+    print(f"Reviewing {len(data.rows):,} records into {review.path}", flush=True)
+    print(f"Open {url}", flush=True)
+    if not args.no_browser:
+        webbrowser.open(url)
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            _status(args, f"Stopped; decisions are in {review.path}", sys.stderr)
+    return 0
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 # --- show -----------------------------------------------------------------------------------
@@ -702,6 +791,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     add_prepare,
     add_convert,
     add_show,
+    add_review,
 )
 """Every subcommand's registration function, in ``--help`` order."""
 

@@ -212,4 +212,7 @@ def test_pure_python_build_leaves_the_extensions_out(fresh: Fresh, tmp_path: Pat
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "ftprep/dedup/keys.py" in names
+    assert {"index.html", "app.js", "app.css"} <= {  # the review page works offline
+        name.removeprefix("ftprep/review/static/") for name in names
+    }
     assert not [name for name in names if name.endswith((".so", ".pyd", ".c"))]

@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ftprep"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("ftprep", "ftprep.__main__", "ftprep.cli"),
     ("ftprep.api",),
+    ("ftprep.review",),
     ("ftprep.fix", "ftprep.baseline"),
     ("ftprep.report",),
     ("ftprep.write",),

@@ -107,10 +107,12 @@ def summary_line(
     fixable: int = 0,
     hidden: int = 0,
     suppressed: int = 0,
+    reviewed: int = 0,
     color: bool = False,
 ) -> str:
     """The one-line verdict that ends every run, e.g. ``Found 2 errors, 1 warning in 120
-    records (1 file).``"""
+    records (1 file).``; ``suppressed`` findings the baseline accepts and ``reviewed`` ones a
+    review file settles are counted at the end."""
     counts = [
         plural(summary.get("errors", 0), "error"),
         plural(summary.get("warnings", 0), "warning"),
@@ -142,6 +144,8 @@ def summary_line(
         text += f" {hidden:,} {more}fixable with --fix --unsafe-fixes (drops records)."
     if suppressed:
         text += f" {plural(suppressed, 'finding')} in the baseline not shown."
+    if reviewed:
+        text += f" {plural(reviewed, 'finding')} settled by the review not shown."
     return text
 
 

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +82,29 @@ EVAL = "holdout.eval"
 
 #: Makes extra output files (name to bytes) from the check and the facts of each split.
 Attachments = Callable[[CheckResult, dict[str, FactTable]], dict[str, bytes]]
+
+
+class Reviewed(Protocol):
+    """A person's decisions applied to pass 1 (:class:`ftprep.review.data.Reviewed`)."""
+
+    check: CheckResult
+    """The check with the findings the decisions settle left out or replaced."""
+    rejected: dict[int, dict[str, Any]]
+    """The reviewer's reason for each rejected row."""
+    edits: dict[int, dict[str, str]]
+    """The edited turns of each edited row."""
+
+    def edited(self, row: int, example: Example) -> Example:
+        """``example`` (the record of ``row``) as the reviewer edited it."""
+        ...
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """The manifest's ``review`` entry."""
+        ...
+
+
+#: Applies a review to pass 1's check (``prepare --review``).
+ReviewStep = Callable[[CheckResult], Reviewed]
 
 
 def unreadable(path: str, reason: str) -> PrepareError:
@@ -163,6 +186,7 @@ def plan(
     *,
     seed: int = 0,
     stratify: str | None = None,
+    rejected: dict[int, dict[str, Any]] | None = None,
 ) -> Plan:
     """Decide every record's destination from pass 1's findings and facts.
 
@@ -170,7 +194,8 @@ def plan(
     (``prepare.reject``, :class:`~ftprep.config.RejectPolicy`) rejects on (a finding about the
     whole dataset, such as D001 or D005, rejects nothing), then (with ``dedup.drop``) all but
     the first clean member of each duplicate cluster. The rest is split by
-    :func:`~ftprep.split.assign_holdout`, a cluster as one unit.
+    :func:`~ftprep.split.assign_holdout`, a cluster as one unit. ``rejected``:
+    rows a reviewer rejected, with the reason (they are rejected whatever their findings).
     """
     facts, config = check.facts, check.config
     n = len(facts)
@@ -191,6 +216,9 @@ def plan(
         if refusing and clean[row]:
             clean[row] = False
             reasons[row] = [reason(f) for f in refusing]
+    for row, why in (rejected or {}).items():
+        clean[row] = False
+        reasons[row] = [why, *reasons.get(row, [])]
 
     unit = duplicate_clusters(facts, config.dedup)
     kept = clean.copy()
@@ -287,6 +315,7 @@ class _Pass2:
         *,
         max_file_bytes: int | None,
         eval_file: bool,
+        reviewed: Reviewed | None = None,
     ):
         self.check = check
         self.plan = the_plan
@@ -301,6 +330,7 @@ class _Pass2:
         }
         self.eval = SplitFile(staging, EVAL, max_file_bytes) if eval_file else None
         self.tally = _Tally()
+        self.reviewed = reviewed
         self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
 
@@ -358,6 +388,9 @@ class _Pass2:
             self._reject(item, self.plan.reasons.get(row, []))
             return
         example = item.example
+        edited = self.reviewed is not None and row in self.reviewed.edits
+        if self.reviewed is not None and edited:
+            example = self.reviewed.edited(row, example)
         fixed = apply_fixes(example, self.config.prepare.fixes)
         line, problems = encode(self._dialect_for(example), example)
         if line is None:
@@ -372,7 +405,7 @@ class _Pass2:
         if carried:
             self.tally.kept_with_findings += 1
             self.tally.kept_findings.update(carried)
-        self._count_tokens(split, example, row, bool(fixed))
+        self._count_tokens(split, example, row, bool(fixed) or edited)
         if self.plan.stratum is not None:
             name = self.plan.strata[int(self.plan.stratum[row])]
             self.tally.strata.setdefault(name, Counter())[split] += 1
@@ -397,7 +430,9 @@ class _Pass2:
     def _reject(self, item: Loaded, reasons: list[dict[str, Any]]) -> None:
         self.files[REJECTED].write(reject_line(item.raw, reasons))
         self.tally.records["rejected"] += 1
-        for code in dict.fromkeys(str(r.get("code") or r.get("fix")) for r in reasons):
+        # A reviewer's rejection counts under "review", beside the codes and fixes.
+        codes = (str(r.get("code") or r.get("fix") or "review") for r in reasons)
+        for code in dict.fromkeys(codes):
             self.tally.rejected_by[code] += 1
 
     def _check_accounting(self) -> None:
@@ -500,6 +535,7 @@ def prepare_files(
     max_file_bytes: int | None = None,
     attachments: Attachments | None = None,
     progress: Progress | None = None,
+    review: ReviewStep | None = None,
 ) -> PrepareResult:
     """Check, fix, split and write ``paths`` into ``out_dir`` under ``config``.
 
@@ -507,7 +543,9 @@ def prepare_files(
     ``train-00001.jsonl``, ... above it). ``attachments`` makes further files from the check
     and the facts of each split (the HTML report); they are staged, hashed in the manifest and
     moved into place with the data. ``progress`` is called with the input bytes checked, as
-    by :func:`~ftprep.validate.check.run_check`.
+    by :func:`~ftprep.validate.check.run_check`. ``review`` applies a person's decisions to
+    the check (:func:`ftprep.review.data.apply_review`: accepted findings suppressed, rejected
+    records rejected with the reviewer's reason, edited records checked and written edited).
 
     Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
     ``out_dir`` or another prepare output, an input that cannot be read to its end or that
@@ -526,12 +564,10 @@ def prepare_files(
     target = get_target(config.target)
     dialect = get_dialect(target.dialect, DialectOptions.from_config(config))
     with Staging(out_dir) as staging:
-        check = run_check(names, config, progress=progress)
-        for finding in check.findings:
-            if finding.code == UnreadableFile.code:
-                raise unreadable(finding.path, finding.message)
+        check, reviewed = _pass1(names, config, progress, review)
         with stage("split plan"):
-            the_plan = plan(check, spec, seed=seed, stratify=stratify)
+            rejected = reviewed.rejected if reviewed else None
+            the_plan = plan(check, spec, seed=seed, stratify=stratify, rejected=rejected)
         writer = _Pass2(
             check,
             the_plan,
@@ -539,6 +575,7 @@ def prepare_files(
             staging,
             max_file_bytes=max_file_bytes if max_file_bytes is not None else target.max_file_bytes,
             eval_file=eval_file,
+            reviewed=reviewed,
         )
         with stage("write outputs"):
             outputs = writer.run()
@@ -560,8 +597,26 @@ def prepare_files(
             stratify=stratify,
             eval_file=eval_file,
         )
+        if reviewed is not None:
+            manifest["review"] = reviewed.manifest_entry()
         commit_with_manifest(staging, manifest, outputs, stems=(*SPLITS, EVAL))
     return PrepareResult(Path(out_dir), outputs, manifest, check, findings)
+
+
+def _pass1(
+    names: list[str], config: Config, progress: Progress | None, review: ReviewStep | None
+) -> tuple[CheckResult, Reviewed | None]:
+    """Pass 1: the check of ``names`` (an input that could not be read to its end raises),
+    with the ``review`` applied when there is one."""
+    check = run_check(names, config, progress=progress)
+    for finding in check.findings:
+        if finding.code == UnreadableFile.code:
+            raise unreadable(finding.path, finding.message)
+    if review is None:
+        return check, None
+    with stage("review"):
+        reviewed = review(check)
+    return reviewed.check, reviewed
 
 
 def _attach(
