@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ftprep.baseline import Baseline
-from ftprep.config import Config, ConfigError, base_config
+from ftprep.config import Config, ConfigError, PrepareConfig, base_config
 from ftprep.dialects import DialectOptions, dialect_names
 from ftprep.findings import Finding, Severity
 from ftprep.load import load_path, load_records
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ftprep.report.trained import TrainedView
     from ftprep.review import Review
     from ftprep.review.data import Reviewed
+    from ftprep.split import SplitSpec
     from ftprep.tokens.billing import BillingEstimate
     from ftprep.write import ConvertResult, PrepareResult
 
@@ -334,8 +335,7 @@ def prepare(
     checked again and written edited, accepted findings are suppressed; the manifest records
     the file's sha256 and counts.
     """
-    from ftprep.split import SplitSpec  # imported here: a check needs neither
-    from ftprep.write import prepare_files
+    from ftprep.write import prepare_files  # imported here: a check does not need it
 
     if holdout is not None and holdout_count is not None:
         raise ConfigError("give holdout or holdout_count, not both")
@@ -350,13 +350,7 @@ def prepare(
         stratify = stratify if stratify is not None else settings.stratify
         if stratify is not None and not stratify.strip():
             raise ConfigError("stratify needs a field name (a dotted path into the record)")
-        if holdout is None and holdout_count is None:
-            holdout, holdout_count = settings.holdout, settings.holdout_count
-        stable = settings.stable_split if stable_split is None else stable_split
-        try:
-            spec = SplitSpec(None if holdout_count is not None else holdout, holdout_count, stable)
-        except ValueError as err:  # the split's own check of the amount held out
-            raise ConfigError(str(err)) from None
+        spec = _split_spec(settings, holdout, holdout_count, stable_split)
         with reading_bar(paths, progress) as bar:
             result = prepare_files(
                 paths,
@@ -374,6 +368,24 @@ def prepare(
         in_memory_names(result.check, data.names)
         result.dataset_findings = renamed(result.dataset_findings, data.names)
         return result
+
+
+def _split_spec(
+    settings: PrepareConfig,
+    holdout: float | None,
+    holdout_count: int | None,
+    stable_split: bool | None,
+) -> SplitSpec:
+    """The split asked for: the arguments given, else the ``[prepare]`` settings."""
+    from ftprep.split import SplitSpec  # imported here: a check does not need it
+
+    if holdout is None and holdout_count is None:
+        holdout, holdout_count = settings.holdout, settings.holdout_count
+    stable = settings.stable_split if stable_split is None else stable_split
+    try:
+        return SplitSpec(None if holdout_count is not None else holdout, holdout_count, stable)
+    except ValueError as err:  # the split's own check of the amount held out
+        raise ConfigError(str(err)) from None
 
 
 def _review_step(review: Review | PathLike) -> Callable[[CheckResult], Reviewed]:
