@@ -79,7 +79,8 @@ class DedupConfig(_Section):
     """Where the LSH index lives: in memory, or in Redis (the ``redis`` extra)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "ftprep"
-    """Key prefix of the Redis index; concurrent runs on one database need distinct ones."""
+    """Key prefix of the Redis index. Each run adds a random part of its own below it, so
+    concurrent runs on one database never touch each other's keys."""
     multi_answer_share: float = Field(0.5, ge=0.0, le=1.0)
     """Contradictions: when more than this share of repeated prompts have several different
     answers, the data has several answers per prompt by design and X003 stays quiet (X005
