@@ -170,7 +170,65 @@ def parse_record(
             hint="write one JSON object per record",
         )
         return RawRecord(path, line, index, raw, error=error)
+    repeated = _repeated_key(raw, value)
+    if repeated is not None:
+        error = _problem(
+            "duplicate-key",
+            path,
+            line,
+            f"key {repeated} appears more than once in one object; readers keep one of "
+            "the values, not always the same",
+            column=start[0] + 1,
+            record=index,
+            hint="keep one value per key",
+        )
+        return RawRecord(path, line, index, raw, error=error)
     return RawRecord(path, line, index, raw, value=value)
+
+
+_KEY_TOKENS: dict[str, bytes] = {}
+"""Each top-level key seen, as its quoted JSON token (a record has few, files repeat them)."""
+_SHOWN_KEY = re.compile(r"[A-Za-z_][\w.-]{0,39}", re.A)
+
+
+def _repeated_key(raw: bytes, value: dict[str, Any]) -> str | None:
+    """The first key that one object of ``raw`` holds twice (shown quoted, or as "a key" when
+    it does not look like a field name), or ``None``. orjson keeps the last value of a
+    repeated key without a word; the cheap test (one ``bytes.count`` per top-level key)
+    leaves every record alone whose top-level keys each occur once in its bytes, and only
+    the rest are parsed again, keeping every pair."""
+    tokens = _KEY_TOKENS
+    for key in value:
+        token = tokens.get(key)
+        if token is None:
+            token = tokens[key] = orjson.dumps(key)
+        if raw.count(token) > 1:
+            break
+    else:
+        return None
+    try:
+        json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as found:
+        key = found.args[0]
+        return repr(key) if _SHOWN_KEY.fullmatch(key) else "a key"
+    except (ValueError, RecursionError):  # orjson read it; the standard library may not
+        pass
+    return None
+
+
+class _DuplicateKey(Exception):
+    """Raised by :func:`_unique_pairs` with the repeated key."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = {key for key, _ in pairs}
+    if len(keys) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return dict(pairs)
 
 
 def _open_binary(path: str) -> IO[bytes]:
@@ -190,8 +248,25 @@ def _open_binary(path: str) -> IO[bytes]:
             handle.close()
         raise
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+        return _GzipOwningFile(handle, owned=path != STDIN)  # type: ignore[return-value]
     return handle
+
+
+class _GzipOwningFile(gzip.GzipFile):
+    """A gzip reader over ``handle`` that closes it too (a ``GzipFile`` given a file object
+    leaves it open, so every gzip input leaked its file until the collector ran), unless
+    not ``owned`` (standard input)."""
+
+    def __init__(self, handle: IO[bytes], *, owned: bool):
+        super().__init__(fileobj=handle, mode="rb")
+        self._owned = handle if owned else None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._owned is not None:
+                self._owned.close()
 
 
 def _peek(stream: io.BufferedIOBase | IO[bytes]) -> bytes:
