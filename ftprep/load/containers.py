@@ -619,7 +619,7 @@ def plan_shards(path: str, target_bytes: int = 4 << 20, tail_bytes: int = 0) -> 
                 step = max(1, target_bytes // 4) if in_tail else target_bytes
                 handle.seek(min(start + step, size))
                 if handle.tell() < size:
-                    handle.readline()
+                    _skip_line(handle.readline)  # a chunk at a time: a line may be huge
                 end = handle.tell()
                 shards.append(Shard(path, start, end))
                 start = end
