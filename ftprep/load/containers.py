@@ -16,7 +16,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -330,7 +330,7 @@ def read_records(
             if kind == "jsonl":
                 yield from _read_jsonl(name, stream, max_line_bytes=max_line_bytes)
             elif kind == "array":
-                yield from _read_json_array(name, stream.read())
+                yield from _read_json_array(name, stream, max_line_bytes=max_line_bytes)
             else:
                 yield from _read_document(name, stream.read(), max_line_bytes=max_line_bytes)
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
@@ -451,58 +451,117 @@ def _bom_note(path: str) -> Problem:
     )
 
 
-# Strings (complete or unterminated) and the structural bytes that delimit array elements.
-_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{},]')
+# Strings (complete, or unterminated: no closing quote) and the structural bytes that delimit
+# array elements. It starts with a class of bytes, which the regex engine scans for fast.
+_JSON_TOKENS = re.compile(rb'["\[\]{},](?:(?<=")[^"\\]*(?:\\.[^"\\]*)*(")?)?')
+# The rest of a string up to its closing quote or the end of the window (escapes whole).
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*')
 
 
 class _Positions:
-    """Turns increasing byte offsets of a document into 1-based line numbers without
-    rescanning, and any offset into its (character, byte) position on its line."""
+    """A window on a document's bytes (all of them, or a stretch of a stream read a chunk at a
+    time): turns increasing offsets into 1-based line numbers without rescanning, and an
+    offset into its (character, byte) position on its line. Offsets are absolute (from the
+    start of the document); ``data`` holds the bytes from ``base``."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, stream: IO[bytes] | None = None):
         self.data = data
+        self.base = 0
         self.offset = 0
         self.line = 1
+        self.stream = stream
+        self.at_line_start = True
+        """Whether ``data`` starts at the start of a line."""
+
+    @property
+    def end(self) -> int:
+        """The offset just past the bytes in the window."""
+        return self.base + len(self.data)
 
     def line_at(self, offset: int) -> int:
-        self.line += self.data.count(b"\n", self.offset, offset)
+        self.line += self.data.count(b"\n", self.offset - self.base, offset - self.base)
         self.offset = offset
         return self.line
 
-    def start_of(self, offset: int) -> tuple[int, int]:
-        """The 0-based (character, byte) column of ``offset`` on its line."""
-        line_start = self.data.rfind(b"\n", 0, offset) + 1
-        column = len(self.data[line_start:offset].decode("utf-8", "replace"))
-        return column, offset - line_start
+    def start_of(self, offset: int) -> tuple[int, int] | None:
+        """The 0-based (character, byte) column of ``offset`` on its line; ``None`` when the
+        line starts before the window (a line of megabytes read as a stream)."""
+        found = self.data.rfind(b"\n", 0, offset - self.base)
+        if found < 0 and not self.at_line_start:
+            return None
+        line_start = found + 1
+        column = len(self.data[line_start : offset - self.base].decode("utf-8", "replace"))
+        return column, offset - self.base - line_start
+
+    def segment(self, start: int, end: int | None = None) -> bytes:
+        """The bytes from offset ``start`` to ``end`` (the end of the window when ``None``)."""
+        return self.data[start - self.base : None if end is None else end - self.base]
+
+    def more(self, keep: int) -> bool:
+        """Read the next chunk of the stream into the window, letting go of the bytes before
+        offset ``keep``; ``False`` at the end of the stream."""
+        if self.stream is None:
+            return False
+        chunk = self.stream.read(_READ_CHUNK)
+        if not chunk:
+            self.stream = None
+            return False
+        keep = min(max(keep, self.offset), self.end)
+        self.line_at(keep)
+        # Keep the start of the line too, when it is near, so columns stay known.
+        kept = keep - self.base
+        newline = self.data.rfind(b"\n", max(0, kept - _LINE_CONTEXT), kept)
+        if newline >= 0:
+            kept = newline + 1
+        elif self.at_line_start and kept <= _LINE_CONTEXT:
+            kept = 0
+        self.at_line_start = newline >= 0 or (kept == 0 and self.at_line_start)
+        self.data = self.data[kept:] + chunk
+        self.base += kept
+        return True
 
 
-def _record_at(
-    path: str, positions: _Positions, index: int, data: bytes, start: int, end: int
-) -> RawRecord:
-    """Parse ``data[start:end]`` (stripped) as the record ``index`` of a document."""
-    segment = data[start:end]
+_READ_CHUNK = 1 << 20
+_LINE_CONTEXT = 1 << 16
+"""How far back a streamed window keeps the start of the line it is in (for columns)."""
+
+
+def _at_column(record: RawRecord, start: tuple[int, int] | None) -> RawRecord:
+    """``record``'s error without a column when where its line starts is not known."""
+    if start is None and record.error is not None:
+        location = replace(record.error.location, column=None)
+        record.error = replace(record.error, location=location)
+    return record
+
+
+def _record_at(path: str, positions: _Positions, index: int, start: int, end: int) -> RawRecord:
+    """Parse the bytes from ``start`` to ``end`` (stripped) as the record ``index`` of a
+    document."""
+    segment = positions.segment(start, end)
     offset = start + len(segment) - len(segment.lstrip())
     raw = segment.strip()
     line = positions.line_at(offset)
     record = parse_record(path, line, index, raw)
     if record.error is not None:
         # Errors are rare: only then is the exact column worth computing.
-        record = parse_record(path, line, index, raw, positions.start_of(offset))
+        where = positions.start_of(offset)
+        record = _at_column(parse_record(path, line, index, raw, where or (0, 0)), where)
     return record
 
 
 def _document_error(
-    path: str, positions: _Positions, index: int, data: bytes, start: int, message: str, hint: str
+    path: str, positions: _Positions, index: int, start: int, message: str, hint: str
 ) -> RawRecord:
-    segment = data[start:]
+    segment = positions.segment(start)
     offset = start + len(segment) - len(segment.lstrip())
     line = positions.line_at(offset)
+    where = positions.start_of(offset)
     error = _problem(
         "invalid-json",
         path,
         line,
         message,
-        column=positions.start_of(offset)[0] + 1,
+        column=None if where is None else where[0] + 1,
         record=index,
         hint=hint,
     )
@@ -523,65 +582,123 @@ def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[R
         else:
             yield from _read_jsonl(path, io.BytesIO(data), max_line_bytes=max_line_bytes)
             return
-        record = _record_at(path, _Positions(data), 0, data, len(data) - len(body), len(data))
+        record = _record_at(path, _Positions(data), 0, len(data) - len(body), len(data))
     if len(body) != len(data):
         record.notes.append(_bom_note(path))
     yield record
 
 
-def _read_json_array(path: str, data: bytes) -> Iterator[RawRecord]:
-    """Split a JSON array into its elements, each parsed on its own, so one bad element is
-    reported at its line and the others still load."""
-    notes: list[Problem] = []
-    offset = 0
-    if data.startswith(_BOM):
-        offset = len(_BOM)
-        notes.append(_bom_note(path))
-    positions = _Positions(data)
-    depth = 0
-    element_start = data.index(b"[", offset) + 1
-    index = 0
-    for match in _JSON_TOKENS.finditer(data, element_start - 1):
-        token = match.group()
-        if token[:1] == b'"':
-            if len(token) == 1:
-                break  # an unterminated string: the file is truncated
-            continue
-        if token in (b"[", b"{"):
-            depth += 1
-            continue
-        if token in (b"]", b"}"):
-            depth -= 1
-            if depth != 0:
-                continue
-        elif depth != 1:
-            continue
-        closing = depth == 0
-        if data[element_start : match.start()].strip() or not closing or index > 0:
-            record = _record_at(path, positions, index, data, element_start, match.start())
-            if index == 0:
-                record.notes.extend(notes)
-            yield record
-            index += 1
-        element_start = match.end()
-        if closing:
-            if data[element_start:].strip():
-                yield _document_error(
-                    path,
-                    positions,
-                    index,
-                    data,
-                    element_start,
-                    "invalid JSON: data after the end of the top-level array",
-                    "remove what follows the closing bracket",
-                )
+def _first_line(positions: _Positions, start: int) -> int:
+    """The line of the first byte after ``start`` that is not whitespace."""
+    head = positions.segment(start, start + _READ_CHUNK)
+    return positions.line_at(start + len(head) - len(head.lstrip()))
+
+
+def _after_array(path: str, positions: _Positions, index: int, start: int) -> Iterator[RawRecord]:
+    """An error record when anything but whitespace follows the array's closing bracket
+    (read a chunk at a time, never held)."""
+    while not positions.segment(start).strip():
+        start = positions.end
+        if not positions.more(start):
             return
     yield _document_error(
         path,
         positions,
         index,
-        data,
-        element_start,
+        start,
+        "invalid JSON: data after the end of the top-level array",
+        "remove what follows the closing bracket",
+    )
+
+
+def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> Iterator[RawRecord]:
+    """Split a JSON array into its elements, each parsed on its own, so one bad element is
+    reported at its line and the others still load. The array is read a chunk at a time:
+    memory holds one element (an element over ``max_line_bytes`` is skipped unread, as an
+    over-long line is) and never the whitespace between elements."""
+    positions = _Positions(b"", stream)
+    while b"[" not in positions.data and positions.more(0):
+        pass  # the file starts with it, after a byte order mark and whitespace
+    notes: list[Problem] = []
+    offset = 0
+    if positions.data.startswith(_BOM):
+        offset = len(_BOM)
+        notes.append(_bom_note(path))
+    depth = 0
+    element_start = positions.data.index(b"[", offset) + 1
+    index = 0
+    position = element_start - 1
+    skipped_line: int | None = None  # the line of an element being skipped for its size
+    in_string = False  # skipping the rest of a string that began before the window
+    while True:
+        data, base = positions.data, positions.base
+        if in_string:
+            rest = _STRING_REST.match(data, position - base)
+            assert rest is not None  # the pattern matches the empty string
+            position = base + rest.end()
+            if rest.end() < len(data) and data[rest.end()] == 0x22:  # the closing quote
+                position += 1
+                in_string = False
+                continue
+            if not positions.more(position):
+                break
+            continue
+        unfinished = None
+        for match in _JSON_TOKENS.finditer(data, position - base):
+            token = match.group()
+            if token[0] == 0x22:  # a string
+                if match.group(1) is None:  # without its closing quote (yet)
+                    unfinished = match
+                    break
+                continue
+            position = base + match.end()
+            if token in (b"[", b"{"):
+                depth += 1
+                continue
+            if token in (b"]", b"}"):
+                depth -= 1
+                if depth != 0:
+                    continue
+            elif depth != 1:
+                continue
+            closing = depth == 0
+            token_start = base + match.start()
+            size = token_start - element_start
+            if skipped_line is not None or size > max_line_bytes:
+                line = skipped_line or _first_line(positions, element_start)
+                yield _too_long(path, line, index, size, max_line_bytes)
+                skipped_line = None
+                index += 1
+            elif positions.segment(element_start, token_start).strip() or not closing or index:
+                record = _record_at(path, positions, index, element_start, token_start)
+                if index == 0:
+                    record.notes.extend(notes)
+                yield record
+                index += 1
+            element_start = position
+            if closing:
+                yield from _after_array(path, positions, index, position)
+                return
+        # No whole token in the rest of the window: read on, keeping the element so far.
+        resume = positions.end if unfinished is None else base + unfinished.start()
+        if skipped_line is None and depth >= 1 and resume - element_start > max_line_bytes:
+            skipped_line = _first_line(positions, element_start)
+        if skipped_line is not None:
+            if unfinished is not None:  # a string starts: skip it too, a chunk at a time
+                in_string, resume = True, resume + 1
+            keep = resume
+        elif depth == 1 and not positions.segment(element_start, resume).strip():
+            keep = element_start = resume  # only whitespace between elements so far
+        else:
+            keep = element_start
+        position = resume
+        if not positions.more(keep):
+            break
+    yield _document_error(
+        path,
+        positions,
+        index,
+        max(element_start, positions.base),
         "invalid JSON: the file ends inside this record; the file looks truncated",
         "restore the end of the file or remove the incomplete record",
     )
