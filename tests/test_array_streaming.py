@@ -118,3 +118,26 @@ def test_a_gzip_array_of_spaces_is_not_read_whole(tmp_path: Path) -> None:
     peak = _peak_mb("check", spaces)
     assert peak < baseline + 64, (peak, baseline)
     assert len(list(read_records(spaces))) == 2
+
+
+def _records(path: Path, limit: int) -> list[RawRecord]:
+    return list(read_records(path, max_line_bytes=limit))
+
+
+def test_a_json_document_is_read_up_to_the_limit_only(tmp_path: Path) -> None:
+    """A ``.json`` file starting with ``{`` longer than the limit is JSON Lines misnamed (read
+    as a stream) or one record over the limit (skipped unread), never read whole."""
+    record = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    }
+    lines = tmp_path / "lines.json"
+    lines.write_text("".join(json.dumps(record) + "\n" for _ in range(100)))
+    read = _records(lines, 1024)
+    assert len(read) == 100 and all(r.value == record for r in read)
+    assert [r.line for r in read] == list(range(1, 101))
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps({**record, "pad": ["x" * 100] * 50}, indent=2))
+    (one,) = _records(pretty, 1024)
+    assert one.unread and one.error is not None and one.error.kind == "line-too-long"
+    (whole,) = _records(pretty, 1 << 20)
+    assert whole.value is not None and whole.value["messages"] == record["messages"]

@@ -332,7 +332,7 @@ def read_records(
             elif kind == "array":
                 yield from _read_json_array(name, stream, max_line_bytes=max_line_bytes)
             else:
-                yield from _read_document(name, stream.read(), max_line_bytes=max_line_bytes)
+                yield from _read_document(name, stream, max_line_bytes=max_line_bytes)
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
             yield RawRecord(
                 name,
@@ -568,9 +568,25 @@ def _document_error(
     return RawRecord(path, line, index, segment.strip(), error=error)
 
 
-def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[RawRecord]:
+def _read_document(path: str, stream: IO[bytes], *, max_line_bytes: int) -> Iterator[RawRecord]:
     """A ``.json`` file starting with ``{``: one JSON object, or JSON Lines misnamed ``.json``
-    (its first line is a whole object on its own)."""
+    (its first line is a whole object on its own). At most ``max_line_bytes`` are read
+    before deciding: a longer file is JSON Lines, streamed, or one record over the limit,
+    skipped unread."""
+    data = stream.read(max_line_bytes + 1)
+    if len(data) > max_line_bytes:
+        first_line = data.removeprefix(_BOM).split(b"\n", 1)[0]
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            size = len(data)
+            while chunk := stream.read(_SKIP_CHUNK):
+                size += len(chunk)
+            yield _too_long(path, 1, 0, size, max_line_bytes)
+            return
+        rejoined = io.BufferedReader(_Rejoined(data, stream))
+        yield from _read_jsonl(path, rejoined, max_line_bytes=max_line_bytes)
+        return
     body = data.removeprefix(_BOM)
     record = parse_record(path, 1, 0, body.strip())
     if record.error is not None:
@@ -586,6 +602,27 @@ def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[R
     if len(body) != len(data):
         record.notes.append(_bom_note(path))
     yield record
+
+
+class _Rejoined(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        chunk = self._rest.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _first_line(positions: _Positions, start: int) -> int:
