@@ -88,3 +88,12 @@ def test_status_and_error_lines_escape_names(
     assert "internal error" not in err
     assert "gone\\x1b[2J.jsonl" in stdout
     assert not RAW.search(err) and not RAW.search(stdout)
+
+
+def test_the_text_report_escapes_names(tmp_path: Path) -> None:
+    import ftprep
+    from ftprep.report.report import Report
+
+    path = _forged_file(tmp_path)
+    text = Report.from_check(ftprep.check([str(path)])).to_text()
+    assert "\\x1b[2J" in text and not RAW.search(text)
