@@ -648,6 +648,17 @@ def _after_array(path: str, positions: _Positions, index: int, start: int) -> It
     )
 
 
+def _string_end(positions: _Positions, position: int) -> tuple[int, bool]:
+    """Where the string the window is in at ``position`` ends (past its closing quote), and
+    ``False``; or the end of what the window holds of it, and ``True`` (read on)."""
+    data = positions.data
+    rest = _STRING_REST.match(data, position - positions.base)
+    assert rest is not None  # the pattern matches the empty string
+    if rest.end() < len(data) and data[rest.end()] == 0x22:  # the closing quote
+        return positions.base + rest.end() + 1, False
+    return positions.base + rest.end(), True
+
+
 def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> Iterator[RawRecord]:
     """Split a JSON array into its elements, each parsed on its own, so one bad element is
     reported at its line and the others still load. The array is read a chunk at a time:
@@ -656,13 +667,10 @@ def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> It
     positions = _Positions(b"", stream)
     while b"[" not in positions.data and positions.more(0):
         pass  # the file starts with it, after a byte order mark and whitespace
-    notes: list[Problem] = []
-    offset = 0
-    if positions.data.startswith(_BOM):
-        offset = len(_BOM)
-        notes.append(_bom_note(path))
+    bom = positions.data.startswith(_BOM)
+    notes = [_bom_note(path)] if bom else []
     depth = 0
-    element_start = positions.data.index(b"[", offset) + 1
+    element_start = positions.data.index(b"[", len(_BOM) if bom else 0) + 1
     index = 0
     position = element_start - 1
     skipped_line: int | None = None  # the line of an element being skipped for its size
@@ -670,14 +678,8 @@ def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> It
     while True:
         data, base = positions.data, positions.base
         if in_string:
-            rest = _STRING_REST.match(data, position - base)
-            assert rest is not None  # the pattern matches the empty string
-            position = base + rest.end()
-            if rest.end() < len(data) and data[rest.end()] == 0x22:  # the closing quote
-                position += 1
-                in_string = False
-                continue
-            if not positions.more(position):
+            position, in_string = _string_end(positions, position)
+            if in_string and not positions.more(position):
                 break
             continue
         unfinished = None
@@ -731,11 +733,16 @@ def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> It
         position = resume
         if not positions.more(keep):
             break
-    yield _document_error(
+    yield _truncated(path, positions, index, max(element_start, positions.base))
+
+
+def _truncated(path: str, positions: _Positions, index: int, start: int) -> RawRecord:
+    """The error record of an array whose file ends inside record ``index``."""
+    return _document_error(
         path,
         positions,
         index,
-        max(element_start, positions.base),
+        start,
         "invalid JSON: the file ends inside this record; the file looks truncated",
         "restore the end of the file or remove the incomplete record",
     )
