@@ -39,7 +39,7 @@ from ftprep.baseline import DEFAULT_PATH as DEFAULT_BASELINE
 from ftprep.baseline import Baseline, BaselineError
 from ftprep.config import Config, ConfigError, base_config
 from ftprep.dialects import dialect_names
-from ftprep.findings import Severity, plural
+from ftprep.findings import Severity, plural, printable
 from ftprep.load.paths import InputError, expand_paths
 from ftprep.progress import interactive
 from ftprep.report.formats import COLOR_CHOICES, FORMATS, summary_line, use_color, write_findings
@@ -212,10 +212,14 @@ def config_from_args(args: argparse.Namespace, paths: Sequence[str]) -> Config:
     )
 
 
-def _status(args: argparse.Namespace, text: str, stream: TextIO | None = None) -> None:
-    """Print a status line (a summary, what was written) unless ``--quiet``."""
+def _status(
+    args: argparse.Namespace, text: str, stream: TextIO | None = None, *, escape: bool = True
+) -> None:
+    """Print a status line (a summary, what was written) unless ``--quiet``; control
+    characters in it (from a file name) are shown escaped unless ``escape`` is false (a line
+    ftprep coloured itself)."""
     if not getattr(args, "quiet", False):
-        print(text, file=stream or sys.stdout)
+        print(printable(text, newlines=True) if escape else text, file=stream or sys.stdout)
 
 
 def _emit(text: str, stream: TextIO) -> None:
@@ -393,7 +397,7 @@ def run_check_command(args: argparse.Namespace) -> int:
         reviewed=run.reviewed,
         color=use_color(verdict_stream, args.color),
     )
-    _status(args, line, verdict_stream)
+    _status(args, line, verdict_stream, escape=False)
     fail_on = Severity.WARNING if args.strict else Severity.ERROR
     failed = (args.fix and run.changed) or any(fail_on <= f.severity for f in run.findings)
     return 1 if failed and not args.exit_zero else 0
@@ -657,9 +661,9 @@ def run_prepare(args: argparse.Namespace) -> int:
         _status(args, line)
     for finding in result.dataset_findings:
         if finding.severity is Severity.ERROR:
-            print(f"{finding.code} {finding.message}", file=sys.stderr)
+            print(printable(f"{finding.code} {finding.message}"), file=sys.stderr)
     for warning in result.warnings:
-        print(f"ftprep: warning: {warning}", file=sys.stderr)
+        print(printable(f"ftprep: warning: {warning}", newlines=True), file=sys.stderr)
     return 1 if result.failed else 0
 
 
@@ -823,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AccountingError:  # a PrepareError, but a bug in ftprep rather than in the input
         return _internal_error()
     except USAGE_ERRORS as err:
-        print(f"ftprep: error: {err}", file=sys.stderr)
+        print(printable(f"ftprep: error: {err}", newlines=True), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ftprep: interrupted", file=sys.stderr)
@@ -865,7 +869,7 @@ def _internal_error() -> int:
     err = sys.exc_info()[1]
     if os.environ.get("FTPREP_DEBUG") == "1" or err is None:
         raise
-    print(f"ftprep: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+    print(printable(f"ftprep: internal error: {type(err).__name__}: {err}"), file=sys.stderr)
     print("ftprep: set FTPREP_DEBUG=1 to see the traceback", file=sys.stderr)
     return 2
 

@@ -6,7 +6,10 @@ parent; in one folder ``.ftprep.toml``, then ``ftprep.toml``, then ``pyproject.t
 ruff searches). Keys use dashes in TOML (``per-file-ignores``) and underscores in Python.
 Unknown keys and bad values are rejected with the file, the key and what was expected.
 Paths in a configuration file (``per-file-ignores`` patterns, ``baseline``) are relative to
-its folder, so a run gives the same result from any working directory.
+its folder, so a run gives the same result from any working directory. Settings that reach
+the network (:data:`NETWORK_SETTINGS`) are read only from the user's own configuration (the
+working directory's, or a file named with ``--config``) or the command line: a dataset's own
+``ftprep.toml`` that sets them gets a warning and is otherwise obeyed.
 
 >>> Config.model_validate({"select": ["S", "R"], "ignore": ["Q002"]}).is_enabled("S001")
 True
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ftprep.log import logger
 
 CONFIG_FILES = (".ftprep.toml", "ftprep.toml", "pyproject.toml")
 STDIN = "-"
@@ -74,7 +79,8 @@ class DedupConfig(_Section):
     """Where the LSH index lives: in memory, or in Redis (the ``redis`` extra)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "ftprep"
-    """Key prefix of the Redis index; concurrent runs on one database need distinct ones."""
+    """Key prefix of the Redis index. Each run adds a random part of its own below it, so
+    concurrent runs on one database never touch each other's keys."""
     multi_answer_share: float = Field(0.5, ge=0.0, le=1.0)
     """Contradictions: when more than this share of repeated prompts have several different
     answers, the data has several answers per prompt by design and X003 stays quiet (X005
@@ -432,7 +438,48 @@ def config_for_inputs(inputs: Sequence[str]) -> Config:
             "(--config FILE, or config= in Python)"
         )
     (path,) = files
-    return Config() if path is None else load_config_file(path)
+    if path is None:
+        return Config()
+    config = load_config_file(path)
+    return config if path == find_config_file(Path.cwd()) else without_network(config)
+
+
+NETWORK_SETTINGS = ("ray_address", "dedup.storage", "dedup.redis_url")
+"""Settings that make a run reach another machine or service. A configuration file found
+beside the data (not the working directory's, not named with ``--config``) may not set them:
+a downloaded dataset's own ``ftprep.toml`` could otherwise send its records or signatures
+anywhere."""
+
+
+def _is_set(config: Config, name: str) -> bool:
+    """Whether the file ``config`` was read from sets ``name`` (``section.key`` or ``key``)."""
+    section, _, key = name.rpartition(".")
+    model: BaseModel = getattr(config, section) if section else config
+    return key in model.model_fields_set
+
+
+def without_network(config: Config) -> Config:
+    """``config`` with the :data:`NETWORK_SETTINGS` its file sets put back to their defaults,
+    and a warning naming them (they come from the user's own configuration, ``--config`` or
+    the command line)."""
+    found = [name for name in NETWORK_SETTINGS if _is_set(config, name)]
+    if not found:
+        return config
+    logger.warning(
+        "%s sets %s: settings that reach the network are ignored in a configuration found "
+        "beside the data; set them in your own configuration (the working directory's), on "
+        "the command line, or name the file with --config to trust it",
+        config.source,
+        ", ".join(name.replace("_", "-") for name in found),
+    )
+    defaults = Config()
+    dedup = {
+        key: getattr(defaults.dedup, key)
+        for key in (name.removeprefix("dedup.") for name in found if name.startswith("dedup."))
+    }
+    update: dict[str, Any] = {name: getattr(defaults, name) for name in found if "." not in name}
+    update["dedup"] = config.dedup.model_copy(update=dedup)
+    return config.model_copy(update=update)
 
 
 def _describe(path: Path | None) -> str:

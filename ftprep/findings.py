@@ -63,7 +63,7 @@ class Location:
     pairs)."""
 
     def __str__(self) -> str:
-        shown = display_path(self.path)
+        shown = printable(display_path(self.path))
         if shown.startswith("<") and self.record is not None:  # in-memory data: its index
             return f"{shown}[{self.record}]"
         parts = [shown]
@@ -212,6 +212,27 @@ def display_path(path: str) -> str:
     except UnicodeEncodeError:  # a surrogate no file system produced (an in-memory name)
         raw = path.encode("utf-8", "backslashreplace")
     return raw.decode("utf-8", "backslashreplace")
+
+
+_CONTROLS = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+"""Characters that move the cursor, end a line, start an escape sequence or reorder the text
+after them (C0 and C1 controls, DEL, Unicode bidirectional controls); the tab is kept."""
+_ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _CONTROLS}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r"})
+del _ESCAPES[ord("\t")]
+_ESCAPES_KEEPING_NEWLINES = {**_ESCAPES}
+del _ESCAPES_KEEPING_NEWLINES[ord("\n")]
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal or in a line-based format: control characters
+    (a newline, a carriage return, an ANSI escape, a bidirectional override) shown escaped
+    as ``\\n``, ``\\x1b``, ``\\u202e``, so a file name or a record's text can neither forge
+    a line of output nor drive the terminal. With ``newlines``, line breaks are kept (for
+    messages of several lines that ftprep writes itself)."""
+    if text.isprintable():
+        return text
+    return text.translate(_ESCAPES_KEEPING_NEWLINES if newlines else _ESCAPES)
 
 
 def mask_secret(secret: str, keep: int = 4) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from ftprep.findings import printable
+
 logger = logging.getLogger("ftprep")
 """The one logger of the package."""
 
@@ -38,7 +40,8 @@ class _Formatter(logging.Formatter):
     """``ftprep: debug: message``, as the command line's own errors read."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"ftprep: {record.levelname.lower()}: {record.getMessage()}"
+        message = printable(record.getMessage(), newlines=True)  # names may hold escapes
+        return f"ftprep: {record.levelname.lower()}: {message}"
 
 
 class _Stderr(logging.StreamHandler[TextIO]):

@@ -15,7 +15,7 @@ import pytest
 
 from ftprep.config import Config, DedupConfig
 from ftprep.dedup.clusters import duplicate_clusters
-from ftprep.dedup.index import RedisIndex, lsh_params
+from ftprep.dedup.index import RedisIndex, candidate_pairs, lsh_params
 from ftprep.validate.check import run_check
 
 redis = needs.module("redis", "redis")
@@ -124,3 +124,37 @@ def test_the_redis_index_is_datasketchs(redis_url: str) -> None:
         assert sorted(other.query(query)) == [b"0", b"2"]
     finally:
         index.close()
+
+
+def test_two_runs_on_one_redis_keep_their_own_index(redis_url: str) -> None:
+    """Two runs with the same (default) prefix at once: one run closing its index, or a
+    later one clearing it before use, used to delete the other's bands mid-run."""
+    config = DedupConfig(storage="redis", redis_url=redis_url)
+    bands, rows = lsh_params(config)
+    rng = np.random.default_rng(11)
+    signatures = rng.integers(0, 2**32, size=(4, config.num_perm), dtype=np.uint32)
+    signatures[1] = signatures[0]
+    first = RedisIndex(config, bands, rows)
+    first.insert(np.arange(4, dtype=np.int64), signatures)
+    second = RedisIndex(config, bands, rows)  # starts while the first is running
+    second.insert(np.arange(4, dtype=np.int64), signatures)
+    second.close()
+    try:
+        assert first.basename != second.basename
+        assert candidate_pairs(first).tolist() == [(0 << 32) | 1]
+    finally:
+        first.close()
+    client = redis.Redis.from_url(redis_url)
+    assert list(client.scan_iter(match=b"ftprep:*")) == []
+
+
+def test_concurrent_checks_on_one_redis_give_each_the_memory_findings(
+    redis_url: str, train: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    memory = _x_findings(train, Config())
+    config = Config(workers=1, dedup=DedupConfig(storage="redis", redis_url=redis_url))
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(pool.map(lambda _: _x_findings(train, config), range(3)))
+    assert all(run == memory for run in runs)

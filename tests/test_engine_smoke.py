@@ -310,3 +310,59 @@ def test_producers_fill_the_fact_tables_columns_in_order() -> None:
         FactTableBuilder(8, (keys, counts))
     with pytest.raises(ValueError, match="do not complete the table"):
         FactTableBuilder(8, (counts,))
+
+
+_ORPHANING = """
+import os, sys, time
+from ftprep.config import Config
+from ftprep.validate import engine
+from ftprep.validate.check import run_check
+
+engine.SHARD_BYTES = 4096
+parent, run_unit = os.getpid(), engine.RecordPass.run_unit
+
+def stuck(self, unit):
+    if os.getpid() != parent:
+        os.write(1, b"%d\\n" % os.getpid())  # one write: the workers print at once
+        time.sleep(600)
+    return run_unit(self, unit)
+
+engine.RecordPass.run_unit = stuck
+run_check([sys.argv[1]], Config(workers=3))
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_die_with_the_main_process() -> None:
+    """kill -9 of the main process mid-run leaves no worker running (they used to run on,
+    110-250 MB each, for as long as their unit took)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = FIXTURES / "drone" / "drone_training.jsonl"
+    main = subprocess.Popen(
+        [sys.executable, "-c", _ORPHANING, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert main.stdout is not None
+    workers = [int(main.stdout.readline()) for _ in range(2)]
+    assert all(_alive(pid) for pid in workers)
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+    deadline = time.monotonic() + 60  # a guard against a hang, not a measurement
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from ftprep.cli import main
-from ftprep.findings import Finding, Location, Severity
+from ftprep.findings import Finding, Location, Severity, printable
 from ftprep.report.formats import FORMATS, render, summary_line, write_findings
 from ftprep.rules.registry import ALL_RULES
 
@@ -209,8 +209,8 @@ def test_github_annotations_escape_and_round_trip() -> None:
     level, props, message = _parse_github(lines[0])
     assert level == "error"
     assert props == {"file": "data/train set.jsonl", "line": "3", "col": "17", "title": "L001"}
-    assert "%25" in message and "%0D%0A" in message
-    assert _unescape(message) == f"{BROKEN.message}\n{BROKEN.hint}"
+    assert "%25" in message and "\\r\\n" in message  # a record's line break stays on the line
+    assert _unescape(message) == f"{printable(BROKEN.message)}\n{printable(BROKEN.hint)}"
     assert _parse_github(lines[1])[0] == "warning"
     level, props, _ = _parse_github(lines[2])
     assert level == "notice"

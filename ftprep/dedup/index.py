@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import secrets
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -160,9 +161,10 @@ def _shared(members: I64, sorted_keys: npt.NDArray[Any]) -> tuple[I64, I64]:
 class RedisIndex:
     """Band keys in Redis, through datasketch's ``MinHashLSH`` with Redis storage.
 
-    The index lives under ``basename`` (``<redis_prefix>:lsh:<parameters>``), which is
-    cleared before use and deleted by :meth:`close`; runs sharing a Redis database at the
-    same time need different ``redis_prefix`` values.
+    The index lives under ``basename`` (``<redis_prefix>:lsh:<run>:<parameters>``), deleted
+    by :meth:`close`. ``<run>`` is drawn at random for each index, so runs sharing a Redis
+    database at the same time (with the default prefix too) never read or delete each other's
+    bands; ``redis_prefix`` groups them, e.g. to delete what a killed run left.
     """
 
     def __init__(self, config: DedupConfig, bands: int, rows: int):
@@ -177,11 +179,11 @@ class RedisIndex:
 
         self.seed = config.seed
         params: dict[str, Any] = parse_url(config.redis_url)  # type: ignore[no-untyped-call]
+        run = secrets.token_hex(8)
         self.basename = (
-            f"{config.redis_prefix}:lsh:p{config.num_perm}:s{config.seed}:{bands}x{rows}".encode()
-        )
+            f"{config.redis_prefix}:lsh:{run}:p{config.num_perm}:s{config.seed}:{bands}x{rows}"
+        ).encode()
         self._client = redis.Redis(**params)
-        self._clear()
         self._lsh = MinHashLSH(
             num_perm=config.num_perm,
             params=(bands, rows),

@@ -3,15 +3,21 @@
 The calling process works too: it and ``workers - 1`` forked (or spawned) workers claim units
 from a shared counter, so the last units end together. Workers send back compact results
 (findings and fact tables, pickled), never texts. An exception in a worker reaches the caller
-with the worker's traceback as a note; a worker that dies is an error, not a hang.
+with the worker's traceback as a note; a worker that dies is an error, not a hang, and a
+worker whose parent dies (``kill -9``) ends too instead of running on unseen.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import pickle
 import queue
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from multiprocessing.process import BaseProcess
@@ -40,12 +46,38 @@ def _claim(counter: Synchronized[int]) -> int:
     return index
 
 
+def _die_with(parent: int) -> None:
+    """End this worker when process ``parent`` ends: on Linux the kernel kills it
+    (``PR_SET_PDEATHSIG``), elsewhere a thread watching the parent's id does."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        set_parent_death_signal = 1  # PR_SET_PDEATHSIG, <linux/prctl.h>
+        if libc.prctl(set_parent_death_signal, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before the signal was asked for
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ftprep-parent-watch", daemon=True).start()
+
+
 def _work(
-    units: list[Unit], config: Config, counter: Synchronized[int], results: Queue[_Message]
+    units: list[Unit],
+    config: Config,
+    counter: Synchronized[int],
+    results: Queue[_Message],
+    parent: int,
 ) -> None:
-    """A worker process: claim units until none is left, put ``(index, ok, pickled result or
-    exception)`` on ``results`` for each."""
+    """A worker process of ``parent``: claim units until none is left, put ``(index, ok,
+    pickled result or exception)`` on ``results`` for each."""
     global _WORKER
+    _die_with(parent)
     if _WORKER is None or _WORKER.config is not config:
         _WORKER = RecordPass(config)
     while (index := _claim(counter)) < len(units):
@@ -126,7 +158,9 @@ def _share_units(units: list[Unit], config: Config, workers: int) -> Iterator[Un
         # pages stay shared instead of being copied on the first collection.
         gc.freeze()
     processes = [
-        context.Process(target=_work, args=(units, config, counter, results), daemon=True)
+        context.Process(
+            target=_work, args=(units, config, counter, results, os.getpid()), daemon=True
+        )
         for _ in range(workers - 1)
     ]
     try:

@@ -15,7 +15,9 @@ Needs the ``ray`` extra; imported only when ``engine = "ray"`` is chosen.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ftprep.config import Config
@@ -28,6 +30,22 @@ def _require_ray() -> Any:
     except ImportError:
         raise ImportError("the Ray engine needs Ray: pip install 'ftprep[ray]'") from None
     return ray
+
+
+@contextmanager
+def _usage_reporting_off() -> Iterator[None]:
+    """Ray's usage statistics off (``RAY_USAGE_STATS_ENABLED=0``) for the processes a
+    ``ray.init`` in the block starts; the variable is restored afterwards."""
+    name = "RAY_USAGE_STATS_ENABLED"
+    before = os.environ.get(name)
+    os.environ[name] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
 
 
 class _RecordActor:
@@ -45,7 +63,9 @@ class RayExecutor:
 
     Connects to ``address`` (``auto`` for a running cluster, ``ray://host:10001`` for a
     client connection) or starts a local Ray with ``workers`` CPUs when Ray is not
-    initialised yet; a Ray started here is shut down afterwards.
+    initialised yet, without the dashboard and with usage reporting off (Ray's dashboard
+    probes cloud metadata endpoints and sends usage statistics otherwise); a Ray started
+    here is shut down afterwards.
     """
 
     def __init__(self, *, address: str | None = None, workers: int | None = None):
@@ -68,7 +88,8 @@ class RayExecutor:
                 init_args["address"] = self.address
             elif self.workers:
                 init_args["num_cpus"] = self.workers
-            ray.init(**init_args)
+            with _usage_reporting_off():
+                ray.init(**init_args)
             started_here = True
         try:
             cpus = int(ray.available_resources().get("CPU", 1)) or 1

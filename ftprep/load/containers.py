@@ -16,7 +16,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -173,7 +173,65 @@ def parse_record(
             hint="write one JSON object per record",
         )
         return RawRecord(path, line, index, raw, error=error)
+    repeated = _repeated_key(raw, value)
+    if repeated is not None:
+        error = _problem(
+            "duplicate-key",
+            path,
+            line,
+            f"key {repeated} appears more than once in one object; readers keep one of "
+            "the values, not always the same",
+            column=start[0] + 1,
+            record=index,
+            hint="keep one value per key",
+        )
+        return RawRecord(path, line, index, raw, error=error)
     return RawRecord(path, line, index, raw, value=value)
+
+
+_KEY_TOKENS: dict[str, bytes] = {}
+"""Each top-level key seen, as its quoted JSON token (a record has few, files repeat them)."""
+_SHOWN_KEY = re.compile(r"[A-Za-z_][\w.-]{0,39}", re.A)
+
+
+def _repeated_key(raw: bytes, value: dict[str, Any]) -> str | None:
+    """The first key that one object of ``raw`` holds twice (shown quoted, or as "a key" when
+    it does not look like a field name), or ``None``. orjson keeps the last value of a
+    repeated key without a word; the cheap test (one ``bytes.count`` per top-level key)
+    leaves every record alone whose top-level keys each occur once in its bytes, and only
+    the rest are parsed again, keeping every pair."""
+    tokens = _KEY_TOKENS
+    for key in value:
+        token = tokens.get(key)
+        if token is None:
+            token = tokens[key] = orjson.dumps(key)
+        if raw.count(token) > 1:
+            break
+    else:
+        return None
+    try:
+        json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as found:
+        key = found.args[0]
+        return repr(key) if _SHOWN_KEY.fullmatch(key) else "a key"
+    except (ValueError, RecursionError):  # orjson read it; the standard library may not
+        pass
+    return None
+
+
+class _DuplicateKey(Exception):
+    """Raised by :func:`_unique_pairs` with the repeated key."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = {key for key, _ in pairs}
+    if len(keys) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return dict(pairs)
 
 
 def _open_binary(path: str) -> IO[bytes]:
@@ -193,8 +251,25 @@ def _open_binary(path: str) -> IO[bytes]:
             handle.close()
         raise
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+        return _GzipOwningFile(handle, owned=path != STDIN)  # type: ignore[return-value]
     return handle
+
+
+class _GzipOwningFile(gzip.GzipFile):
+    """A gzip reader over ``handle`` that closes it too (a ``GzipFile`` given a file object
+    leaves it open, so every gzip input leaked its file until the collector ran), unless
+    not ``owned`` (standard input)."""
+
+    def __init__(self, handle: IO[bytes], *, owned: bool):
+        super().__init__(fileobj=handle, mode="rb")
+        self._owned = handle if owned else None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._owned is not None:
+                self._owned.close()
 
 
 def _peek(stream: io.BufferedIOBase | IO[bytes]) -> bytes:
@@ -262,9 +337,9 @@ def read_records(
             if kind == "jsonl":
                 yield from _read_jsonl(name, stream, max_line_bytes=max_line_bytes)
             elif kind == "array":
-                yield from _read_json_array(name, stream.read())
+                yield from _read_json_array(name, stream, max_line_bytes=max_line_bytes)
             else:
-                yield from _read_document(name, stream.read(), max_line_bytes=max_line_bytes)
+                yield from _read_document(name, stream, max_line_bytes=max_line_bytes)
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
             yield RawRecord(
                 name,
@@ -421,50 +496,109 @@ def _bom_note(path: str) -> Problem:
 _NOT_CONTINUATION = bytes([*range(0x80), *range(0xC0, 0x100)])
 """All bytes but UTF-8 continuation bytes: a line's characters are its bytes less those."""
 
-# Strings (complete or unterminated) and the structural bytes that delimit array elements.
-_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{},]')
+# Strings (complete, or unterminated: no closing quote) and the structural bytes that delimit
+# array elements. It starts with a class of bytes, which the regex engine scans for fast.
+_JSON_TOKENS = re.compile(rb'["\[\]{},](?:(?<=")[^"\\]*(?:\\.[^"\\]*)*(")?)?')
+# The rest of a string up to its closing quote or the end of the window (escapes whole).
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*')
 
 
 class _Positions:
-    """Turns increasing byte offsets of a document into 1-based line numbers without
-    rescanning, and any offset into its (character, byte) position on its line."""
+    """A window on a document's bytes (all of them, or a stretch of a stream read a chunk at a
+    time): turns increasing offsets into 1-based line numbers without rescanning, and an
+    offset into its (character, byte) position on its line. Offsets are absolute (from the
+    start of the document); ``data`` holds the bytes from ``base``."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, stream: IO[bytes] | None = None):
         self.data = data
+        self.base = 0
         self.offset = 0
         self.line = 1
+        self.stream = stream
+        self.at_line_start = True
+        """Whether ``data`` starts at the start of a line."""
         self._column_offset = 0
         self._column = 0
+
+    @property
+    def end(self) -> int:
+        """The offset just past the bytes in the window."""
+        return self.base + len(self.data)
 
     def column_at(self, offset: int) -> int:
         """The 1-based character column of ``offset``, for increasing offsets: each byte is
         decoded once, so a one-line array of a million records costs one pass."""
-        data = self.data
-        newline = data.rfind(b"\n", self._column_offset, offset)
+        data, base = self.data, self.base
+        start = max(self._column_offset - base, 0)
+        newline = data.rfind(b"\n", start, offset - base)
         if newline >= 0:
-            self._column_offset, self._column = newline + 1, 0
-        part = data[self._column_offset : offset]
+            start, self._column = newline + 1, 0
+        part = data[start : offset - base]
         self._column += len(part) - len(part.translate(None, _NOT_CONTINUATION))
         self._column_offset = offset
         return self._column + 1
 
     def line_at(self, offset: int) -> int:
-        self.line += self.data.count(b"\n", self.offset, offset)
+        self.line += self.data.count(b"\n", self.offset - self.base, offset - self.base)
         self.offset = offset
         return self.line
 
-    def start_of(self, offset: int) -> tuple[int, int]:
-        """The 0-based (character, byte) column of ``offset`` on its line."""
-        line_start = self.data.rfind(b"\n", 0, offset) + 1
-        column = len(self.data[line_start:offset].decode("utf-8", "replace"))
-        return column, offset - line_start
+    def start_of(self, offset: int) -> tuple[int, int] | None:
+        """The 0-based (character, byte) column of ``offset`` on its line; ``None`` when the
+        line starts before the window (a line of megabytes read as a stream)."""
+        found = self.data.rfind(b"\n", 0, offset - self.base)
+        if found < 0 and not self.at_line_start:
+            return None
+        line_start = found + 1
+        column = len(self.data[line_start : offset - self.base].decode("utf-8", "replace"))
+        return column, offset - self.base - line_start
+
+    def segment(self, start: int, end: int | None = None) -> bytes:
+        """The bytes from offset ``start`` to ``end`` (the end of the window when ``None``)."""
+        return self.data[start - self.base : None if end is None else end - self.base]
+
+    def more(self, keep: int) -> bool:
+        """Read the next chunk of the stream into the window, letting go of the bytes before
+        offset ``keep``; ``False`` at the end of the stream."""
+        if self.stream is None:
+            return False
+        chunk = self.stream.read(_READ_CHUNK)
+        if not chunk:
+            self.stream = None
+            return False
+        keep = min(max(keep, self.offset), self.end)
+        self.line_at(keep)
+        self.column_at(keep)  # count the columns of the bytes let go
+        # Keep the start of the line too, when it is near, so columns stay known.
+        kept = keep - self.base
+        newline = self.data.rfind(b"\n", max(0, kept - _LINE_CONTEXT), kept)
+        if newline >= 0:
+            kept = newline + 1
+        elif self.at_line_start and kept <= _LINE_CONTEXT:
+            kept = 0
+        self.at_line_start = newline >= 0 or (kept == 0 and self.at_line_start)
+        self.data = self.data[kept:] + chunk
+        self.base += kept
+        return True
 
 
-def _record_at(
-    path: str, positions: _Positions, index: int, data: bytes, start: int, end: int
-) -> RawRecord:
-    """Parse ``data[start:end]`` (stripped) as the record ``index`` of a document."""
-    segment = data[start:end]
+_READ_CHUNK = 1 << 20
+_LINE_CONTEXT = 1 << 16
+"""How far back a streamed window keeps the start of the line it is in (for columns)."""
+
+
+def _at_column(record: RawRecord, start: tuple[int, int] | None) -> RawRecord:
+    """``record``'s error without a column when where its line starts is not known."""
+    if start is None and record.error is not None:
+        location = replace(record.error.location, column=None)
+        record.error = replace(record.error, location=location)
+    return record
+
+
+def _record_at(path: str, positions: _Positions, index: int, start: int, end: int) -> RawRecord:
+    """Parse the bytes from ``start`` to ``end`` (stripped) as the record ``index`` of a
+    document."""
+    segment = positions.segment(start, end)
     offset = start + len(segment) - len(segment.lstrip())
     raw = segment.strip()
     line = positions.line_at(offset)
@@ -472,32 +606,50 @@ def _record_at(
     record = parse_record(path, line, index, raw)
     if record.error is not None:
         # Errors are rare: only then is the exact column worth computing.
-        record = parse_record(path, line, index, raw, positions.start_of(offset))
+        where = positions.start_of(offset)
+        record = _at_column(parse_record(path, line, index, raw, where or (0, 0)), where)
     record.column = column
     return record
 
 
 def _document_error(
-    path: str, positions: _Positions, index: int, data: bytes, start: int, message: str, hint: str
+    path: str, positions: _Positions, index: int, start: int, message: str, hint: str
 ) -> RawRecord:
-    segment = data[start:]
+    segment = positions.segment(start)
     offset = start + len(segment) - len(segment.lstrip())
     line = positions.line_at(offset)
+    where = positions.start_of(offset)
     error = _problem(
         "invalid-json",
         path,
         line,
         message,
-        column=positions.start_of(offset)[0] + 1,
+        column=None if where is None else where[0] + 1,
         record=index,
         hint=hint,
     )
     return RawRecord(path, line, index, segment.strip(), error=error)
 
 
-def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[RawRecord]:
+def _read_document(path: str, stream: IO[bytes], *, max_line_bytes: int) -> Iterator[RawRecord]:
     """A ``.json`` file starting with ``{``: one JSON object, or JSON Lines misnamed ``.json``
-    (its first line is a whole object on its own)."""
+    (its first line is a whole object on its own). At most ``max_line_bytes`` are read
+    before deciding: a longer file is JSON Lines, streamed, or one record over the limit,
+    skipped unread."""
+    data = stream.read(max_line_bytes + 1)
+    if len(data) > max_line_bytes:
+        first_line = data.removeprefix(_BOM).split(b"\n", 1)[0]
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            size = len(data)
+            while chunk := stream.read(_SKIP_CHUNK):
+                size += len(chunk)
+            yield _too_long(path, 1, 0, size, max_line_bytes)
+            return
+        rejoined = io.BufferedReader(_Rejoined(data, stream))
+        yield from _read_jsonl(path, rejoined, max_line_bytes=max_line_bytes)
+        return
     body = data.removeprefix(_BOM)
     record = parse_record(path, 1, 0, body.strip())
     if record.error is not None:
@@ -509,65 +661,151 @@ def _read_document(path: str, data: bytes, *, max_line_bytes: int) -> Iterator[R
         else:
             yield from _read_jsonl(path, io.BytesIO(data), max_line_bytes=max_line_bytes)
             return
-        record = _record_at(path, _Positions(data), 0, data, len(data) - len(body), len(data))
+        record = _record_at(path, _Positions(data), 0, len(data) - len(body), len(data))
     if len(body) != len(data):
         record.notes.append(_bom_note(path))
     yield record
 
 
-def _read_json_array(path: str, data: bytes) -> Iterator[RawRecord]:
-    """Split a JSON array into its elements, each parsed on its own, so one bad element is
-    reported at its line and the others still load."""
-    notes: list[Problem] = []
-    offset = 0
-    if data.startswith(_BOM):
-        offset = len(_BOM)
-        notes.append(_bom_note(path))
-    positions = _Positions(data)
-    depth = 0
-    element_start = data.index(b"[", offset) + 1
-    index = 0
-    for match in _JSON_TOKENS.finditer(data, element_start - 1):
-        token = match.group()
-        if token[:1] == b'"':
-            if len(token) == 1:
-                break  # an unterminated string: the file is truncated
-            continue
-        if token in (b"[", b"{"):
-            depth += 1
-            continue
-        if token in (b"]", b"}"):
-            depth -= 1
-            if depth != 0:
-                continue
-        elif depth != 1:
-            continue
-        closing = depth == 0
-        if data[element_start : match.start()].strip() or not closing or index > 0:
-            record = _record_at(path, positions, index, data, element_start, match.start())
-            if index == 0:
-                record.notes.extend(notes)
-            yield record
-            index += 1
-        element_start = match.end()
-        if closing:
-            if data[element_start:].strip():
-                yield _document_error(
-                    path,
-                    positions,
-                    index,
-                    data,
-                    element_start,
-                    "invalid JSON: data after the end of the top-level array",
-                    "remove what follows the closing bracket",
-                )
+class _Rejoined(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        chunk = self._rest.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _first_line(positions: _Positions, start: int) -> int:
+    """The line of the first byte after ``start`` that is not whitespace."""
+    head = positions.segment(start, start + _READ_CHUNK)
+    return positions.line_at(start + len(head) - len(head.lstrip()))
+
+
+def _after_array(path: str, positions: _Positions, index: int, start: int) -> Iterator[RawRecord]:
+    """An error record when anything but whitespace follows the array's closing bracket
+    (read a chunk at a time, never held)."""
+    while not positions.segment(start).strip():
+        start = positions.end
+        if not positions.more(start):
             return
     yield _document_error(
         path,
         positions,
         index,
-        data,
-        element_start,
+        start,
+        "invalid JSON: data after the end of the top-level array",
+        "remove what follows the closing bracket",
+    )
+
+
+def _string_end(positions: _Positions, position: int) -> tuple[int, bool]:
+    """Where the string the window is in at ``position`` ends (past its closing quote), and
+    ``False``; or the end of what the window holds of it, and ``True`` (read on)."""
+    data = positions.data
+    rest = _STRING_REST.match(data, position - positions.base)
+    assert rest is not None  # the pattern matches the empty string
+    if rest.end() < len(data) and data[rest.end()] == 0x22:  # the closing quote
+        return positions.base + rest.end() + 1, False
+    return positions.base + rest.end(), True
+
+
+def _read_json_array(path: str, stream: IO[bytes], *, max_line_bytes: int) -> Iterator[RawRecord]:
+    """Split a JSON array into its elements, each parsed on its own, so one bad element is
+    reported at its line and the others still load. The array is read a chunk at a time:
+    memory holds one element (an element over ``max_line_bytes`` is skipped unread, as an
+    over-long line is) and never the whitespace between elements."""
+    positions = _Positions(b"", stream)
+    while b"[" not in positions.data and positions.more(0):
+        pass  # the file starts with it, after a byte order mark and whitespace
+    bom = positions.data.startswith(_BOM)
+    notes = [_bom_note(path)] if bom else []
+    depth = 0
+    element_start = positions.data.index(b"[", len(_BOM) if bom else 0) + 1
+    index = 0
+    position = element_start - 1
+    skipped_line: int | None = None  # the line of an element being skipped for its size
+    in_string = False  # skipping the rest of a string that began before the window
+    while True:
+        data, base = positions.data, positions.base
+        if in_string:
+            position, in_string = _string_end(positions, position)
+            if in_string and not positions.more(position):
+                break
+            continue
+        unfinished = None
+        for match in _JSON_TOKENS.finditer(data, position - base):
+            token = match.group()
+            if token[0] == 0x22:  # a string
+                if match.group(1) is None:  # without its closing quote (yet)
+                    unfinished = match
+                    break
+                continue
+            position = base + match.end()
+            if token in (b"[", b"{"):
+                depth += 1
+                continue
+            if token in (b"]", b"}"):
+                depth -= 1
+                if depth != 0:
+                    continue
+            elif depth != 1:
+                continue
+            closing = depth == 0
+            token_start = base + match.start()
+            size = token_start - element_start
+            if skipped_line is not None or size > max_line_bytes:
+                line = skipped_line or _first_line(positions, element_start)
+                yield _too_long(path, line, index, size, max_line_bytes)
+                skipped_line = None
+                index += 1
+            elif positions.segment(element_start, token_start).strip() or not closing or index:
+                record = _record_at(path, positions, index, element_start, token_start)
+                if index == 0:
+                    record.notes.extend(notes)
+                yield record
+                index += 1
+            element_start = position
+            if closing:
+                yield from _after_array(path, positions, index, position)
+                return
+        # No whole token in the rest of the window: read on, keeping the element so far.
+        resume = positions.end if unfinished is None else base + unfinished.start()
+        if skipped_line is None and depth >= 1 and resume - element_start > max_line_bytes:
+            skipped_line = _first_line(positions, element_start)
+        if skipped_line is not None:
+            if unfinished is not None:  # a string starts: skip it too, a chunk at a time
+                in_string, resume = True, resume + 1
+            keep = resume
+        elif depth == 1 and not positions.segment(element_start, resume).strip():
+            keep = element_start = resume  # only whitespace between elements so far
+        else:
+            keep = element_start
+        position = resume
+        if not positions.more(keep):
+            break
+    yield _truncated(path, positions, index, max(element_start, positions.base))
+
+
+def _truncated(path: str, positions: _Positions, index: int, start: int) -> RawRecord:
+    """The error record of an array whose file ends inside record ``index``."""
+    return _document_error(
+        path,
+        positions,
+        index,
+        start,
         "invalid JSON: the file ends inside this record; the file looks truncated",
         "restore the end of the file or remove the incomplete record",
     )
@@ -605,7 +843,7 @@ def plan_shards(path: str, target_bytes: int = 4 << 20, tail_bytes: int = 0) -> 
                 step = max(1, target_bytes // 4) if in_tail else target_bytes
                 handle.seek(min(start + step, size))
                 if handle.tell() < size:
-                    handle.readline()
+                    _skip_line(handle.readline)  # a chunk at a time: a line may be huge
                 end = handle.tell()
                 shards.append(Shard(path, start, end))
                 start = end

@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
-from ftprep.findings import Finding, Location, Severity, display_path, plural
+from ftprep.findings import Finding, Location, Severity, display_path, plural, printable
 from ftprep.rules.base import Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -54,24 +54,19 @@ def _paint(text: str, style: str, color: bool) -> str:
 # --- text -----------------------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    """Keep a finding on its line: line breaks in a message are shown escaped."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
 def write_text(findings: Sequence[Finding], out: TextIO, *, color: bool = False) -> None:
     """One ``path:line:col: CODE message`` line per finding, then its hint, pointer and
     related locations indented below it."""
     for finding in findings:
         where = _paint(str(finding.location), "bold", color)
         code = _paint(finding.code, _SEVERITY_COLOUR[finding.severity], color)
-        lines = [f"{where}: {code} {_one_line(finding.message)}{record_note(finding)}"]
+        lines = [f"{where}: {code} {printable(finding.message)}{record_note(finding)}"]
         loc = finding.location
         if loc.pointer:
-            own = f" ({loc.field} in the file)" if loc.field else ""
-            lines.append(_paint(f"  at {loc.pointer}{own}", "dim", color))
+            own = f" ({printable(loc.field)} in the file)" if loc.field else ""
+            lines.append(_paint(f"  at {printable(loc.pointer)}{own}", "dim", color))
         if finding.hint:
-            lines.append(f"  {_paint('hint:', 'cyan', color)} {_one_line(finding.hint)}")
+            lines.append(f"  {_paint('hint:', 'cyan', color)} {printable(finding.hint)}")
         for related in finding.related:
             lines.append(_paint(f"  see {related}", "dim", color))
         out.write("".join(line + "\n" for line in lines))
@@ -209,14 +204,15 @@ def write_github(findings: Sequence[Finding], out: TextIO) -> None:
     (``warning`` and ``notice`` for lesser severities)."""
     for finding in findings:
         loc = finding.location
-        props = [f"file={_escape_property(display_path(loc.path))}"]
+        props = [f"file={_escape_property(printable(display_path(loc.path)))}"]
         if loc.line is not None:
             props.append(f"line={loc.line}")
             if loc.column is not None:
                 props.append(f"col={loc.column}")
         props.append(f"title={_escape_property(finding.code)}")
-        message = finding.message + record_note(finding)
-        message = message if not finding.hint else f"{message}\n{finding.hint}"
+        message = printable(finding.message) + record_note(finding)
+        if finding.hint:
+            message += "\n" + printable(finding.hint)
         level = _GITHUB_LEVEL[finding.severity]
         out.write(f"::{level} {','.join(props)}::{_escape_data(message)}\n")
 
@@ -310,13 +306,14 @@ def write_sarif(
 
 # --- JUnit XML ------------------------------------------------------------------------------
 
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_NONCHARACTERS = re.compile("[\ufffe\uffff]")
 
 
 def _xml(text: str) -> str:
-    """``text`` as XML 1.0 may hold it: control characters XML forbids even as references are
-    shown escaped (``\\x00``), like line breaks in :func:`_one_line`."""
-    return _XML_FORBIDDEN.sub(lambda m: f"\\x{ord(m.group()):02x}", _one_line(text))
+    """``text`` as XML 1.0 may hold it: control characters (:func:`printable`) and the
+    non-characters XML forbids even as references are shown escaped (``\\x00``,
+    ``\\ufffe``)."""
+    return _XML_NONCHARACTERS.sub(lambda m: f"\\u{ord(m.group()):04x}", printable(text))
 
 
 def write_junit(findings: Sequence[Finding], out: TextIO) -> None:
@@ -370,7 +367,7 @@ def _gitlab_issues(findings: Iterable[Finding]) -> Iterable[dict[str, Any]]:
         yield {
             "type": "issue",
             "check_name": finding.code,
-            "description": _one_line(finding.message),
+            "description": printable(finding.message),
             "severity": _GITLAB_SEVERITY[finding.severity],
             "fingerprint": fingerprint,
             "location": location,

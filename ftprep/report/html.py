@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from ftprep.findings import Finding, Location, Severity, display_path, plural
+from ftprep.findings import Finding, Location, Severity, display_path, plural, printable
 from ftprep.report import svg
 from ftprep.report.report import Report
 
@@ -439,7 +439,7 @@ def render_text(report: Report) -> str:
     """The report as plain text: summary, codes, token lengths, totals, advice."""
     s = report.summary
     lines = [
-        report.title,
+        printable(report.title),
         f"  {plural(s['files'], 'file')}, {s['records']:,} records, {s['loaded']:,} loaded, "
         f"{s['usable']:,} usable; {plural(s['errors'], 'error')}, "
         f"{plural(s['warnings'], 'warning')}, {plural(s['infos'], 'info')}",
@@ -461,7 +461,7 @@ def render_text(report: Report) -> str:
         )
     lines.append("Splits:" if report.split_totals else "Files:")
     lines.extend(
-        f"  {t.name}: {t.usable:,} usable of {t.records:,}, {t.tokens:,} tokens"
+        f"  {printable(t.name)}: {t.usable:,} usable of {t.records:,}, {t.tokens:,} tokens"
         for t in report.totals
     )
     if report.estimate is not None:

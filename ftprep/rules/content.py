@@ -555,10 +555,13 @@ def _megabytes(size: int) -> str:
 def image_url_problem(image_url: Any, target: Target) -> str | None:
     """What is wrong with an ``image_url`` value for ``target``, or ``None``.
 
-    Checks the URL scheme, the ``detail`` value and, for a ``data:`` URL, that it is base64,
+    Checks that it is an object ``{"url": ...}`` (a bare URL string is rejected by
+    providers), the URL scheme, the ``detail`` value and, for a ``data:`` URL, that it is base64,
     its media type, its size (from the base64 length) and that its first bytes match the
     declared format.
     """
+    if isinstance(image_url, str):
+        return 'image_url is a bare string; providers take an object {"url": ...}'
     detail = None
     if isinstance(image_url, dict):
         url, detail = image_url.get("url"), image_url.get("detail")
@@ -600,10 +603,11 @@ def image_url_problem(image_url: Any, target: Target) -> str | None:
 
 
 class InvalidImage(PartRule):
-    """An image part cannot be used by the target: no URL, a scheme the provider cannot fetch,
-    a ``data:`` URL that is not base64, a format the target does not take (OpenAI: JPEG, PNG,
-    WEBP), an image over the size limit (OpenAI: 10 MB), data that does not match its declared
-    type, or an unknown ``detail`` value.
+    """An image part cannot be used by the target: no URL (or a bare URL string instead of
+    ``{"url": ...}``), a scheme the provider cannot fetch, a ``data:`` URL that is not base64,
+    a format the target does not take (OpenAI: JPEG, PNG, WEBP), an image over the size limit
+    (OpenAI: 10 MB), data that does not match its declared type, or an unknown ``detail``
+    value.
 
     Providers reject the whole training file for one bad image, after uploading it. Checks use
     the URL only; remote images are not downloaded.
@@ -633,7 +637,9 @@ class InvalidImage(PartRule):
                         index,
                         position,
                         problem,
-                        hint="embed a JPEG or PNG under the size limit as a data: URL",
+                        hint='write "image_url": {"url": ...}'
+                        if isinstance(part.image_url, str)
+                        else "embed a JPEG or PNG under the size limit as a data: URL",
                     )
                 )
         return found

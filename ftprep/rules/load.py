@@ -192,6 +192,25 @@ class TrainerMappingMismatch(LoadRule):
     summary = "Record does not fit the trainer's configured mapping"
 
 
+class DuplicateKey(LoadRule):
+    """One JSON object of a record holds the same key twice
+    (``{"messages": A, "messages": B}``).
+
+    JSON leaves the meaning open: most parsers (orjson, Python's, a provider's) keep the
+    last value without a word, others the first or fail; either way one of the two versions
+    is lost unseen, and the record trains on whichever the reader picked. Usually a
+    concatenation bug or a hand edit. The record is not loaded. Keys repeated inside nested
+    objects are found on records whose top-level keys also occur more than once in the line.
+
+    Fix: keep one value per key.
+    """
+
+    code = "L012"
+    name = "duplicate-key"
+    severity = Severity.ERROR
+    summary = "A JSON object holds the same key twice"
+
+
 RULES: tuple[type[LoadRule], ...] = (
     InvalidJson,
     InvalidUtf8,
@@ -204,4 +223,5 @@ RULES: tuple[type[LoadRule], ...] = (
     LineTooLong,
     UnreadableFile,
     TrainerMappingMismatch,
+    DuplicateKey,
 )

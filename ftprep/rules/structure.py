@@ -943,6 +943,47 @@ class InvalidPreferencePair(RecordRule):
         return found
 
 
+class InvalidMessageName(MessageRule):
+    """A message's ``name`` is not a non-empty string.
+
+    ``name`` tells participants of the same role apart (or names the function a ``function``
+    message answers). Providers accept only a string there: a number or an object fails the
+    upload, and a trainer that renders it prints ``42`` where a name should be. ``null`` is
+    taken as no name, as tables exported with missing cells write it.
+
+    Fix: write the participant's name as a string, or drop the key.
+    """
+
+    code = "S017"
+    name = "invalid-message-name"
+    severity = Severity.ERROR
+    summary = "Message name is not a non-empty string"
+
+    def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
+        """Only examples where some message sets ``name``."""
+        return "name" in traits.keys
+
+    def check_message(
+        self, example: Example, ctx: RecordContext, field: str, index: int, message: Message
+    ) -> Iterable[Finding]:
+        """Report a name that is not a non-empty string (the value is shown only when it is
+        not text, so a name never prints a secret)."""
+        name = message.name
+        if name is None or (isinstance(name, str) and name):
+            return ()
+        return [
+            self.at(
+                example,
+                field,
+                index,
+                f"name is {show(name) if isinstance(name, str) else kind(name)}, not a "
+                "non-empty string",
+                key="name",
+                hint="write the name as a string, or drop the key",
+            )
+        ]
+
+
 RULES: tuple[type[Rule], ...] = (
     MissingMessages,
     MessagesNotAList,
@@ -960,6 +1001,7 @@ RULES: tuple[type[Rule], ...] = (
     InvalidToolDefinitions,
     InvalidToolCalls,
     InvalidPreferencePair,
+    InvalidMessageName,
 )
 
 __all__ = [

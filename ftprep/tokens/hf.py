@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +53,61 @@ def _require_hf() -> tuple[Any, Any]:
 
 class TemplateError(ValueError):
     """The chat template raised for an example (its own message is kept)."""
+
+
+class TemplateLimitError(TemplateError):
+    """Rendering one example went over :data:`RENDER_SECONDS` or :data:`RENDER_CHARS`."""
+
+
+RENDER_SECONDS = 5.0
+"""How long one rendering of one example may take (real templates take well under 1 ms)."""
+RENDER_CHARS = 1 << 22
+"""How many characters one rendering may write beyond 8 per character of the example's
+messages (a template writes its texts once, plus markup)."""
+
+
+class _Budget:
+    """The limits of the rendering under way; checked by the sandbox on every call,
+    attribute and item lookup, on every piece of output, and (in the main thread) by an
+    alarm, so a loop that does none of these is stopped too."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline = float("inf")
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimitError(
+                f"rendering took over the time limit of {RENDER_SECONDS:g} s per example "
+                "(nested loops?)"
+            )
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """The block under the time limit."""
+        self.deadline = time.monotonic() + RENDER_SECONDS
+        alarm = threading.current_thread() is threading.main_thread() and (
+            signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else's alarm is set
+        )
+        armed = [alarm]
+
+        def expire(_signum: int, _frame: object) -> None:
+            if armed[0]:
+                self.deadline = 0.0
+                self.check()
+
+        if alarm:
+            previous = signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS + 0.05)
+        try:
+            yield
+        finally:
+            armed[0] = False
+            self.deadline = float("inf")
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
 
 
 def _load_config(folder: Path) -> dict[str, Any]:
@@ -91,9 +150,24 @@ def _compile_template(source: str) -> jinja2.Template:
     def tojson(value: Any, indent: int | None = None, **_: Any) -> str:
         return json.dumps(value, ensure_ascii=False, indent=indent)
 
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTracker]
-    )
+    class Limited(ImmutableSandboxedEnvironment):
+        """Checks the time limit wherever a loop body reaches the sandbox."""
+
+        budget = _Budget()
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            __self.budget.check()
+            return super().call(__context, __obj, *args, **kwargs)
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            self.budget.check()
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            self.budget.check()
+            return super().getitem(obj, argument)
+
+    env = Limited(trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTracker])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
@@ -234,15 +308,31 @@ class HFChatTokenizer:
         add_generation_prompt: bool = False,
     ) -> str:
         """The conversation as the template renders it: for training (no generation prompt),
-        or for inference (``add_generation_prompt``)."""
-        return str(
-            self._template.render(
+        or for inference (``add_generation_prompt``).
+
+        Raises :class:`TemplateLimitError` when the rendering takes over
+        :data:`RENDER_SECONDS` or writes over :data:`RENDER_CHARS` (plus 8 per character of
+        the messages)."""
+        budget: _Budget = self._template.environment.budget  # type: ignore[attr-defined]
+        limit = RENDER_CHARS + 8 * sum(len(str(m.get("content") or "")) for m in messages)
+        pieces: list[str] = []
+        size = 0
+        with budget.running():
+            for piece in self._template.generate(
                 messages=list(messages),
                 tools=tools,
                 add_generation_prompt=add_generation_prompt,
                 **self._special,
-            )
-        )
+            ):
+                size += len(piece)
+                if size > limit:
+                    raise TemplateLimitError(
+                        f"rendering wrote over the size limit of {limit:,} characters for "
+                        "one example"
+                    )
+                budget.check()
+                pieces.append(piece)
+        return "".join(pieces)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (no special tokens added: templates write their own)."""

@@ -18,9 +18,11 @@ from ftprep.config import Config
 from ftprep.dialects import DialectOptions, get_dialect
 from ftprep.findings import Finding
 from ftprep.load import load_path
+from ftprep.rules.load import UnreadableFile
 from ftprep.rules.registry import ProblemRules
 from ftprep.write.encode import encode
 from ftprep.write.files import Staging, check_output_file, write_bytes
+from ftprep.write.prepare import unreadable
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
 
@@ -53,7 +55,9 @@ def convert_files(
     to dialect ``to``, into the JSON Lines file ``out``.
 
     Raises :class:`~ftprep.write.files.OutputError` when ``out`` (or its rejects file) is
-    one of ``paths``, a folder, a special file or a symbolic link, or cannot be written."""
+    one of ``paths``, a folder, a special file or a symbolic link, or cannot be written, and
+    :class:`~ftprep.write.errors.PrepareError` when an input cannot be read to its end (a
+    missing file, a truncated or corrupt gzip): nothing is written then."""
     out_path = Path(out)
     options = DialectOptions.from_config(config)
     writer = get_dialect(to, options)
@@ -73,6 +77,8 @@ def convert_files(
                 options=options,
                 max_line_bytes=config.max_line_bytes,
             ):
+                if item.raw.error is not None and item.raw.error.kind == UnreadableFile.name:
+                    raise unreadable(item.raw.error.location.path, item.raw.error.message)
                 loaded = [problems.finding(p) for p in item.problems]
                 result.findings.extend(loaded)
                 if item.example is None:
