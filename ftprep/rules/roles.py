@@ -428,6 +428,7 @@ class UndeclaredFunction(RecordRule):
     name = "undeclared-function"
     severity = Severity.WARNING
     summary = "Tool call names a function that is not declared"
+    per_file_summary = True
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Only examples with tool calls."""

@@ -551,6 +551,7 @@ class UnknownMessageKey(MessageRule):
     name = "unknown-message-key"
     severity = Severity.ERROR
     summary = "Message has a key the target does not accept"
+    per_file_summary = True
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Only examples with a message key the target does not accept."""
@@ -593,6 +594,7 @@ class UnknownExampleKey(RecordRule):
     name = "unknown-example-key"
     severity = Severity.WARNING
     summary = "Record has a top-level key the target does not accept"
+    per_file_summary = True
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Only records with tool keys or undeclared keys."""

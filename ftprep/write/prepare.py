@@ -464,7 +464,7 @@ def prepare_files(
     target = get_target(config.target)
     dialect = get_dialect(target.dialect, DialectOptions.from_config(config))
     with Staging(out_dir) as staging:
-        check = run_check(names, config, progress=progress)
+        check = run_check(names, config, progress=progress, aggregate=False)
         for finding in check.findings:
             if finding.code == UnreadableFile.code:
                 raise unreadable(finding.path, finding.message)
