@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,11 +196,14 @@ def test_a_million_blank_lines_check_in_bounded_memory(tmp_path: Path) -> None:
     with gzip.open(bomb, "wb") as handle:
         handle.write(b"\n" * 1_000_000)
     assert bomb.stat().st_size < 4096
+    # A clean environment: settings other tests leave in os.environ must not change the run.
     done = subprocess.run(
         [sys.executable, "-c", BOMB_CHECK, str(bomb)],
         capture_output=True,
         text=True,
         check=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        cwd=tmp_path,
     )
     findings, records, peak_kib = map(int, done.stdout.split())
     assert records == 1_000_000
