@@ -230,8 +230,7 @@ class RecordPass:
                     stamped = [replace(f, fingerprint=stamp) for f in record_findings]
                     findings.extend(stamped if folder is None else folder.add(stamped))
                 row += 1
-        if folder is not None:
-            findings.extend(folder.finish())
+        findings.extend(() if folder is None else folder.finish())
         facts = builder.build()
         signatures.fill(facts.signatures)
         return UnitResult(findings, facts, indexed)
