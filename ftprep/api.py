@@ -202,9 +202,11 @@ class LintResult:
         return statistics(self.findings)
 
     def fixable(self) -> tuple[int, int]:
-        """Findings left that a fix run would repair, and how many more only
-        ``--unsafe-fixes`` would (0 when they were asked for)."""
-        counts = Counter(fix_safety(f.code) for f in self.findings)
+        """Occurrences left that a fix run would repair (a folded finding counts each), and
+        how many more only ``--unsafe-fixes`` would (0 when they were asked for)."""
+        counts: Counter[str | None] = Counter()
+        for f in self.findings:
+            counts[fix_safety(f.code)] += f.count
         if self.unsafe_fixes:
             return counts["safe"] + counts["unsafe"], 0
         return counts["safe"], counts["unsafe"]

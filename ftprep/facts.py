@@ -70,7 +70,9 @@ _BOOL = {"dtype": np.bool_}
 @dataclass(slots=True)
 class FactTable:
     """Columns of per-record facts. ``signatures`` has one row of MinHash values per record
-    (all ``0xFFFFFFFF`` where a record has nothing to compare)."""
+    (all ``0xFFFFFFFF`` where a loaded record has nothing to compare; zeros, never read, where
+    a record did not load: those rows are never written, so a file of a million blank
+    lines does not make the process hold a million signatures)."""
 
     path: npt.NDArray[np.int32] = field(metadata=_INT32)
     line: I64 = field(metadata=_INT64)
@@ -121,10 +123,14 @@ class FactTable:
         written, so the copy never holds the facts twice."""
         if not parts:
             return cls.empty()
+        if len(parts) == 1:
+            return parts.pop()
         n = sum(len(part) for part in parts)
         out = cls(
             **{
-                f.name: np.empty((n, *column.shape[1:]), dtype=column.dtype)
+                f.name: (np.zeros if f.name == "signatures" else np.empty)(
+                    (n, *column.shape[1:]), dtype=column.dtype
+                )
                 for f in fields(cls)
                 for column in (getattr(parts[0], f.name),)
             }
@@ -135,7 +141,10 @@ class FactTable:
             part = parts.pop()
             stop = start + len(part)
             for f in fields(cls):
-                getattr(out, f.name)[start:stop] = getattr(part, f.name)
+                if f.name != "signatures":
+                    getattr(out, f.name)[start:stop] = getattr(part, f.name)
+            rows = np.flatnonzero(part.loaded)
+            out.signatures[start + rows] = part.signatures[rows]
             start = stop
             del part
             release_free_memory()
@@ -205,6 +214,11 @@ class CountColumns:
         )
 
 
+CHUNK_ROWS = 1 << 16
+"""Rows the builder keeps as tuples before it turns them into columns (a tuple per row costs
+several times its columns)."""
+
+
 class FactTableBuilder:
     """Accumulates facts row by row in the record pass, then builds a :class:`FactTable`.
 
@@ -221,6 +235,7 @@ class FactTableBuilder:
             raise ValueError(f"the producers' columns {produced} do not complete the table")
         self._unloaded = (0,) * len(produced)
         self._rows: list[tuple[Any, ...]] = []
+        self._tables: list[FactTable] = []
 
     def add(
         self,
@@ -237,20 +252,30 @@ class FactTableBuilder:
         producers fill their columns), or one that did not load."""
         if view is None or tokens is None:
             self._rows.append((path, line, record, False, True, fingerprint, *self._unloaded))
-            return
-        row: tuple[Any, ...] = (path, line, record, True, rejected, fingerprint)
-        for producer in self.producers:
-            row += producer.values(view, tokens)
-        self._rows.append(row)
+        else:
+            row: tuple[Any, ...] = (path, line, record, True, rejected, fingerprint)
+            for producer in self.producers:
+                row += producer.values(view, tokens)
+            self._rows.append(row)
+        if len(self._rows) >= CHUNK_ROWS:
+            self._tables.append(self._table(self._rows))
+            self._rows = []
 
-    def build(self) -> FactTable:
-        """The table of every row added so far (signatures all ``MAX_HASH``: the signer fills
-        them)."""
-        n = len(self._rows)
-        signatures = np.full((n, self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        columns = zip(*self._rows, strict=True) if n else ((),) * len(_COLUMNS)
+    def _table(self, rows: list[tuple[Any, ...]]) -> FactTable:
+        n = len(rows)
+        # Zeros (pages the system maps only when written) and MAX_HASH on the loaded rows.
+        signatures = np.zeros((n, self.num_perm), dtype=np.uint32)
+        columns = zip(*rows, strict=True) if n else ((),) * len(_COLUMNS)
         arrays = {
             name: np.fromiter(values, dtype=dtype, count=n)
             for (name, dtype), values in zip(_COLUMNS, columns, strict=True)
         }
+        signatures[arrays["loaded"]] = np.iinfo(np.uint32).max
         return FactTable(**arrays, signatures=signatures)
+
+    def build(self) -> FactTable:
+        """The table of every row added so far (signatures of loaded rows all ``MAX_HASH``:
+        the signer fills them)."""
+        tables = [*self._tables, self._table(self._rows)]
+        self._tables, self._rows = [], []
+        return FactTable.gather(tables)

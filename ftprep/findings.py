@@ -81,6 +81,11 @@ class Finding:
     duplicate, the training record a holdout example leaks from). ``fingerprint`` is a content
     hash of the record, stable across insertions of other lines; baselines key on it.
     ``data`` carries machine-readable facts (a similarity, a token count) for reporters.
+
+    ``count`` is how many occurrences the finding stands for (:mod:`ftprep.validate.aggregate`
+    folds a run of the same finding on consecutive lines, ``location.line`` to
+    ``last_line``, and a condition of a whole file, at its first places, into one); its
+    message says so.
     """
 
     code: str
@@ -91,6 +96,8 @@ class Finding:
     related: tuple[Location, ...] = ()
     fingerprint: str | None = None
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    count: int = 1
+    last_line: int | None = None
 
     @property
     def path(self) -> str:
@@ -101,6 +108,13 @@ class Finding:
     def line(self) -> int | None:
         """The 1-based line the finding is on, where known."""
         return self.location.line
+
+    @property
+    def lines(self) -> range:
+        """Every line of a folded run (``line`` to ``last_line``), else the finding's line
+        (empty where it has none)."""
+        line = self.location.line
+        return range(0) if line is None else range(line, (self.last_line or line) + 1)
 
     def shifted(self, *, records: int = 0, lines: int = 0) -> Finding:
         """A copy whose location (and the related locations in the same file) sit ``records``
@@ -122,7 +136,10 @@ class Finding:
             )
 
         return replace(
-            self, location=move(self.location), related=tuple(move(r) for r in self.related)
+            self,
+            location=move(self.location),
+            related=tuple(move(r) for r in self.related),
+            last_line=None if self.last_line is None else self.last_line + lines,
         )
 
     def sort_key(self) -> tuple[str, int, int, int, str, str]:
@@ -161,6 +178,10 @@ class Finding:
             ]
         if self.fingerprint:
             out["fingerprint"] = self.fingerprint
+        if self.count > 1:
+            out["count"] = self.count
+            if self.last_line is not None:
+                out["last_line"] = self.last_line
         if self.data:
             out["data"] = self.data
         return out

@@ -183,7 +183,8 @@ def _rewrite_line(body: bytes, fixes: Sequence[str]) -> tuple[bytes, Counter[str
 
 
 def _lines_reported(findings: Iterable[Finding], codes: Collection[str]) -> set[int]:
-    return {f.line for f in findings if f.code in codes and f.line is not None}
+    """The lines findings of ``codes`` are on (every line of a folded run)."""
+    return {line for f in findings if f.code in codes for line in f.lines}
 
 
 Place = tuple[str, int]

@@ -3,7 +3,9 @@ and licence, the script runs, and every finding it samples from today's rules ha
 
 A rule change that makes new findings on that data fails here until someone reads the records
 and labels them (``python bench/precision/run.py --unlabelled --show``); no label is edited to
-make a rule look good. Precision thresholds are not asserted yet (issue 18, parts 2-3)."""
+make a rule look good. Every default-on error rule is right at least 95% of the time on the
+labelled sample, every default-on warning rule 80% (a debatable label counts half); a rule
+that cannot be is demoted, its documentation saying why (issue 18 §1)."""
 
 from __future__ import annotations
 
@@ -138,3 +140,54 @@ def test_the_sample_takes_every_error_and_at_most_20_others_per_code(
     again = run.sample("t0_app_reviews", specs["t0_app_reviews"], found)
     mine = [s for s in sampled if s.dataset == "t0_app_reviews"]
     assert [s.key for s in again] == [s.key for s in mine], "the sample is deterministic"
+
+
+FLOORS = {"error": 0.95, "warning": 0.80}
+"""The least precision of a default-on rule of each severity on the labelled sample."""
+
+# Rules being reworked on other branches this round: the maintainer removes each entry once
+# that work is merged, and the rule then passes or is demoted. The reason stays by the code.
+REWORKED_ELSEWHERE = {
+    "X002": "dd: duplicate keys that ignore images and tool calls (issue 19)",
+    "X003": "dd: contradictions that ignore the example's tools (issue 19)",
+    "P004": "pv: e-mail placeholders and published role addresses (issue 20)",
+    "P005": "pv: phone placeholders, toll-free and role numbers (issue 20)",
+    "Q005": "q1: junk answers beyond a fixed list; a requested 'No answer' (issue 18 §3)",
+    "Q006": "q1: cut-off answers without a final full stop (issue 18 §2)",
+}
+# Findings that come from how a reader maps the data rather than from the rule: the
+# LLaMA-Factory v1 reader gives a tool message holding a JSON list of parallel results the
+# id of the first call only, so R006 reports that record's other calls unanswered.
+READER_GAPS = {"R006": "ftprep/dialects/llamafactory_v1.py: batched parallel tool results"}
+
+
+def _below_floor(sampled: list[Any]) -> dict[str, str]:
+    """Default-on error and warning rules below their floor: code -> what it measured."""
+    from ftprep.rules.registry import rule_for
+
+    labels = run.read_labels()
+    tallies: dict[str, Any] = {}
+    for item in sampled:
+        tallies.setdefault(item.key.code, run.Tally()).add(labels.get(item.key))
+    low = {}
+    for code, tally in sorted(tallies.items()):
+        rule = rule_for(code)
+        floor = FLOORS.get(rule.severity.value)
+        measured = tally.precision
+        if rule.default_on and floor is not None and measured is not None and measured < floor:
+            low[code] = f"{code} ({rule.severity.value}): {tally.precision:.2f} < {floor}"
+    return low
+
+
+def test_default_on_rules_are_precise_enough(sample: tuple[list[Any], dict[str, int]]) -> None:
+    low = _below_floor(sample[0])
+    failing = [
+        text for code, text in low.items() if code not in {**REWORKED_ELSEWHERE, **READER_GAPS}
+    ]
+    assert not failing, "fix these rules, or demote them saying why:\n" + "\n".join(failing)
+
+
+def test_every_exemption_is_still_needed(sample: tuple[list[Any], dict[str, int]]) -> None:
+    low = _below_floor(sample[0])
+    passing = sorted(code for code in {**REWORKED_ELSEWHERE, **READER_GAPS} if code not in low)
+    assert not passing, f"take these off the exemption lists: {passing}"

@@ -72,7 +72,7 @@ def test_rule_case(
         return
     assert found, f"{code} did not fire"
     if "lines" in case:
-        assert [f.line for f in found] == case["lines"]
+        assert [line for f in found for line in f.lines] == case["lines"]
     first = found[0]
     if "message_index" in case:
         assert first.location.message == case["message_index"]

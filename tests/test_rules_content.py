@@ -75,7 +75,7 @@ def test_raw_pairs_length_bounds_on_real_answers(tmp_path: Path) -> None:
     by_code: dict[str, list[int]] = {}
     for finding in result.findings:
         assert finding.line is not None
-        by_code.setdefault(finding.code, []).append(finding.line - 1)
+        by_code.setdefault(finding.code, []).extend(line - 1 for line in finding.lines)
     outputs = [r["output"] for r in _alpaca()]
     assert by_code["C001"] == [2335, 4658]
     assert by_code["C002"] == [i for i, o in enumerate(outputs) if 0 < len(o.strip()) < 10]

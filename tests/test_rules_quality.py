@@ -136,11 +136,12 @@ def test_short_answers_are_not_truncated_or_placeholders(answer: str) -> None:
 
 @pytest.fixture(scope="module")
 def realdata_counts(realdata: list[Finding]) -> dict[str, Counter[tuple[str, str]]]:
-    """The real-data findings per file, as (code, severity) counts."""
+    """The real-data findings per file, as (code, severity) counts (a folded run counts each
+    of its lines)."""
     counts: dict[str, Counter[tuple[str, str]]] = {}
     for f in realdata:
         name = str(Path(f.path).relative_to(REALDATA))
-        counts.setdefault(name, Counter())[(f.code, f.severity.value)] += 1
+        counts.setdefault(name, Counter())[(f.code, f.severity.value)] += f.count
     return counts
 
 

@@ -350,7 +350,11 @@ def _code_summaries(findings: Sequence[Finding], max_locations: int) -> tuple[Co
             name, summary = rule.name, rule.summary
         except KeyError:
             name, summary = "", group[0].message
-        records = {key for f in group if (key := _record_key(f.location)) is not None}
+        # A folded finding (a run, a file-wide summary) stands for one record per occurrence.
+        records = {
+            key for f in group if f.count == 1 and (key := _record_key(f.location)) is not None
+        }
+        folded = sum(f.count for f in group if f.count > 1)
         hints = Counter(f.hint for f in group if f.hint)
         out.append(
             CodeSummary(
@@ -358,8 +362,8 @@ def _code_summaries(findings: Sequence[Finding], max_locations: int) -> tuple[Co
                 name=name,
                 severity=max(f.severity for f in group),
                 summary=summary,
-                findings=len(group),
-                records=len(records),
+                findings=sum(f.count for f in group),
+                records=len(records) + folded,
                 hint=hints.most_common(1)[0][0] if hints else None,
                 first=tuple(group[:max_locations]),
             )

@@ -32,6 +32,7 @@ class Statistic:
     name: str
     summary: str
     count: int
+    """Occurrences (a finding folded from a run counts each of its lines)."""
     fix: str | None
     """``"safe"``, ``"unsafe"`` (needs ``--unsafe-fixes``) or ``None``."""
 
@@ -41,8 +42,11 @@ class Statistic:
 
 
 def statistics(findings: Iterable[Finding]) -> list[Statistic]:
-    """One :class:`Statistic` per code found, most frequent first (then by code)."""
-    counts = Counter(f.code for f in findings)
+    """One :class:`Statistic` per code found, most frequent first (then by code); a folded
+    finding counts each occurrence it stands for."""
+    counts: Counter[str] = Counter()
+    for f in findings:
+        counts[f.code] += f.count
     out = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         try:

@@ -114,6 +114,11 @@ class Rule:
     relates_records: ClassVar[bool] = False
     """Whether a finding ties its record to others (its ``related`` locations: the copy it
     duplicates, the training record it leaks from)."""
+    per_file_summary: ClassVar[bool] = False
+    """Whether the rule finds a condition that how a file was made usually causes in many of
+    its records (raw template tokens, an extra key in every record): beyond a few records,
+    ``check`` reports it once per file, with the count and the first lines
+    (:mod:`ftprep.validate.aggregate`)."""
 
     def __init__(self, options: RuleOptions | None = None, severity: Severity | None = None):
         self.options = options if options is not None else self.Options()

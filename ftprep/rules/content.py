@@ -309,6 +309,7 @@ class SpecialTokens(MessageRule):
     name = "special-tokens"
     severity = Severity.WARNING
     summary = "Turn contains raw chat-template special tokens"
+    per_file_summary = True
     Options = SpecialTokensOptions
     options: SpecialTokensOptions
 

@@ -25,6 +25,8 @@ from ftprep.rules.texts import (
     inside,
     previous_user_text,
 )
+from ftprep.rules.voice import in_own_voice, other_answers
+from ftprep.view import Turn
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -71,21 +73,27 @@ class _PhraseRule(RecordRule):
             for trigger in self.phrases:
                 if trigger in low:
                     match = self.pattern.search(turn.text)
-                    if match:
+                    # Only the assistant's own voice: not a quotation, a character's line,
+                    # or an answer to a question about itself.
+                    if match and in_own_voice(example, turn, match.start()):
                         found = _excerpt(turn.text, *match.span())
                     break
-            if found is None and extra:
+            if found is None and extra:  # the user's own phrases match as plain text
                 found = next((p for p in extra if p in low), None)
-            if found is not None:
+            if found is None:
+                continue
+            hint = self.hint_for(example, turn)
+            if hint is not None:
                 findings.append(
                     self.finding(
-                        example,
-                        f"assistant turn {self.what}: {found!r}",
-                        at=turn,
-                        hint=self.hint,
+                        example, f"assistant turn {self.what}: {found!r}", at=turn, hint=hint
                     )
                 )
         return findings
+
+    def hint_for(self, example: Example, turn: Turn) -> str | None:
+        """The hint for a phrase found in ``turn``, or ``None`` when it is no defect there."""
+        return self.hint
 
 
 class AiDisclaimer(_PhraseRule):
@@ -145,14 +153,26 @@ class Refusal(_PhraseRule):
     ("I cannot browse the internet"). "I can't help but ..." is not a refusal and is not
     matched.
 
-    Fix: check that the refusals are intended; replace unintended ones with real answers
-    or drop them. Add your own phrases with the ``extra-phrases`` option.
+    Not reported: a refusal on the chosen side of a preference pair whose rejected side
+    complies (refusing is what the pair teaches, as in safety data such as HH harmless), a
+    refusal inside quoted text, a line of a dialogue or script, a story, poem or lyrics the
+    user asked for, and an answer to a question about the assistant's own limits ("can you
+    browse the web?"). The hint never says to drop the example: dropping a safety refusal
+    removes the signal.
+
+    Information only: whether a refusal is wrong depends on what the fine-tune is meant to
+    decline, which the text does not show. On the precision benchmark (docs/precision.md)
+    its remaining findings were deliberate refusals (a tool assistant declining questions
+    its tools cannot answer), so as a warning it would mostly be wrong.
+
+    Fix: check that the refusals are intended; replace unintended ones with real answers.
+    Add your own phrases with the ``extra-phrases`` option.
     """
 
     code = "Q002"
     rejects_in = ("raw_pairs",)
     name = "refusal"
-    severity = Severity.WARNING
+    severity = Severity.INFO
     summary = "Assistant turn refuses the request"
     phrases = (
         "sorry",
@@ -178,7 +198,20 @@ class Refusal(_PhraseRule):
         re.I,
     )
     what = "refuses"
-    hint = "keep refusals only where the fine-tune should refuse; otherwise answer or drop"
+    hint = (
+        "keep it if the fine-tune should refuse such requests (safety, out of scope); "
+        "otherwise write the answer"
+    )
+
+    def hint_for(self, example: Example, turn: Turn) -> str | None:
+        """Nothing on the chosen side of a pair whose rejected side does not refuse (refusing
+        is what the pair teaches: safety data); where both sides refuse, say so."""
+        others = other_answers(example, turn)
+        if not others:
+            return self.hint
+        if not any(self.pattern.search(text) for text in others):
+            return None
+        return "both answers of the pair refuse: the pair cannot teach when to refuse"
 
 
 class SlotOptions(RuleOptions):
@@ -695,6 +728,9 @@ class ControlCharacters(RecordRule):
     They are invisible in most viewers, often break tokenizers or provider validation, and
     usually come from binary data, terminal output (ANSI colour codes) or bad conversions.
 
+    C1 controls that are part of mojibake (``Ã\x80``: UTF-8 read as Latin-1) are left to
+    Q008, so one defect is reported once.
+
     Fix: remove them (``re.sub(r"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]", "", text)``).
     """
 
@@ -714,7 +750,8 @@ class ControlCharacters(RecordRule):
             text = turn.text
             if not _has_control(text):
                 continue
-            controls = _CONTROL.findall(text)
+            # C1 controls that are the second byte of mojibake are Q008's to report, once.
+            controls = _CONTROL.findall(_MOJIBAKE.sub("", text) if not text.isascii() else text)
             if controls:
                 codes = ", ".join(f"U+{ord(c):04X}" for c in sorted(set(controls))[:5])
                 findings.append(
@@ -748,16 +785,19 @@ class AnswerRepeatsPrompt(RecordRule):
 
     Usually a generation failure ("Rewrite this sentence" answered with the sentence), and
     training on it teaches the model to echo. Sometimes the input was already the right
-    answer (sorting words that are already in order); this is a warning so such cases can
-    be checked. Whitespace inside the text counts, so an answer that only removes extra
-    spaces is not reported.
+    answer (sorting words that are already in order; "edit this sentence" on a sentence
+    with nothing to fix). Whitespace inside the text counts, so an answer that only removes
+    extra spaces is not reported.
+
+    Information only: on the precision benchmark (docs/precision.md) one of its two
+    findings was such an intended echo, below the 0.80 a warning must reach.
 
     Fix: write the transformed answer, or drop the example.
     """
 
     code = "Q010"
     name = "answer-repeats-prompt"
-    severity = Severity.WARNING
+    severity = Severity.INFO
     summary = "Assistant answer repeats the user's text"
     Options = EchoOptions
     options: EchoOptions

@@ -236,20 +236,27 @@ class OrphanToolMessage(RecordRule):
         if not view.tool_results:
             return found
         called: set[Any] = set()
+        calls_before = False  # whether the last assistant turn made a structured call
         for index, message in view.conversation:
             if message.role == "assistant":
-                called.update(
-                    i for _p, call in tool_calls_of(message) if isinstance(i := call_id(call), str)
-                )
+                calls = tool_calls_of(message)
+                calls_before = bool(calls) or isinstance(message.function_call, dict)
+                called.update(i for _p, call in calls if isinstance(i := call_id(call), str))
             elif message.role == "tool":
                 answered = message.tool_call_id
                 hint = "set tool_call_id to the id of the call it answers"
                 key = "tool_call_id"
-                if answered is None and not called:
+                if answered is None and not calls_before:
+                    # The id is not what is missing: the turn before made no call to answer.
                     key = ""
+                    before = (
+                        "the assistant turn before it makes no tool call"
+                        if called
+                        else "no earlier assistant turn makes a tool call"
+                    )
                     text = (
-                        "tool message answers no call: no earlier assistant turn makes a tool "
-                        "call (a call written out in the text is not one)"
+                        f"tool message answers no call: {before} "
+                        "(a call written out in the text is not one)"
                     )
                     hint = (
                         "make the call a structured tool call of the assistant turn before it, "
@@ -428,6 +435,7 @@ class UndeclaredFunction(RecordRule):
     name = "undeclared-function"
     severity = Severity.WARNING
     summary = "Tool call names a function that is not declared"
+    per_file_summary = True
 
     def relevant(self, traits: Traits, ctx: RecordContext) -> bool:
         """Only examples with tool calls."""

@@ -183,19 +183,25 @@ def run_check(
     *,
     against: Sequence[str | os.PathLike[str]] = (),
     progress: Progress | None = None,
+    aggregate: bool = True,
 ) -> CheckResult:
     """Check ``paths`` (and, for leakage, ``against``) under ``config``. ``progress`` is
-    called with the input bytes of each unit of the record pass as it completes."""
+    called with the input bytes of each unit of the record pass as it completes.
+    ``aggregate``: fold repeated findings into one with a count
+    (:mod:`ftprep.validate.aggregate`); ``prepare`` keeps each, to give every record it
+    rejects its own reasons."""
     names = [str(p) for p in paths]
     against_names = [str(p) for p in against]
     with stage("plan"):
-        units = plan_units(names, config)
+        units = plan_units(names, config, aggregate=aggregate)
     with stage("record pass"):
         main = record_pass(units, config, executor_for(config, units), progress)
     other = None
     if against_names:
         with stage("record pass (--against)"):
-            against_units = plan_units(against_names, config, first_index=len(names))
+            against_units = plan_units(
+                against_names, config, first_index=len(names), aggregate=aggregate
+            )
             executor = executor_for(config, against_units)
             other = record_pass(against_units, config, executor, progress)
         units.extend(against_units)

@@ -50,6 +50,7 @@ from ftprep.rules.registry import (
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
 from ftprep.tokens.chat import ExampleTokens
+from ftprep.validate.aggregate import Aggregator
 from ftprep.validate.prefilter import Prefilter
 from ftprep.view import ExampleView, Hits, Traits
 
@@ -68,6 +69,9 @@ class Unit:
     path: str
     dialect: str
     shard: Shard | None = None
+    aggregate: bool = True
+    """Whether repeated findings are folded into one (:mod:`ftprep.validate.aggregate`);
+    ``prepare`` keeps every finding, to give each record it rejects its reasons."""
 
 
 @dataclass(slots=True)
@@ -112,6 +116,7 @@ class RecordPass:
         self.options = DialectOptions.from_config(config)
         self.trainer_config = load_trainer_config(config)
         self.dialects: dict[str, Dialect] = {}
+        self.file_wide = rule_codes(per_file_summary=True)
 
     def run_unit(self, unit: Unit) -> UnitResult:
         """Load and check one unit (through the trainer's mapping of its file, when the
@@ -126,10 +131,23 @@ class RecordPass:
         if mapping:
             raws, dialect = remapped(raws, mapping), mapping.dialect
         detector = DialectDetector(dialect, self.options)
-        result = self.run(load_raw(raws, detector), unit.path_index, unit.path)
+        result = self.run(
+            load_raw(raws, detector), unit.path_index, unit.path, aggregate=unit.aggregate
+        )
         if unit.shard is not None:
             result.lines = shard_lines(unit.shard)
         return result
+
+    def _choose(
+        self, rules: list[RecordRule], traits: Traits, bits: int, ctx: RecordContext
+    ) -> tuple[list[RecordRule], Hits]:
+        """The rules that can find anything in an example of these traits and trigger bits,
+        and the triggers' hits (decided once per distinct pair)."""
+        prefilter = self.prefilter
+        can_find = [
+            r for r in rules if r.relevant(traits, ctx) and prefilter.may_find(r, traits, bits)
+        ]
+        return can_find, prefilter.hits(bits)
 
     def with_fields(self, example: Example, findings: list[Finding]) -> list[Finding]:
         """``findings`` with the user's own field beside each canonical pointer, where the
@@ -158,20 +176,26 @@ class RecordPass:
         self.signer.cover(examples, counted)
         return counted
 
-    def run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
+    def run(
+        self, stream: Iterable[Loaded], path_index: int, path: str, *, aggregate: bool = True
+    ) -> UnitResult:
         """Check a stream of loaded records of one file.
 
         Records go through in batches of :data:`BATCH_RECORDS`: the batch is counted at once,
         then each record's rules run in input order. Only the rules that can find anything in
         the example run: its :class:`~ftprep.view.Traits` and the triggers the
         :class:`~ftprep.validate.prefilter.Prefilter` finds in its texts decide, once per
-        distinct pair. The cyclic garbage collector is paused meanwhile: the pass makes
-        and drops millions of small acyclic objects, and collections would rescan them.
+        distinct pair. With ``aggregate``, each record's findings stream through an
+        :class:`~ftprep.validate.aggregate.Aggregator`, so repeats never pile up. The cyclic
+        garbage collector is paused meanwhile: the pass makes and drops millions of small
+        acyclic objects, and collections would rescan them.
         """
         with paused_gc():
-            return self._run(stream, path_index, path)
+            return self._run(stream, path_index, path, aggregate)
 
-    def _run(self, stream: Iterable[Loaded], path_index: int, path: str) -> UnitResult:
+    def _run(
+        self, stream: Iterable[Loaded], path_index: int, path: str, aggregate: bool
+    ) -> UnitResult:
         config = self.config
         rules = [r for r in self.rules if not config.is_ignored_for(r.code, path)]
         problems, keep_record = self.problems, self.keep_record
@@ -185,6 +209,7 @@ class RecordPass:
         signatures = self.signer.batch()
         findings: list[Finding] = []
         columns: dict[int, int] = {}
+        folder = Aggregator(self.file_wide) if aggregate else None
         indexed = 0
         row = 0
         records = iter(stream)
@@ -214,14 +239,7 @@ class RecordPass:
                     bits = prefilter.scan(view.texts)
                     choice = chosen.get((traits, bits))
                     if choice is None:
-                        choice = chosen[traits, bits] = (
-                            [
-                                r
-                                for r in rules
-                                if r.relevant(traits, ctx) and prefilter.may_find(r, traits, bits)
-                            ],
-                            prefilter.hits(bits),
-                        )
+                        choice = chosen[traits, bits] = self._choose(rules, traits, bits, ctx)
                     active, view.hits = choice
                     for rule in active:
                         try:
@@ -246,8 +264,10 @@ class RecordPass:
                     signatures.add(row, example, tokens, view.columns)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
-                    findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
+                    stamped = [replace(f, fingerprint=stamp) for f in record_findings]
+                    findings.extend(stamped if folder is None else folder.add(stamped))
                 row += 1
+        findings.extend(() if folder is None else folder.finish())
         facts = builder.build()
         signatures.fill(facts.signatures)
         return UnitResult(findings, facts, indexed, columns=columns)
@@ -267,8 +287,11 @@ def rule_crash(rule: RecordRule, example: Example, err: Exception) -> Finding:
     return replace(finding, severity=Severity.ERROR)
 
 
-def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> list[Unit]:
-    """Cut the input into units: shards of plain JSON Lines files, whole files otherwise."""
+def plan_units(
+    paths: Sequence[str], config: Config, first_index: int = 0, *, aggregate: bool = True
+) -> list[Unit]:
+    """Cut the input into units: shards of plain JSON Lines files, whole files otherwise.
+    ``aggregate``: fold repeated findings (:attr:`Unit.aggregate`)."""
     options = DialectOptions.from_config(config)
     units: list[Unit] = []
     for offset, path in enumerate(paths):
@@ -287,9 +310,9 @@ def plan_units(paths: Sequence[str], config: Config, first_index: int = 0) -> li
             else None
         )
         if shards and len(shards) > 1:
-            units.extend(Unit(index, path, dialect, shard) for shard in shards)
+            units.extend(Unit(index, path, dialect, shard, aggregate) for shard in shards)
         else:
-            units.append(Unit(index, path, dialect))
+            units.append(Unit(index, path, dialect, aggregate=aggregate))
     return units
 
 
@@ -322,8 +345,12 @@ def record_pass(
 ) -> RecordPassResult:
     """Run the record pass over ``units`` on ``executor`` and stitch the units back together
     per file: line numbers and record indices of shards (local to each) renumbered in file
-    order, a finding of a rule reported once per file (CRLF line endings) kept once."""
+    order, a finding of a rule reported once per file (CRLF line endings) kept once, and
+    the folded findings of the shards of a file folded again (a run across a shard border is
+    one run; a file-wide condition is summed over the file)."""
     findings: list[Finding] = []
+    folders: dict[int, Aggregator] = {}
+    file_wide = rule_codes(per_file_summary=True)
     tables: list[FactTable] = []
     columns: dict[int, dict[int, int]] = {}
     indexed_before: dict[int, int] = {}
@@ -340,6 +367,7 @@ def record_pass(
             facts.record = np.where(facts.record >= 0, facts.record + offset, facts.record)
         if line_offset:
             facts.line = facts.line + line_offset  # (Ray hands out read-only arrays)
+        placed: list[Finding] = []
         for finding in result.findings:
             if finding.code in once_per_file:
                 if (unit.path_index, finding.code) in seen_once:
@@ -347,12 +375,20 @@ def record_pass(
                 seen_once.add((unit.path_index, finding.code))
             if offset or line_offset:
                 finding = finding.shifted(records=offset, lines=line_offset)
-            findings.append(finding)
+            placed.append(finding)
+        if unit.aggregate:
+            folder = folders.setdefault(unit.path_index, Aggregator(file_wide))
+            placed.sort(key=lambda f: f.line or 0)
+            findings.extend(folder.add(placed))
+        else:
+            findings.extend(placed)
         tables.append(facts)
         if result.columns:
             columns.setdefault(unit.path_index, {}).update(result.columns)
         if progress is not None:
             progress(unit_bytes(unit))
+    for folder in folders.values():
+        findings.extend(folder.finish())
     return RecordPassResult(findings, FactTable.gather(tables), columns)
 
 

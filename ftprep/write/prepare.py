@@ -608,7 +608,7 @@ def _pass1(
 ) -> tuple[CheckResult, Reviewed | None]:
     """Pass 1: the check of ``names`` (an input that could not be read to its end raises),
     with the ``review`` applied when there is one."""
-    check = run_check(names, config, progress=progress)
+    check = run_check(names, config, progress=progress, aggregate=False)
     for finding in check.findings:
         if finding.code == UnreadableFile.code:
             raise unreadable(finding.path, finding.message)
