@@ -12,6 +12,19 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ftprep.secrets import mask_secret, mask_text
+
+__all__ = [
+    "Finding",
+    "Location",
+    "Problem",
+    "Severity",
+    "display_path",
+    "mask_data",
+    "mask_secret",
+    "plural",
+]
+
 
 class Severity(enum.Enum):
     """How bad a finding is. Ordered: ``INFO < WARNING < ERROR``."""
@@ -82,6 +95,18 @@ class Finding:
     fingerprint: str | None = None
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # Whatever a finding quotes of a record (a key, a role, an id, an excerpt) is masked
+        # here, once for every rule: no secret reaches an output through a finding.
+        self.message = mask_text(self.message)
+        if self.hint is not None:
+            self.hint = mask_text(self.hint)
+        self.location = _masked_location(self.location)
+        if self.related:
+            self.related = tuple(_masked_location(r) for r in self.related)
+        if self.data:
+            self.data = mask_data(self.data)
+
     @property
     def path(self) -> str:
         """The file the finding is in."""
@@ -149,6 +174,25 @@ class Finding:
         return out
 
 
+def _masked_location(where: Location) -> Location:
+    if where.pointer is None:
+        return where
+    pointer = mask_text(where.pointer)
+    return where if pointer == where.pointer else replace(where, pointer=pointer)
+
+
+def mask_data(value: Any) -> Any:
+    """``value`` (a finding's data: dicts, lists and scalars) with every string in it, keys
+    too, masked by :func:`~ftprep.secrets.mask_text`."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {mask_data(k): mask_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_data(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """What the loader or a dialect's writer found, before it is a finding.
@@ -177,16 +221,6 @@ def display_path(path: str) -> str:
     except UnicodeEncodeError:  # a surrogate no file system produced (an in-memory name)
         raw = path.encode("utf-8", "backslashreplace")
     return raw.decode("utf-8", "backslashreplace")
-
-
-def mask_secret(secret: str, keep: int = 4) -> str:
-    """Mask all but the first ``keep`` characters of a secret: ``sk-p…(51 chars)``.
-
-    Findings never carry a detected secret in full.
-    """
-    if len(secret) <= keep * 2:
-        return "*" * len(secret)
-    return f"{secret[:keep]}…({len(secret)} chars)"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -43,8 +43,9 @@ class Triggers:
       characters);
     - ``shapes``: digits and punctuation, every ASCII digit written as ``0`` (``-0000``).
 
-    ``tool_arguments``: the rule also reads tool-call arguments, which the scan does not see,
-    so it runs on every example that calls tools. ``name`` only labels the trigger in errors.
+    ``tool_arguments``: the rule also reads tool-call arguments and message names, which the
+    scan does not see, so it runs on every example that calls tools or names a message.
+    ``name`` only labels the trigger in errors.
     """
 
     name: str
