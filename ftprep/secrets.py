@@ -395,7 +395,8 @@ def looks_placeholder_text(value: str) -> bool:
     example (``<password>``, ``${DB_PASS}``, ``****``, ``your_password``)."""
     low = value.lower()
     return (
-        any(c in value for c in "<>{}$%*")
+        any(c in value for c in "<>{}$")
+        or len(set(value)) < 3
         or any(m in low for m in _FAKE_MARKERS)
         or low.startswith(("pass", "pwd", "secret"))
         or low.endswith(("password", "pass", "pwd", "secret"))
@@ -621,7 +622,7 @@ ROLE_MAILBOXES = frozenset(
 )
 #: Local parts that say the address is made up (``xxxx@``, ``your.name@``).
 _PLACEHOLDER_LOCAL = re.compile(
-    r"x{3,}|^(?:your|my[._-]?(?:name|e?mail|address)|user(?:name)?\d*$|name$|e?mail$|someone|"
+    r"x{3,}|address$|^(?:your|my[._-]|myname|myemail|user(?:name)?\d*$|name$|e?mail$|someone|"
     r"somebody|firstname|first[._]last|john[._]?doe|jane[._]?doe)"
 )
 
@@ -789,10 +790,19 @@ def card_brand(digits: str) -> str | None:
 
 def next_to(text: str, start: int, end: int, chars: frozenset[str]) -> bool:
     """Whether the nearest non-space character before ``start`` or after ``end`` is in
-    ``chars``."""
-    before = text[max(0, start - 3) : start].rstrip()
-    after = text[end : end + 3].lstrip()
-    return bool(before and before[-1] in chars) or bool(after and after[0] in chars)
+    ``chars`` (a letter among them counts only as a word of its own: the ``x`` of ``3 x 4``,
+    not of ``amex``)."""
+    before = text[max(0, start - 8) : start].rstrip()
+    after = text[end : end + 8].lstrip()
+    if (
+        before
+        and before[-1] in chars
+        and not (before[-1].isalpha() and len(before) > 1 and before[-2].isalpha())
+    ):
+        return True
+    if after and after[0] in chars:
+        return not (after[0].isalpha() and len(after) > 1 and after[1].isalpha())
+    return False
 
 
 def find_cards(text: str, allowed: Iterable[str] = ()) -> Iterator[tuple[int, int, str, str]]:

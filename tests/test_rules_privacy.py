@@ -138,8 +138,9 @@ def test_gsm8k_arithmetic_and_alpaca_have_no_phone_or_card_numbers() -> None:
 def test_alpaca_emails_are_the_personal_looking_ones() -> None:
     result = run_check([ALPACA_5000], Config(select=["P004"]))
     domains = sorted(f.data["domain"] for f in result.findings)
-    # example.com addresses are skipped; the gmail.com ones look personal.
-    assert domains == ["gmail.com"] * 4
+    # example.com addresses and placeholders (my_gmail_address@gmail.com) are skipped; the
+    # two emma.watson@gmail.com ones look personal.
+    assert domains == ["gmail.com"] * 2
     assert all("@" not in f.message for f in result.findings)
 
 
