@@ -108,6 +108,10 @@ class Rule:
     """Whether an error of the rule leaves the record it is located at out of prepare's
     output (false for rules about the dataset as a whole, placed at a record for the
     reader's sake)."""
+    redactable: ClassVar[bool] = False
+    """Whether what the rule finds is a value that redaction replaces by a placeholder
+    (``prepare --redact`` keeps such records, redacted; ``check --fix --unsafe-fixes``
+    redacts them in place)."""
     relates_records: ClassVar[bool] = False
     """Whether a finding ties its record to others (its ``related`` locations: the copy it
     duplicates, the training record it leaks from)."""

@@ -34,7 +34,16 @@ from ftprep.secrets import Kind, card_brand, looks_fake, luhn_valid
 __all__ = ["card_brand", "looks_fake", "luhn_valid"]
 
 
-class _PatternRule(RecordRule):
+class _Redactable(RecordRule):
+    """A privacy rule: ``check --fix --unsafe-fixes`` and ``prepare --redact`` replace what it
+    finds with a typed placeholder."""
+
+    fixable = True
+    unsafe_fix = True
+    redactable = True
+
+
+class _PatternRule(_Redactable):
     """A rule reporting every value of its kinds in the scanned texts."""
 
     kinds: ClassVar[tuple[Kind, ...]]
@@ -149,7 +158,7 @@ class EmailOptions(RuleOptions):
     and ``*.localhost`` are never reported."""
 
 
-class EmailAddress(RecordRule):
+class EmailAddress(_Redactable):
     """A turn contains the e-mail address of a person.
 
     Addresses are personal data: a model trained on them can reproduce them, and data
@@ -198,7 +207,7 @@ _INTERNATIONAL_SHAPE = b"+0"
 _NANP_TAIL_SHAPES = (b"-0000", b".0000")
 
 
-class PhoneNumber(RecordRule):
+class PhoneNumber(_Redactable):
     """A turn contains the phone number of a person: international format with a country
     code and separators (``+44 20 7946 0958``), or North American format with separators
     (``(415) 867-5309``, ``415-867-5309``). A number is reported once, however written.
@@ -266,7 +275,7 @@ class CardOptions(RuleOptions):
     """Further card numbers (digits only) not to report, besides the networks' test cards."""
 
 
-class PaymentCardNumber(RecordRule):
+class PaymentCardNumber(_Redactable):
     """A turn contains a payment card number: 13-19 digits (optionally grouped by spaces or
     dashes) with a valid Luhn checksum and the prefix and length of a card network (Visa,
     Mastercard, American Express, Discover, JCB, Diners Club, UnionPay).
@@ -340,7 +349,7 @@ class CredentialUrl(_PatternRule):
     triggers = Triggers("credential-url", folded=("://", "password=", "pwd="), tool_arguments=True)
 
 
-class SecretAssignment(RecordRule):
+class SecretAssignment(_Redactable):
     """A turn assigns a generated-looking secret to a name that says it is one:
     ``DB_PASSWORD = "kX9#mP2vLq7w"``, ``"api_key": "8f3a9c..."``, ``SECRET=...``.
 
@@ -348,7 +357,8 @@ class SecretAssignment(RecordRule):
     value must be at least 10 characters of mixed letters and digits with high entropy.
     Code (``os.environ[...]``, ``config.password``), placeholders (``<password>``,
     ``your_password_here``, ``****``) and words are not reported. A warning: the context
-    makes it likely, not certain.
+    makes it likely, not certain. Opt-in (select ``P008``): on real tool-calling data it
+    mostly reports what password-generator tools return, which is nobody's password.
 
     Fix: change the secret, then replace it in the data with a placeholder.
     """
@@ -357,6 +367,7 @@ class SecretAssignment(RecordRule):
     name = "secret-assignment"
     severity = Severity.WARNING
     summary = "Turn assigns a secret to a password or key name"
+    default_on = False
     triggers = Triggers("secret-word", folded=secrets.SECRET_WORDS, tool_arguments=True)
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
@@ -375,7 +386,7 @@ class SecretAssignment(RecordRule):
         return findings
 
 
-class BankAccount(RecordRule):
+class BankAccount(_Redactable):
     """A turn contains an IBAN: a country code, two check digits that pass the mod-97 test
     and the country's length (``DE44 5001 0517 5407 3249 31``).
 
@@ -411,7 +422,7 @@ class BankAccount(RecordRule):
         return findings
 
 
-class NationalId(RecordRule):
+class NationalId(_Redactable):
     """A turn contains a national identity number where the words before it say so: a US
     social security number after ``SSN`` or ``social security``, a UK national insurance
     number after ``national insurance`` or ``NI number``.

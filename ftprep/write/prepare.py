@@ -73,6 +73,7 @@ from ftprep.write.manifest import (
     is_prepare_output,
     output_entry,
 )
+from ftprep.write.redact import redact_example
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
@@ -103,6 +104,8 @@ class Plan:
     stratum: npt.NDArray[np.int64] | None = None
     dataset_findings: list[Finding] = field(default_factory=list)
     """Findings that point at no single record (they reject nothing)."""
+    redact: set[int] = field(default_factory=set)
+    """Rows kept with their secrets redacted (``prepare.redact``)."""
 
 
 def _row_lookup(facts: FactTable, paths: Sequence[str]) -> dict[tuple[int, str, int], int]:
@@ -177,8 +180,12 @@ def plan(
         reasons[row] = [reason(f) for f in found] or [
             drop_reason("not-loaded", "the record did not load (its load rule is switched off)")
         ]
+    redactable = rule_codes(redactable=True) if config.prepare.redact else frozenset()
+    redact: set[int] = set()
     for row, found in by_row.items():
-        errors = [f for f in found if f.severity is Severity.ERROR]
+        if redactable and any(f.code in redactable for f in found):
+            redact.add(row)
+        errors = [f for f in found if f.severity is Severity.ERROR and f.code not in redactable]
         if errors and clean[row]:
             clean[row] = False
             reasons[row] = [reason(f) for f in errors]
@@ -218,7 +225,7 @@ def plan(
     destination = np.full(n, REJECTED, dtype=np.int8)
     destination[kept] = TRAIN
     destination[held] = HOLDOUT
-    return Plan(destination, reasons, dropped, strata, stratum, unplaced)
+    return Plan(destination, reasons, dropped, strata, stratum, unplaced, redact)
 
 
 def eval_entry(example: Example) -> dict[str, Any] | None:
@@ -255,6 +262,7 @@ class _Tally:
     tokens: Counter[str] = field(default_factory=Counter)
     trained: Counter[str] = field(default_factory=Counter)
     fixes: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
     rejected_by: Counter[str] = field(default_factory=Counter)
     writer_findings: Counter[str] = field(default_factory=Counter)
     eval_skipped: int = 0
@@ -345,6 +353,11 @@ class _Pass2:
             return
         example = item.example
         fixed = apply_fixes(example, self.config.prepare.fixes)
+        if row in self.plan.redact:
+            redacted = redact_example(example)
+            self.tally.redactions.update(redacted)
+            if redacted:
+                fixed.append("redact")
         line, problems = encode(self._dialect_for(example), example)
         if line is None:
             self._reject(item, [reason(self.problems.finding(p)) for p in problems])
@@ -353,7 +366,7 @@ class _Pass2:
             self.tally.writer_findings[self.problems.rule(problem.kind).code] += 1
         split = SPLITS[destination]
         self.files[destination].write(line)
-        self.tally.fixes.update(fixed)
+        self.tally.fixes.update(name for name in fixed if name != "redact")
         self._count_tokens(split, example, row, bool(fixed))
         if self.plan.stratum is not None:
             name = self.plan.strata[int(self.plan.stratum[row])]
@@ -571,6 +584,8 @@ def _manifest(
         "run": run,
         "outputs": [output_entry(o) for o in outputs],
     }
+    if config.prepare.redact:
+        manifest["redactions"] = dict(sorted(tally.redactions.items()))
     if stratify:
         manifest["strata"] = {
             name: {s: tally.strata.get(name, Counter())[s] for s in SPLITS[:2]}
