@@ -519,6 +519,12 @@ PLACEHOLDER_DOMAINS = (
     "yourcompany.com",
     "email.com",
     "test.com",
+    "mycompany.com",
+    "mysite.com",
+    "yoursite.com",
+    "mywebsite.com",
+    "yourwebsite.com",
+    "website.com",
 )
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost", "local"})
 #: "Top-level domains" that are really file extensions (``logo@2x.png``).
@@ -618,6 +624,29 @@ ROLE_MAILBOXES = frozenset(
         "ombudsman",
         "complaints",
         "hotline",
+        "offers",
+        "admission",
+        "admissions",
+        "pr",
+        "events",
+        "rsvp",
+        "bookings",
+        "booking",
+        "reservations",
+        "membership",
+        "members",
+        "subscribe",
+        "newsletter",
+        "partners",
+        "investors",
+        "ir",
+        "donations",
+        "volunteer",
+        "volunteers",
+        "customercare",
+        "care",
+        "shop",
+        "store",
     }
 )
 #: Local parts that say the address is made up (``xxxx@``, ``your.name@``).
@@ -627,9 +656,20 @@ _PLACEHOLDER_LOCAL = re.compile(
 )
 
 
+#: Words ending the local part of a business's address (``acmeservices@``).
+_BUSINESS_LOCAL = re.compile(
+    r"(?:services?|solutions|group|sales|shop|store|studio|clinic|ltd|inc|llc)$"
+)
+#: Words just before an address that say it is made up (``a fake address, for example``).
+_MADE_UP_BEFORE = re.compile(
+    r"(?i:fake|made[ -]up|make up|for example|e\.g\.|dummy|placeholder|something like)"
+)
+
+
 def email_is_personal(address: str, domain: str, allowed: tuple[str, ...]) -> bool:
     """Whether an e-mail address may reach a person: not at a documentation or allowed
-    domain, not a file name, not a role mailbox of an organisation, not a placeholder."""
+    domain, not a file name, not a role mailbox or a business's address, not a
+    placeholder."""
     tld = domain.rsplit(".", 1)[-1]
     if tld in _RESERVED_TLDS or tld in _FILE_EXTENSIONS or domain.startswith("example"):
         return False
@@ -637,7 +677,11 @@ def email_is_personal(address: str, domain: str, allowed: tuple[str, ...]) -> bo
         return False
     local = address.split("@", 1)[0].lower()
     base = re.split(r"[+]", local, maxsplit=1)[0]
-    return base not in ROLE_MAILBOXES and not _PLACEHOLDER_LOCAL.search(base)
+    return (
+        base not in ROLE_MAILBOXES
+        and not _PLACEHOLDER_LOCAL.search(base)
+        and not _BUSINESS_LOCAL.search(base)
+    )
 
 
 def _in_userinfo(text: str, start: int) -> bool:
@@ -658,6 +702,8 @@ def find_emails(
     for match in _EMAIL.finditer(text):
         domain = match.group(1).lower()
         if text.startswith(":", match.end()) or _in_userinfo(text, match.start()):
+            continue
+        if _MADE_UP_BEFORE.search(text, max(0, match.start() - 60), match.start()):
             continue
         if email_is_personal(match.group(0), domain, allowed):
             yield match.start(), match.end(), match.group(0), domain
