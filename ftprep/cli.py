@@ -628,6 +628,12 @@ def add_prepare(sub: Any) -> None:
     )
     add_review_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace secrets and personal data with placeholders such as [EMAIL] instead of "
+        "rejecting the records (counted in the manifest)",
+    )
     add_config_options(parser)
     add_logging_options(parser)
     parser.set_defaults(handler=run_prepare)
@@ -637,6 +643,9 @@ def run_prepare(args: argparse.Namespace) -> int:
     """``ftprep prepare``: the :func:`ftprep.api.prepare` job, with a one-line summary."""
     paths = expand_paths(args.paths)
     config = config_from_args(args, paths)
+    if args.redact:
+        redacting = config.prepare.model_copy(update={"redact": True})
+        config = config.model_copy(update={"prepare": redacting})
     result = prepare(
         paths,
         out_dir=args.out,

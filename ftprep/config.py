@@ -184,6 +184,9 @@ class PrepareConfig(_Section):
     """Which findings leave a record out (:class:`RejectPolicy`)."""
     fixes: list[str] = Field(default_factory=lambda: list(FIXES))
     """Safe fixes applied to message text: ``whitespace`` (trim stray whitespace), ``nfc``."""
+    redact: bool = False
+    """Replace secrets and personal data with typed placeholders (``[EMAIL]``) in the outputs
+    instead of rejecting the records the privacy rules report (``--redact``)."""
 
     @field_validator("fixes")
     @classmethod

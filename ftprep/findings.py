@@ -15,6 +15,19 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ftprep.secrets import mask_secret, mask_text
+
+__all__ = [
+    "Finding",
+    "Location",
+    "Problem",
+    "Severity",
+    "display_path",
+    "mask_data",
+    "mask_secret",
+    "plural",
+]
+
 
 class Severity(enum.Enum):
     """How bad a finding is. Ordered: ``INFO < WARNING < ERROR``."""
@@ -98,6 +111,18 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     count: int = 1
     last_line: int | None = None
+
+    def __post_init__(self) -> None:
+        # Whatever a finding quotes of a record (a key, a role, an id, an excerpt) is masked
+        # here, once for every rule: no secret reaches an output through a finding.
+        self.message = mask_text(self.message)
+        if self.hint is not None:
+            self.hint = mask_text(self.hint)
+        self.location = _masked_location(self.location)
+        if self.related:
+            self.related = tuple(_masked_location(r) for r in self.related)
+        if self.data:
+            self.data = mask_data(self.data)
 
     @property
     def path(self) -> str:
@@ -187,6 +212,25 @@ class Finding:
         return out
 
 
+def _masked_location(where: Location) -> Location:
+    if where.pointer is None:
+        return where
+    pointer = mask_text(where.pointer)
+    return where if pointer == where.pointer else replace(where, pointer=pointer)
+
+
+def mask_data(value: Any) -> Any:
+    """``value`` (a finding's data: dicts, lists and scalars) with every string in it, keys
+    too, masked by :func:`~ftprep.secrets.mask_text`."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {mask_data(k): mask_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_data(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """What the loader or a dialect's writer found, before it is a finding.
@@ -254,16 +298,6 @@ def printable(text: str, *, newlines: bool = False) -> str:
     if text.isprintable():
         return text
     return text.translate(_ESCAPES_KEEPING_NEWLINES if newlines else _ESCAPES)
-
-
-def mask_secret(secret: str, keep: int = 4) -> str:
-    """Mask all but the first ``keep`` characters of a secret: ``sk-p…(51 chars)``.
-
-    Findings never carry a detected secret in full.
-    """
-    if len(secret) <= keep * 2:
-        return "*" * len(secret)
-    return f"{secret[:keep]}…({len(secret)} chars)"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

@@ -13,7 +13,10 @@ only when asked for as well (``--unsafe-fixes``, ``unsafe=True``):
 
 - delete exact duplicates of a record (when X001 reports them): of each group of copies
   the first one without an error finding stays (the first copy when none is valid), as
-  ``prepare`` keeps the first clean one.
+  ``prepare`` keeps the first clean one;
+- redact secrets and personal data (on the lines a privacy rule reports): every string of
+  the record has what :mod:`ftprep.secrets` finds replaced by a typed placeholder
+  (``[EMAIL]``), as ``prepare --redact`` does. The value is gone from the file for good.
 
 Only the lines that change are rewritten; every other line keeps its exact bytes and line
 ending, so the diff shows just the fixes. A changed string is replaced inside its line where
@@ -42,17 +45,19 @@ from ftprep.load.containers import STDIN
 from ftprep.load.paths import is_regular_file
 from ftprep.rules import load as L
 from ftprep.rules.duplicates import ExactDuplicate
+from ftprep.rules.registry import rule_codes
 from ftprep.write.files import write_atomic
 from ftprep.write.fixes import FIX_FUNCTIONS
+from ftprep.write.redact import redact_value
 
 _BOM = b"\xef\xbb\xbf"
 
 #: Content fixes applied to every message text, in order (names of ``FIX_FUNCTIONS``).
 CONTENT_FIXES = ("whitespace", "nfc")
 
-UNSAFE_FIX_CODES = frozenset({ExactDuplicate.code})
+UNSAFE_FIX_CODES = rule_codes(fixable=True, unsafe_fix=True)
 """Codes whose findings only ``--fix --unsafe-fixes`` repairs (the rules say so:
-``unsafe_fix``): the fix drops records."""
+``unsafe_fix``): the fix drops records or redacts values."""
 
 
 _LABELS = {
@@ -61,6 +66,7 @@ _LABELS = {
     "duplicate": ("duplicate record removed", "duplicate records removed"),
     "whitespace": ("text trimmed", "texts trimmed"),
     "nfc": ("text normalised to NFC", "texts normalised to NFC"),
+    "redact": ("secret or personal value redacted", "secrets or personal values redacted"),
 }
 
 
@@ -70,7 +76,8 @@ class FileFix:
 
     path: str
     fixed: Counter[str] = field(default_factory=Counter)
-    """Fixes applied, by kind: ``blank``, ``bom``, ``duplicate``, ``whitespace``, ``nfc``."""
+    """Fixes applied, by kind: ``blank``, ``bom``, ``duplicate``, ``whitespace``, ``nfc``,
+    ``redact``."""
     skipped: str | None = None
     lines: list[tuple[int, str]] = field(default_factory=list)
     """Each fix as (line number in the file before fixing, kind), in file order."""
@@ -182,6 +189,20 @@ def _rewrite_line(body: bytes, fixes: Sequence[str]) -> tuple[bytes, Counter[str
     return orjson.dumps(fixed), counts
 
 
+def _redact_line(body: bytes) -> tuple[bytes, int] | None:
+    """The redacted form of one record line and the number of values replaced, or ``None``
+    when nothing was found."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    counts: Counter[str] = Counter()
+    redacted = redact_value(value, counts)
+    if not counts:
+        return None
+    return orjson.dumps(redacted), sum(counts.values())
+
+
 def _lines_reported(findings: Iterable[Finding], codes: Collection[str]) -> set[int]:
     """The lines findings of ``codes`` are on (every line of a folded run)."""
     return {line for f in findings if f.code in codes for line in f.lines}
@@ -256,6 +277,7 @@ def fix_file(
     mine = [f for f in findings if f.path == path]
     blank = _lines_reported(mine, {L.BlankLine.code})
     duplicates = {line for where, line in duplicates_to_delete(findings) if where == path}
+    redact = _lines_reported(mine, rule_codes(redactable=True))
     lines = _split_lines(data)
     out: list[bytes] = []
 
@@ -276,6 +298,15 @@ def fix_file(
             line = line[len(_BOM) :]
             fixed("bom")
         body = line.rstrip(b"\r\n")
+        if number in redact:
+            if unsafe:
+                redacted = _redact_line(body)
+                if redacted is not None:
+                    body, count = redacted
+                    line = body + line[len(line.rstrip(b"\r\n")) :]
+                    fixed("redact", count)
+            else:
+                result.hidden += 1
         rewritten = _rewrite_line(body, content_fixes) if content_fixes else None
         if rewritten is not None:
             new_body, counts = rewritten

@@ -350,8 +350,8 @@ class ExampleView:
 
     @cached
     def scanned_texts(self) -> tuple[ScannedText, ...]:
-        """Every text a secret can hide in: message contents and the argument strings of
-        tool calls and legacy function calls."""
+        """Every text a secret can hide in: message contents, the argument strings of
+        tool calls and legacy function calls, and messages' ``name`` fields."""
         found: list[ScannedText] = []
         for field_name, index, message in self.entries:
             role = message.role if isinstance(message.role, str) else "message"
@@ -371,6 +371,8 @@ class ExampleView:
             if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
                 pointer = f"{base}/function_call/arguments"
                 found.append(ScannedText(index, pointer, role, legacy["arguments"]))
+            if isinstance(message.name, str) and message.name:
+                found.append(ScannedText(index, f"{base}/name", role, message.name))
         return tuple(found)
 
     @cached
@@ -378,8 +380,8 @@ class ExampleView:
         """Every :attr:`scanned_texts` text joined by newlines (so every turn's text too): a
         substring absent there is absent from each of them, so a rule tests its triggers
         once per example."""
-        if not self.tool_calls:
-            # No tool or function calls: the scanned texts are the messages' non-empty texts,
+        if not self.tool_calls and "name" not in self.traits.keys:
+            # No tool or function calls or names: the scanned texts are the messages' texts,
             # and the per-text records (with their pointers) are built only when needed.
             return "\n".join([text for _f, _i, m in self.entries if (text := m.text())])
         return "\n".join([item.text for item in self.scanned_texts])

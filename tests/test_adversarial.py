@@ -54,6 +54,19 @@ ADVERSARIAL = {
     "fill-ins": _fill("[insert "),
     "tags": _fill("<a "),
     "commas": _fill("a, "),
+    "pem body": "-----BEGIN RSA PRIVATE KEY-----\n" + _fill("QUJD" * 16 + "\n"),
+    "url userinfo": _fill("postgres://a:b"),
+    "url passwords": "https://u:" + _fill("p"),
+    "assignments": _fill("password = "),
+    "assigned values": "api_key = " + _fill("a1"),
+    "connection strings": _fill("Server=a;Password="),
+    "iban groups": "DE44" + _fill(" 5001"),
+    "ssn context": _fill("SSN 536-90-"),
+    "ni context": _fill("national insurance AB 12 34 "),
+    "aws secret context": _fill("aws_secret_access_key = "),
+    "sas": _fill("sv=1&sig="),
+    "webhooks": _fill("hooks.slack.com/services/"),
+    "name field": _fill("a@b.c:"),
 }
 
 

@@ -254,7 +254,9 @@ def test_quiet_prints_findings_and_nothing_else(
 def test_the_rules_say_which_fixes_are_unsafe() -> None:
     unsafe = {rule.code for rule in ALL_RULES if rule.fix_safety() == "unsafe"}
     safe = {rule.code for rule in ALL_RULES if rule.fix_safety() == "safe"}
-    assert unsafe == UNSAFE_FIX_CODES == {"X001"}
+    redacting = {rule.code for rule in ALL_RULES if rule.redactable}
+    assert unsafe == UNSAFE_FIX_CODES == {"X001"} | redacting
+    assert redacting == {f"P0{n:02d}" for n in range(1, 11)}
     assert safe == {"L003", "L005"}
 
 

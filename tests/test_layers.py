@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "ftprep.facts",
         "ftprep.model",
         "ftprep.findings",
+        "ftprep.secrets",
         "ftprep._version",
         "ftprep._accel",
         "ftprep._lazy",

@@ -33,7 +33,7 @@ ALPACA_5000 = REALDATA / "stanford_alpaca_pr152" / "alpaca_5000.json"
 
 # Random strings in the shape of real credentials; none is or was ever valid.
 OPENAI_KEY = "sk-proj-Q2x9LmT4vK8pR1sW7yZ3bN6cD0fG5hJ" + "aE4uI8oP2qR6tY0wX3zC7vB1nM5kL9jH"
-GITHUB_TOKEN = "ghp_" + "R7kX2mP9qL4vT8wZ1nB6cD3fG5hJ0sYa2E4u"
+GITHUB_TOKEN = "ghp_" + "R7kX2mP9qL4vT8wZ1nB6cD3fG5hJ0s" + "45u4a3"  # its CRC32 checksum
 
 
 def _check(rule: Any, record: dict[str, Any]) -> list[Finding]:
@@ -138,8 +138,9 @@ def test_gsm8k_arithmetic_and_alpaca_have_no_phone_or_card_numbers() -> None:
 def test_alpaca_emails_are_the_personal_looking_ones() -> None:
     result = run_check([ALPACA_5000], Config(select=["P004"]))
     domains = sorted(f.data["domain"] for f in result.findings)
-    # example.com addresses are skipped; the gmail.com ones look personal.
-    assert domains == ["gmail.com"] * 4
+    # example.com addresses and placeholders (my_gmail_address@gmail.com) are skipped; the
+    # two emma.watson@gmail.com ones look personal.
+    assert domains == ["gmail.com"] * 2
     assert all("@" not in f.message for f in result.findings)
 
 
@@ -161,21 +162,15 @@ _NUMBERISH = st.lists(
 def test_digit_shapes_never_hide_a_card_or_phone_number(text: str) -> None:
     # The card and phone rules skip an example whose digit shapes lack what their patterns
     # need; that must only ever skip examples the patterns find nothing in.
-    from ftprep.rules.privacy import (
-        _CARD,
-        _CARD_SHAPES,
-        _INTERNATIONAL_SHAPE,
-        _NANP_TAIL,
-        _NANP_TAIL_SHAPES,
-        _PHONE_INTERNATIONAL,
-    )
+    from ftprep.rules.privacy import _CARD_SHAPES, _INTERNATIONAL_SHAPE, _NANP_TAIL_SHAPES
+    from ftprep.secrets import CARD, PHONE_INTERNATIONAL, PHONE_NANP
     from ftprep.view import ExampleView
 
     example = Example.model_validate({"messages": [{"role": "user", "content": text}]})
     shapes = ExampleView.of(example).digit_shapes
-    if _CARD.search(text):
+    if CARD.search(text):
         assert any(shape in shapes for shape in _CARD_SHAPES)
-    if _PHONE_INTERNATIONAL.search(text):
+    if PHONE_INTERNATIONAL.search(text):
         assert _INTERNATIONAL_SHAPE in shapes
-    if _NANP_TAIL.search(text):
+    if PHONE_NANP.search(text):
         assert any(shape in shapes for shape in _NANP_TAIL_SHAPES)

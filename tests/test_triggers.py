@@ -78,7 +78,7 @@ def test_every_rule_family_declares_its_triggers() -> None:
         ("```py\n[x] <b>", {"fence", "opening-bracket", "markup"}),
         ("call +44 20 7946 0958", {"phone-shape"}),
         ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
-        ("4242 4242 4242 4242", {"card-shape"}),
+        ("4242 4242 4242 4242", {"card-shape", "iban-shape"}),
         ("caf\N{LATIN SMALL LETTER E WITH ACUTE} a@b", {"non-ascii", "at-sign"}),
         ("bell \x07", {"control"}),
         ("plain text, nothing to see", set()),

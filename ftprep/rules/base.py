@@ -43,8 +43,9 @@ class Triggers:
       characters);
     - ``shapes``: digits and punctuation, every ASCII digit written as ``0`` (``-0000``).
 
-    ``tool_arguments``: the rule also reads tool-call arguments, which the scan does not see,
-    so it runs on every example that calls tools. ``name`` only labels the trigger in errors.
+    ``tool_arguments``: the rule also reads tool-call arguments and message names, which the
+    scan does not see, so it runs on every example that calls tools or names a message.
+    ``name`` only labels the trigger in errors.
     """
 
     name: str
@@ -111,6 +112,10 @@ class Rule:
     """Input dialects whose records a finding of the rule leaves out of prepare's output
     whatever its severity, under the default reject policy (``prepare.reject.by-dialect``):
     what that workflow's own validation refuses."""
+    redactable: ClassVar[bool] = False
+    """Whether what the rule finds is a value that redaction replaces by a placeholder
+    (``prepare --redact`` keeps such records, redacted; ``check --fix --unsafe-fixes``
+    redacts them in place)."""
     relates_records: ClassVar[bool] = False
     """Whether a finding ties its record to others (its ``related`` locations: the copy it
     duplicates, the training record it leaks from)."""

@@ -123,9 +123,12 @@ class Prefilter:
     def may_find(self, rule: RecordRule, traits: Traits, bits: int) -> bool:
         """Whether ``rule`` can find anything in an example of ``traits`` whose texts hit
         ``bits``: it declares no triggers, one hits, or the scan cannot judge (content that
-        is not plain text, tool-call arguments the rule reads and the scan does not)."""
+        is not plain text, tool-call arguments or message names the rule reads and the scan
+        does not)."""
         gate = self._gate[id(rule)]
-        if gate is None or traits.odd_content or (gate.tool_arguments and traits.tool_calls):
+        if gate is None or traits.odd_content:
+            return True
+        if gate.tool_arguments and (traits.tool_calls or "name" in traits.keys):
             return True
         return bool(bits & self._bits[gate])
 

@@ -73,6 +73,7 @@ from ftprep.write.manifest import (
     is_prepare_output,
     output_entry,
 )
+from ftprep.write.redact import redact_example
 from ftprep.write.rejects import drop_reason, reason, reject_line
 
 TRAIN, HOLDOUT, REJECTED = 0, 1, 2
@@ -130,6 +131,8 @@ class Plan:
     """The holdout size asked of the kept records (:meth:`SplitSpec.asked`)."""
     carried: dict[int, list[str]] = field(default_factory=dict)
     """The codes of the findings each row with findings carries (for the kept ones)."""
+    redact: set[int] = field(default_factory=set)
+    """Rows kept with their secrets redacted (``prepare.redact``)."""
 
 
 def _row_lookup(facts: FactTable, paths: Sequence[str]) -> dict[tuple[int, str, int], int]:
@@ -200,25 +203,9 @@ def plan(
     facts, config = check.facts, check.config
     n = len(facts)
     by_row, unplaced = _findings_by_row(check)
-    policy = config.prepare.reject
-    defaults = default_rejects()
-    dialects = check.dialects or ["auto"] * len(check.paths)
-    reasons: dict[int, list[dict[str, Any]]] = {}
     clean = facts.loaded.copy()
-    for row in np.flatnonzero(~facts.loaded).tolist():
-        found = by_row.get(row, [])
-        reasons[row] = [reason(f) for f in found] or [
-            drop_reason("not-loaded", "the record did not load (its load rule is switched off)")
-        ]
-    for row, found in by_row.items():
-        dialect = dialects[int(facts.path[row])]
-        refusing = [f for f in found if policy.rejects(f.code, f.severity.value, dialect, defaults)]
-        if refusing and clean[row]:
-            clean[row] = False
-            reasons[row] = [reason(f) for f in refusing]
-    for row, why in (rejected or {}).items():
-        clean[row] = False
-        reasons[row] = [why, *reasons.get(row, [])]
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    redact = _reject(check, by_row, clean, reasons, rejected or {})
 
     unit = duplicate_clusters(facts, config.dedup)
     kept = clean.copy()
@@ -257,7 +244,47 @@ def plan(
     destination[held] = HOLDOUT
     carried = {row: sorted({f.code for f in found}) for row, found in by_row.items()}
     asked = spec.asked(int(np.count_nonzero(kept)))
-    return Plan(destination, reasons, dropped, strata, stratum, unplaced, asked, carried)
+    return Plan(destination, reasons, dropped, strata, stratum, unplaced, asked, carried, redact)
+
+
+def _reject(
+    check: CheckResult,
+    by_row: dict[int, list[Finding]],
+    clean: npt.NDArray[np.bool_],
+    reasons: dict[int, list[dict[str, Any]]],
+    rejected: dict[int, dict[str, Any]],
+) -> set[int]:
+    """Mark the rows the reject policy, a failed load or the reviewer (``rejected``) leaves
+    out (``clean`` false, their ``reasons`` filled); return the rows kept redacted instead
+    (``prepare.redact``: their only findings to reject on are redactable values)."""
+    facts, config = check.facts, check.config
+    policy = config.prepare.reject
+    defaults = default_rejects()
+    dialects = check.dialects or ["auto"] * len(check.paths)
+    for row in np.flatnonzero(~facts.loaded).tolist():
+        found = by_row.get(row, [])
+        reasons[row] = [reason(f) for f in found] or [
+            drop_reason("not-loaded", "the record did not load (its load rule is switched off)")
+        ]
+    redactable = rule_codes(redactable=True) if config.prepare.redact else frozenset()
+    redact: set[int] = set()
+    for row, found in by_row.items():
+        if redactable and any(f.code in redactable for f in found):
+            redact.add(row)
+        dialect = dialects[int(facts.path[row])]
+        refusing = [
+            f
+            for f in found
+            if f.code not in redactable
+            and policy.rejects(f.code, f.severity.value, dialect, defaults)
+        ]
+        if refusing and clean[row]:
+            clean[row] = False
+            reasons[row] = [reason(f) for f in refusing]
+    for row, why in rejected.items():
+        clean[row] = False
+        reasons[row] = [why, *reasons.get(row, [])]
+    return redact
 
 
 def eval_entry(example: Example) -> dict[str, Any] | None:
@@ -294,6 +321,7 @@ class _Tally:
     tokens: Counter[str] = field(default_factory=Counter)
     trained: Counter[str] = field(default_factory=Counter)
     fixes: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
     rejected_by: Counter[str] = field(default_factory=Counter)
     writer_findings: Counter[str] = field(default_factory=Counter)
     eval_skipped: int = 0
@@ -392,6 +420,11 @@ class _Pass2:
         if self.reviewed is not None and edited:
             example = self.reviewed.edited(row, example)
         fixed = apply_fixes(example, self.config.prepare.fixes)
+        if row in self.plan.redact:
+            redacted = redact_example(example)
+            self.tally.redactions.update(redacted)
+            if redacted:
+                fixed.append("redact")
         line, problems = encode(self._dialect_for(example), example)
         if line is None:
             self._reject(item, [reason(self.problems.finding(p)) for p in problems])
@@ -400,7 +433,7 @@ class _Pass2:
             self.tally.writer_findings[self.problems.rule(problem.kind).code] += 1
         split = SPLITS[destination]
         self.files[destination].write(line)
-        self.tally.fixes.update(fixed)
+        self.tally.fixes.update(name for name in fixed if name != "redact")
         carried = self.plan.carried.get(row)
         if carried:
             self.tally.kept_with_findings += 1
@@ -695,6 +728,8 @@ def _manifest(
         "run": run,
         "outputs": [output_entry(o) for o in outputs],
     }
+    if config.prepare.redact:
+        manifest["redactions"] = dict(sorted(tally.redactions.items()))
     if stratify:
         manifest["strata"] = {
             name: {s: tally.strata.get(name, Counter())[s] for s in SPLITS[:2]}

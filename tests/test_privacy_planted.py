@@ -1,0 +1,23 @@
+"""The planted privacy benchmark (bench/privacy_planted.py): values of at least 30 kinds of
+secrets and personal data planted in real answers are found 95% of the time, and at most
+one placeholder or look-alike in 12 is reported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+privacy_planted = pytest.importorskip("privacy_planted")
+
+
+def test_planted_secrets_are_found_and_look_alikes_are_not() -> None:
+    out = privacy_planted.run(per_kind=10, seed=1)
+    recall = out["recall"]
+    assert out["kinds"] >= 30
+    assert out["overall_recall"] >= 0.95, recall
+    assert all(value >= 0.8 for value in recall.values()), recall
+    assert out["false_positive_rate"] <= 1 / 12, out["false_positives"]
