@@ -344,6 +344,18 @@ class ExampleView:
         )
 
     @cached
+    def rejected_answers(self) -> tuple[Turn, ...]:
+        """The assistant turns of ``rejected``: not trained on as answers, but a pair whose
+        rejected side is cut off or empty teaches that, not the preference."""
+        return tuple(
+            Turn(field_name, index, message, text, "assistant")
+            for (field_name, index, message), role, text in zip(
+                self.entries, self.role_names, self.texts, strict=True
+            )
+            if field_name == "rejected" and role == "assistant" and text
+        )
+
+    @cached
     def lowered_answers(self) -> tuple[str, ...]:
         """The :attr:`trained_answers`' texts in lower case."""
         return tuple(turn.text.lower() for turn in self.trained_answers)

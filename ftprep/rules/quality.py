@@ -25,6 +25,7 @@ from ftprep.rules.texts import (
     inside,
     previous_user_text,
 )
+from ftprep.view import PAIR_FIELDS
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -393,49 +394,153 @@ class PlaceholderAnswer(RecordRule):
         return findings
 
 
-_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 _FENCE = Triggers("fence", exact=("```", "~~~"))
 _OPENING_BRACKET = Triggers("opening-bracket", any_byte=b"{[")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]\N{RIGHT DOUBLE QUOTATION MARK}]?\s+[\"'(]?[A-Z]")
 _NOT_PROSE = re.compile(r"^(?:[-*+\N{BULLET}#>|]|\d+[.)]|[A-Za-z][.)]\s)")
+#: A Markdown heading of level 2 or more with a word in it (a single ``#`` opens a comment in
+#: shell and Python code too, and ``#### 42`` is GSM8K's final-answer line).
+_HEADING = re.compile(r"#{2,6}[ \t]+\S*[^\W\d_]")
+#: A list marker with nothing after it, and a list item with text.
+_BARE_BULLET = re.compile(r"(?:[-*+\N{BULLET}]|\d{1,3}[.)])")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\N{BULLET}]|\d{1,3}[.)])[ \t]+\S", re.M)
+#: Characters that open something the text must go on to close.
+#: (Brackets, and the opening curly quotes and guillemet: U+201C, U+2018, U+00AB.)
+_OPENERS = frozenset("([{\u201c\u2018\u00ab")
+_ELLIPSES = ("...", "\N{HORIZONTAL ELLIPSIS}")
+#: The start of a JSON object or array (``[INT. KITCHEN`` and ``[a link](...)`` are prose).
+_JSON_START = re.compile(r"\s*[\[{]\s*(?:[\"'{\[\d-]|true|false|null)")
+_LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+#: Words a finished sentence does not end on: articles, conjunctions, possessive determiners,
+#: subject pronouns, a few auxiliaries and contractions (apostrophe written straight), in English
+#: and French.
 _DANGLING_WORDS = frozenset(
     [
         "a",
         "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "but",
-        "by",
-        "can",
-        "for",
-        "from",
-        "in",
-        "including",
-        "into",
-        "is",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "such",
-        "than",
-        "that",
         "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "than",
+        "because",
+        "although",
+        "whereas",
+        "if",
+        "whether",
+        "such",
+        "including",
+        "my",
+        "your",
+        "our",
         "their",
-        "this",
-        "through",
-        "to",
+        "its",
+        "is",
+        "are",
         "was",
         "were",
-        "which",
+        "be",
+        "can",
         "will",
+        "very",
+        "he",
+        "she",
+        "we",
+        "they",
+        "it's",
+        "that's",
+        "there's",
+        "here's",
+        "what's",
+        "i'm",
+        "you're",
+        "we're",
+        "they're",
+        "let's",
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "du",
+        "de",
+        "et",
+        "ou",
+        "mais",
+        "au",
+        "aux",
+        "leur",
+        "leurs",
+        "ce",
+        "cette",
+        "ces",
+        "mon",
+        "ma",
+        "mes",
+        "votre",
+        "vos",
+        "notre",
+        "nos",
+    ]
+)
+#: Prepositions, and ``that``: a sentence ends on them only when they are stranded ("what
+#: you are talking about", "anything I can help with", "I love that").
+_PREPOSITIONS = frozenset(
+    [
+        "of",
+        "to",
+        "in",
+        "into",
+        "onto",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
         "with",
-        "your",
+        "about",
+        "as",
+        "through",
+        "via",
+        "per",
+        "upon",
+        "toward",
+        "towards",
+        "during",
+        "among",
+        "between",
+        "à",
+        "avec",
+        "sans",
+        "sur",
+        "dans",
+        "que",
+        "qui",
+    ]
+)
+#: In a last sentence with one of these, a final preposition may be stranded.
+_STRANDING = re.compile(
+    r"\b(?:what|who|whom|where|anything|something|everything|nothing|anyone"
+    r"|someone|everyone|anybody|somebody)\b",
+    re.I,
+)
+#: Words after which ``that`` is an object pronoun, not a conjunction.
+_BEFORE_PRONOUN_THAT = frozenset(
+    [
+        "do",
+        "did",
+        "does",
+        "done",
+        "doing",
+        "like",
+        "love",
+        "hate",
+        "know",
+        "see",
+        "mean",
+        "said",
+        "say",
     ]
 )
 
@@ -449,14 +554,19 @@ class TruncationOptions(RuleOptions):
 
 
 class TruncatedAnswer(RecordRule):
-    """An assistant answer looks cut off: an unclosed code fence, more ``{`` or ``[`` than
-    closing brackets, or a last line that stops mid-sentence (on a comma or on a word such as
-    "the" or "of", or after a finished sentence without ending the next one).
+    """An assistant answer looks cut off: its last sentence stops on a comma, a colon, an
+    opening bracket or quote, or a word no sentence ends on ("the", "of", "and", "that's",
+    also before a trailing ``...``); it ends on a Markdown heading or an empty list item; a
+    code fence is never closed; or a structured answer (JSON, code) leaves a ``{`` or ``[``
+    open. Chosen and rejected answers of preference pairs are checked too, and the message
+    says which side: a pair whose rejected answer is cut off teaches length, not quality.
 
-    Answers truncated at a generator's token limit teach the model to stop mid-thought.
-    Short answers ("Positive", "42"), one-line SQL, lists, tables, hashtags, sign-offs,
-    arithmetic lines and balanced code are not reported; it is still a heuristic, so it
-    warns.
+    Answers truncated at a generator's token limit teach the model to stop mid-thought. A
+    missing final full stop alone is not reported (human-typed answers often end without
+    one), nor short answers ("Positive", "42"), one-line SQL, lists, tables, hashtags,
+    sign-offs, arithmetic lines, inline triple-backtick spans (```x``` inside a line) or
+    brackets in prose. Words cut in the middle are not recognised. It is still a heuristic,
+    so it warns.
 
     Fix: regenerate the answer with a higher token limit, complete it by hand, or drop it.
     """
@@ -474,7 +584,7 @@ class TruncatedAnswer(RecordRule):
         findings: list[Finding] = []
         hits = view.hits
         fences, brackets = _FENCE in hits, _OPENING_BRACKET in hits
-        for turn in view.trained_answers:
+        for turn in (*view.trained_answers, *view.rejected_answers):
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -483,10 +593,11 @@ class TruncatedAnswer(RecordRule):
                 brackets=brackets,
             )
             if why:
+                side = turn.field if turn.field in PAIR_FIELDS else "assistant"
                 findings.append(
                     self.finding(
                         example,
-                        f"assistant answer looks cut off: {why}",
+                        f"{side} answer looks cut off: {why}",
                         at=turn,
                         hint="complete or regenerate the answer, or drop the example",
                     )
@@ -500,31 +611,94 @@ def _truncation(text: str, min_words: int, *, fences: bool, brackets: bool) -> s
     without a scan)."""
     if not text:
         return None
-    if fences and ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
-        return "a code fence is never closed"
-    if brackets:
+    last_line = text[text.rfind("\n") + 1 :].strip()
+    if fences and ("```" in text or "~~~" in text) and _fence_left_open(text):
+        unfinished = _unfinished_sentence(last_line, min_words)
+        if unfinished:
+            return f"{unfinished}, inside a code block that is never closed"
+        return "a code fence is never closed (the answer stops inside a code block)"
+    if brackets and _structured(text):
         for opening, closing in (("{", "}"), ("[", "]")):
             if text.count(opening) > text.count(closing):
-                return f"more '{opening}' than '{closing}'"
-    last_line = text[text.rfind("\n") + 1 :].strip()
+                return f"more '{opening}' than '{closing}' in a structured answer"
+    if _HEADING.match(last_line) and len(last_line) < len(text):
+        return (
+            f"ends on a heading with nothing under it: {_excerpt(last_line, 0, len(last_line))!r}"
+        )
+    if _BARE_BULLET.fullmatch(last_line) and _LIST_ITEM.search(text, 0, len(text) - len(last_line)):
+        return f"ends on an empty list item: {last_line!r}"
+    return _unfinished_sentence(last_line, min_words)
+
+
+def _unfinished_sentence(line: str, min_words: int) -> str | None:
+    """How a last line of prose stops mid-sentence, or ``None``."""
     # At most ``min_words`` pieces, the last one the last word: enough to tell whether the
     # line has ``min_words`` words without splitting all of a long one-line answer.
-    words = last_line.rsplit(None, min_words - 1)
-    if len(words) < min_words or "=" in last_line or _NOT_PROSE.match(last_line):
+    words = line.rsplit(None, min_words - 1)
+    if len(words) < min_words or _NOT_PROSE.match(line):
         return None
-    last_word = words[-1]
-    if (
-        last_line.endswith(",")
-        or last_word.lower() in _DANGLING_WORDS
-        or (
-            last_word[-1].isalpha()
-            and last_word[0].islower()
-            and "://" not in last_word
-            and _SENTENCE_END.search(last_line)
-        )
-    ):
-        return f"ends with {_excerpt(last_line, max(0, len(last_line) - 40), len(last_line))!r}"
-    return None
+    if "=" in line and "=" in _LAST_SENTENCE.split(line)[-1]:
+        return None  # arithmetic or code: ``x = a`` ends on a name, not an article
+    shown = _excerpt(line, max(0, len(line) - 40), len(line))
+    body = line
+    trailing = line.endswith(_ELLIPSES)
+    if trailing:
+        body = line.rstrip(".\N{HORIZONTAL ELLIPSIS}").rstrip()
+        if not body:
+            return None
+    end = body[-1]
+    if _dangling(body):
+        what = "trails off with '...' mid-sentence" if trailing else "stops mid-sentence"
+    elif trailing:
+        return None
+    elif end == ",":
+        what = "stops mid-sentence on a comma"
+    elif end == ":":
+        what = "ends on a colon, before what it announces"
+    elif end in _OPENERS:
+        what = f"ends on an opening {end!r}"
+    else:
+        return None
+    return f"{what}: ends with {shown!r}"
+
+
+def _dangling(sentence: str) -> bool:
+    """Whether ``sentence`` ends on a word no finished sentence ends on."""
+    tail = sentence.rsplit(None, 2)
+    last = tail[-1].lower().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
+    if last in _DANGLING_WORDS:
+        return True
+    before = tail[-2].lower() if len(tail) > 1 else ""
+    if last == "that":
+        return before not in _PREPOSITIONS and before not in _BEFORE_PRONOUN_THAT
+    if last in _PREPOSITIONS:
+        return not _STRANDING.search(_LAST_SENTENCE.split(sentence)[-1])
+    return False
+
+
+def _fence_left_open(text: str) -> bool:
+    """Whether a Markdown code fence of ``text`` is opened and never closed.
+
+    A line that opens and closes a fence (StackExchange's ```x``` inside a line) opens
+    nothing, and a block is closed by a fence at the start or the end of a line (``</html>```
+    ends many hand-written blocks)."""
+    opened = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not opened:
+            if stripped.startswith(("```", "~~~")):
+                marker = stripped[: len(stripped) - len(stripped.lstrip(stripped[0]))]
+                if "```" not in stripped[len(marker) :]:
+                    opened = marker
+        elif stripped.startswith(opened) or stripped.endswith(opened):
+            opened = ""
+    return bool(opened)
+
+
+def _structured(text: str) -> bool:
+    """Whether ``text`` is JSON or code, where brackets must balance (in prose they need not:
+    emoticons, numbered points "1)", LaTeX ``\\{``)."""
+    return _JSON_START.match(text) is not None or "{\n" in text or text.count(";\n") > 1
 
 
 class RepetitionOptions(RuleOptions):
