@@ -747,16 +747,56 @@ def _may_repeat(text: str) -> bool:
     return False
 
 
+#: A line of a table, CSV or TSV file, JSON, SQL or code rather than of prose: it starts with
+#: table, bracket or quote punctuation or an SQL keyword, ends with code punctuation, holds a
+#: tab, two table bars, an assignment or two commas without ending a sentence.
+_RECORD_LINE = re.compile(
+    r"^\s*(?:[|{}\[\]\"'<]|(?:select|insert|update|delete|create|values|from|where|join|set"
+    r"|alter|drop|order|group|and|or)\b)"
+    r"|[|;{}\[\],():]\s*$|\t|\|.*\||\s=\s|^[^.!?]*,[^.!?]*,[^.!?]*$",
+    re.I,
+)
+_FENCED = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)", re.M | re.S)
+
+
+def _structured_lines(text: str) -> bool:
+    """Whether most lines of ``text`` (at least three) are records or code, not prose."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        return _JSON_START.match(text) is not None
+    records = sum(1 for line in lines if _RECORD_LINE.search(line))
+    return records >= 0.6 * len(lines)
+
+
+def repeated_line_fraction(text: str) -> float:
+    """Fraction of the characters of ``text``'s lines that repeat the line before them (a
+    generation looping on one row or statement)."""
+    total = repeated = 0
+    previous = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        total += len(stripped)
+        if stripped == previous:
+            repeated += len(stripped)
+        previous = stripped
+    return repeated / total if total else 0.0
+
+
 class RepetitiveAnswer(RecordRule):
     """An assistant answer repeats itself: most of its characters lie in word n-grams that
-    occur more than once (Gopher's duplicate n-gram fraction, with chat thresholds).
+    occur more than once (Gopher's duplicate n-gram fraction, with chat thresholds), or, in a
+    structured answer, in lines that repeat the line before them.
 
     Degenerate loops ("Eat a banana! Eat a banana! ...") come from generation gone wrong;
     training on them makes the model loop. Web-data filters flag far less repetition than
-    this, but chat answers repeat legitimately (song choruses, step-by-step arithmetic,
-    tables), so only answers of at least ``min-words`` words with more than ``max-fraction``
-    of their characters in repeated ``ngram``-grams are reported (real songs and GSM8K
-    solutions stay below 0.62).
+    this, but chat answers repeat legitimately (song choruses, step-by-step arithmetic), so
+    only answers of at least ``min-words`` words with more than ``max-fraction`` of their
+    characters in repeated ``ngram``-grams are reported (real songs and GSM8K solutions stay
+    below 0.62). In tables, CSV, JSON, lists of records, SQL and code the repeated keys and
+    statements are the format: there (and in fenced code) only the same line written again
+    and again counts.
 
     Fix: regenerate the answer or drop the example.
     """
@@ -779,13 +819,21 @@ class RepetitiveAnswer(RecordRule):
             words = text.split()
             if len(words) < opts.min_words:
                 continue
-            fraction = duplicate_ngram_fraction(words, opts.ngram)
+            prose = _FENCED.sub("\n", text) if "```" in text or "~~~" in text else text
+            if prose is not text:
+                words = prose.split()
+            if len(words) < opts.min_words or _structured_lines(prose):
+                fraction = repeated_line_fraction(text)
+                what = "lines repeating the line before them"
+            else:
+                fraction = duplicate_ngram_fraction(words, opts.ngram)
+                what = f"repeated {opts.ngram}-word sequences"
             if fraction > opts.max_fraction:
                 findings.append(
                     self.finding(
                         example,
-                        f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
-                        f"sequences (limit {opts.max_fraction:.0%})",
+                        f"{fraction:.0%} of the assistant answer is {what} "
+                        f"(limit {opts.max_fraction:.0%})",
                         at=turn,
                         hint="regenerate the answer or drop the example",
                         data={"fraction": round(fraction, 4)},
