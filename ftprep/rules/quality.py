@@ -25,7 +25,7 @@ from ftprep.rules.texts import (
     inside,
     previous_user_text,
 )
-from ftprep.view import PAIR_FIELDS
+from ftprep.view import PAIR_FIELDS, ExampleView
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -1010,6 +1010,100 @@ class AnswerRepeatsPrompt(RecordRule):
         return findings
 
 
+_HTML_TAG = re.compile(
+    r"</?(?:br|p|div|span|b|i|u|em|strong|a|li|ul|ol|h[1-6]|hr|img|table|tr|td|th|font|center"
+    r"|sup|sub|small|big|blockquote|pre|code|tt)\b[^<>\n]{0,200}?/?>",
+    re.I,
+)
+_HTML_ENTITY = re.compile(r"&(?:#\d{2,6}|#[xX][0-9a-fA-F]{2,5}|[a-zA-Z]{2,8});")
+_HTML = Triggers("html", any_byte=b"<&")
+#: A prompt that asks for markup (or code that holds it) makes tags in the answer intended.
+_MARKUP_ASKED = re.compile(
+    r"\b(?:html|xhtml|xml|jsx|tsx|svg|markup|tags?|web ?pages?|websites?|react|vue|angular"
+    r"|svelte|css|dom|rss|e-?mail template|markdown|php|javascript|js)\b",
+    re.I,
+)
+
+
+def prompt_text(view: ExampleView) -> str:
+    """The system and user texts of the conversation, joined: what the answers reply to."""
+    return view.memo(
+        prompt_text,
+        lambda: "\n".join(
+            text
+            for field, role, text in zip(*view.columns, strict=True)
+            if field == "messages" and role in _PROMPT_ROLES
+        ),
+    )
+
+
+_PROMPT_ROLES = frozenset({"system", "developer", "user"})
+
+
+def _html_leftovers(text: str) -> list[str]:
+    """HTML tags and entities of ``text`` outside Markdown code and table rows."""
+    found = [m for p in (_HTML_TAG, _HTML_ENTITY) for m in p.finditer(text)]
+    if not found:
+        return []
+    spans = code_spans(text)
+    shown: list[str] = []
+    for match in sorted(found, key=lambda m: m.start()):
+        start = match.start()
+        if inside(start, spans) or text.startswith("|", text.rfind("\n", 0, start) + 1):
+            continue
+        shown.append(match.group(0))
+    return shown
+
+
+class HtmlLeftovers(RecordRule):
+    """An assistant answer holds leftover HTML: tags such as ``<br />`` or ``<p>`` and entities
+    such as ``&nbsp;``, ``&amp;`` or the doubly escaped ``&amp;lt;``.
+
+    They come from text scraped from web pages or exported from a rich-text field without
+    being converted; the model learns to write markup into plain answers. Answers that are
+    markup by design are not reported: code (fenced, inline or unfenced), answers that start
+    with a tag (an HTML table, a page), ``<br>`` in Markdown table rows, and every answer to a
+    prompt that mentions HTML, XML, JSX, CSS, web pages or similar.
+
+    Fix: convert when exporting: ``html.unescape`` the entities and strip or translate the tags
+    (``<br>`` to a newline); where HTML is the intended output, ignore ``Q011``.
+    """
+
+    code = "Q011"
+    name = "html-leftovers"
+    severity = Severity.WARNING
+    summary = "Assistant answer holds leftover HTML tags or entities"
+
+    triggers = _HTML
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        findings: list[Finding] = []
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
+            text = turn.text
+            if "<" not in text and "&" not in text:
+                continue
+            found = _html_leftovers(text)
+            if (
+                not found
+                or text.lstrip().startswith("<")
+                or _structured_lines(text)
+                or _MARKUP_ASKED.search(prompt_text(view))
+            ):
+                continue
+            shown = ", ".join(repr(f) for f in dict.fromkeys(found[:5]))
+            findings.append(
+                self.finding(
+                    example,
+                    f"assistant answer holds leftover HTML: {shown}",
+                    at=turn,
+                    hint="unescape entities (html.unescape) and strip or convert tags when "
+                    "exporting, or ignore Q011 where HTML is intended",
+                )
+            )
+        return findings
+
+
 RULES: tuple[type[RecordRule], ...] = (
     AiDisclaimer,
     Refusal,
@@ -1021,4 +1115,5 @@ RULES: tuple[type[RecordRule], ...] = (
     Mojibake,
     ControlCharacters,
     AnswerRepeatsPrompt,
+    HtmlLeftovers,
 )
