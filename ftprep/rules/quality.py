@@ -24,8 +24,9 @@ from ftprep.rules.texts import (
     code_spans,
     inside,
     previous_user_text,
+    prompt_text,
 )
-from ftprep.view import PAIR_FIELDS, ExampleView
+from ftprep.view import PAIR_FIELDS
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -347,13 +348,24 @@ def _placeholder_key(text: str) -> str:
     return key if key in ("...", "\N{HORIZONTAL ELLIPSIS}") else key.rstrip(".")
 
 
+def _quoted_in(prompt: str, answer: str) -> bool:
+    """Whether ``prompt`` quotes ``answer`` (``If it is unanswerable, output "No answer"``):
+    then the answer is the one asked for."""
+    low, quoted = prompt.lower(), answer.lower()
+    return any(
+        f"{opening}{quoted}{closing}" in low
+        for opening, closing in (('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("`", "`"))
+    )
+
+
 class PlaceholderAnswer(RecordRule):
     """The whole answer is a placeholder, not content: ``<nooutput>``, ``N/A``, ``TODO``,
     ``...``, lorem ipsum.
 
     Generators write these when they could not answer (the Alpaca data has ``<nooutput>``
     for instructions that asked for an image). Training on them teaches the model to answer
-    with the placeholder.
+    with the placeholder. An answer the prompt quotes as the one to give (``If it is
+    unanswerable, output "No answer"``) is not reported.
 
     Fix: write the answer, or drop the example. Configure the list with ``tokens``.
     """
@@ -372,7 +384,8 @@ class PlaceholderAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
-        for turn in ctx.view_of(example).trained_answers:
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
             text = turn.text
             if len(text) > _PLACEHOLDER_MAX_CHARS:
                 if not text[:12].lower().startswith("lorem ipsum"):
@@ -382,7 +395,7 @@ class PlaceholderAnswer(RecordRule):
                 key = _placeholder_key(text)
                 if key.startswith("loremipsum"):
                     key = "loremipsum"
-            if key in tokens:
+            if key in tokens and not _quoted_in(prompt_text(view), text.strip()):
                 findings.append(
                     self.finding(
                         example,
@@ -1025,21 +1038,6 @@ _MARKUP_ASKED = re.compile(
 )
 
 
-def prompt_text(view: ExampleView) -> str:
-    """The system and user texts of the conversation, joined: what the answers reply to."""
-    return view.memo(
-        prompt_text,
-        lambda: "\n".join(
-            text
-            for field, role, text in zip(*view.columns, strict=True)
-            if field == "messages" and role in _PROMPT_ROLES
-        ),
-    )
-
-
-_PROMPT_ROLES = frozenset({"system", "developer", "user"})
-
-
 def _html_leftovers(text: str) -> list[str]:
     """HTML tags and entities of ``text`` outside Markdown code and table rows."""
     found = [m for p in (_HTML_TAG, _HTML_ENTITY) for m in p.finditer(text)]
@@ -1104,6 +1102,94 @@ class HtmlLeftovers(RecordRule):
         return findings
 
 
+#: The letter rows of a QWERTY keyboard: four keys in a row along one of them is mashing.
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_MASH_RUN = 4
+_MASH_KEYS = frozenset(
+    row[i : i + _MASH_RUN]
+    for row in (*_KEY_ROWS, *(r[::-1] for r in _KEY_ROWS))
+    for i in range(len(row) - _MASH_RUN + 1)
+)
+_JUNK_MAX_CHARS = 30
+#: Whole answers that stand in for one: compared as written (``Na`` is sodium's symbol).
+_STAND_INS = frozenset({"test", "Test", "TEST", "testing", "Testing", "NA", "na", "N.A.", "blah"})
+#: A prompt that may want a number for an answer: any digit, a question mark, or (English)
+#: words about a quantity, a date, a code, a label or arithmetic.
+_ASKS_NUMBER = re.compile(
+    r"\d|\b(?:how (?:many|much|old|long|far|tall|big|often|large|high|fast|heavy|deep|wide)"
+    r"|when|years?|numbers?|numeric|count|calculate|compute|solve|sum|total|rate|rating|ratings"
+    r"|score|percent|percentage|value|digits?|amount|quantity|estimate|age|price|cost"
+    r"|population|id|code|pin|zip|phone|temperature|convert|math|equation|result|stars?"
+    r"|level|rank|grade|size|weight|height|length|distance|time|date|day|month|label|frequency"
+    r"|index|position|occurrences?|times|add|subtract|deduct|multiply|divide|difference|median"
+    r"|mean|average|ratio|minus|plus|product|quotient|remainder|factorial|square|root|power"
+    r"|round)\b|\?",
+    re.I,
+)
+
+
+def junk(answer: str, prompt: str) -> str | None:
+    """What kind of junk ``answer`` is (``prompt``: what it replies to), or ``None``."""
+    text = answer.strip()
+    if not text or len(text) > _JUNK_MAX_CHARS or text.lower() in prompt.lower():
+        return None
+    if len(text) >= 3 and text.count(text[0]) == len(text) and text != "...":
+        return "one character repeated"
+    if text in _STAND_INS:
+        return "a stand-in word"
+    if text.isdigit() and text.isascii():
+        if not prompt or not prompt.isascii() or _ASKS_NUMBER.search(prompt):
+            return None
+        return "only digits, to a prompt that asks for no number"
+    # Lower case only: QWERTY and ASDF in capitals are names (a layout, a build tool).
+    if text.isalpha() and text.isascii() and text.islower():
+        windows = (text[i : i + _MASH_RUN] for i in range(len(text) - _MASH_RUN + 1))
+        if not _MASH_KEYS.isdisjoint(windows):
+            return "keyboard mash"
+    return None
+
+
+class JunkAnswer(RecordRule):
+    """An assistant answer is junk rather than an answer: one character repeated (``aaaa``,
+    ``!!!!``, ``............``), keyboard mash (``asdf``, ``qwerty``, ``sdfghj``), a stand-in
+    word (``test``, ``NA``), or only digits to a prompt that asks for no number.
+
+    Such answers come from people testing a data-entry form or filling required fields, and
+    from generators that failed; training on them teaches the model to answer with noise.
+    An answer that the prompt itself contains is the requested output ("answer NA if
+    unknown", a listed option) and is not reported; digits are reported only where the prompt
+    is English, holds no digit and asks about no quantity, date, code, rating or label (a
+    classification or maths set whose answers are numbers stays quiet). Fixed placeholders
+    (``<nooutput>``, ``N/A``, ``TODO``, ``...``) are ``Q005``'s.
+
+    Fix: write the real answer, or drop the example.
+    """
+
+    code = "Q012"
+    name = "junk-answer"
+    severity = Severity.WARNING
+    summary = "Assistant answer is junk (mash, a repeated character, a stand-in word)"
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        findings: list[Finding] = []
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
+            text = turn.text
+            if len(text) > 2 * _JUNK_MAX_CHARS:
+                continue
+            kind = junk(text, prompt_text(view))
+            if kind:
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant answer is {kind}: {_excerpt(text, 0, len(text), 30)!r}",
+                        at=turn,
+                        hint="write the real answer or drop the example",
+                    )
+                )
+        return findings
+
+
 RULES: tuple[type[RecordRule], ...] = (
     AiDisclaimer,
     Refusal,
@@ -1116,4 +1202,5 @@ RULES: tuple[type[RecordRule], ...] = (
     ControlCharacters,
     AnswerRepeatsPrompt,
     HtmlLeftovers,
+    JunkAnswer,
 )
