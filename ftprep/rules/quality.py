@@ -420,6 +420,8 @@ _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\N{BULLET}]|\d{1,3}[.)])[ \t]+\S", re.M)
 #: (Brackets, and the opening curly quotes and guillemet: U+201C, U+2018, U+00AB.)
 _OPENERS = frozenset("([{\u201c\u2018\u00ab")
 _ELLIPSES = ("...", "\N{HORIZONTAL ELLIPSIS}")
+#: Last characters of a finished sentence (a full stop unless it is an ellipsis).
+_FINISHED = frozenset(".!?\"')\N{RIGHT DOUBLE QUOTATION MARK}\N{RIGHT SINGLE QUOTATION MARK}")
 #: The start of a JSON object or array (``[INT. KITCHEN`` and ``[a link](...)`` are prose).
 _JSON_START = re.compile(r"\s*[\[{]\s*(?:[\"'{\[\d-]|true|false|null)")
 _LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -597,7 +599,10 @@ class TruncatedAnswer(RecordRule):
         findings: list[Finding] = []
         hits = view.hits
         fences, brackets = _FENCE in hits, _OPENING_BRACKET in hits
-        for turn in (*view.trained_answers, *view.rejected_answers):
+        answers = view.trained_answers
+        if view.traits.preference:
+            answers = (*answers, *view.rejected_answers)
+        for turn in answers:
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -634,17 +639,23 @@ def _truncation(text: str, min_words: int, *, fences: bool, brackets: bool) -> s
         for opening, closing in (("{", "}"), ("[", "]")):
             if text.count(opening) > text.count(closing):
                 return f"more '{opening}' than '{closing}' in a structured answer"
-    if _HEADING.match(last_line) and len(last_line) < len(text):
+    if last_line.startswith("##") and _HEADING.match(last_line) and len(last_line) < len(text):
         return (
             f"ends on a heading with nothing under it: {_excerpt(last_line, 0, len(last_line))!r}"
         )
-    if _BARE_BULLET.fullmatch(last_line) and _LIST_ITEM.search(text, 0, len(text) - len(last_line)):
+    if (
+        len(last_line) <= 4
+        and _BARE_BULLET.fullmatch(last_line)
+        and _LIST_ITEM.search(text, 0, len(text) - len(last_line))
+    ):
         return f"ends on an empty list item: {last_line!r}"
     return _unfinished_sentence(last_line, min_words)
 
 
 def _unfinished_sentence(line: str, min_words: int) -> str | None:
     """How a last line of prose stops mid-sentence, or ``None``."""
+    if not line or (line[-1] in _FINISHED and not line.endswith(_ELLIPSES)):
+        return None  # the common case: a finished sentence
     # At most ``min_words`` pieces, the last one the last word: enough to tell whether the
     # line has ``min_words`` words without splitting all of a long one-line answer.
     words = line.rsplit(None, min_words - 1)
@@ -652,7 +663,6 @@ def _unfinished_sentence(line: str, min_words: int) -> str | None:
         return None
     if "=" in line and "=" in _LAST_SENTENCE.split(line)[-1]:
         return None  # arithmetic or code: ``x = a`` ends on a name, not an article
-    shown = _excerpt(line, max(0, len(line) - 40), len(line))
     body = line
     trailing = line.endswith(_ELLIPSES)
     if trailing:
@@ -672,7 +682,7 @@ def _unfinished_sentence(line: str, min_words: int) -> str | None:
         what = f"ends on an opening {end!r}"
     else:
         return None
-    return f"{what}: ends with {shown!r}"
+    return f"{what}: ends with {_excerpt(line, max(0, len(line) - 40), len(line))!r}"
 
 
 def _dangling(sentence: str) -> bool:
