@@ -21,6 +21,9 @@ TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
 #: Example-level keys the canonical model declares that a target may or may not accept.
 TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
+#: Longest content that may count as blank for being only chat-template special tokens
+#: (``<|endoftext|>``): longer contents are never checked for that.
+SHORT_MARKUP = 64
 _DIGITS = b"0123456789"
 _ZERO_DIGITS = bytes.maketrans(_DIGITS, b"0" * len(_DIGITS))
 
@@ -102,7 +105,8 @@ class Traits(NamedTuple):
     ends_without_answer: bool
     """The conversation has an assistant turn but ends with another role's turn."""
     blank_content: bool
-    """Some message's content is an empty or whitespace-only string."""
+    """Some message's content is an empty or whitespace-only string, or a short one with
+    ``<`` or ``[`` (it may be only chat-template tokens, see :data:`SHORT_MARKUP`)."""
 
 
 @dataclass(slots=True)
@@ -253,7 +257,11 @@ class ExampleView:
                 content = message.content
                 if type(content) is str:
                     texts.append(content)
-                    if not content or content.isspace():
+                    if (
+                        not content
+                        or content.isspace()
+                        or (len(content) <= SHORT_MARKUP and ("<" in content or "[" in content))
+                    ):
                         blank = True
                 else:
                     texts.append(message.text())
@@ -341,6 +349,18 @@ class ExampleView:
                 self.entries, self.role_names, self.texts, strict=True
             )
             if role == "assistant" and text and field_name != "rejected" and message.weight != 0
+        )
+
+    @cached
+    def rejected_answers(self) -> tuple[Turn, ...]:
+        """The assistant turns of ``rejected``: not trained on as answers, but a pair whose
+        rejected side is cut off or empty teaches that, not the preference."""
+        return tuple(
+            Turn(field_name, index, message, text, "assistant")
+            for (field_name, index, message), role, text in zip(
+                self.entries, self.role_names, self.texts, strict=True
+            )
+            if field_name == "rejected" and role == "assistant" and text
         )
 
     @cached

@@ -277,7 +277,8 @@ def test_a_rule_called_on_its_own_reads_no_other_examples_hits() -> None:
     view.hits = record_pass.prefilter.hits(record_pass.prefilter.scan(view.texts))
     fenced = chat("Here is the code you asked for:\n```python\nprint(1)\n")
     assert [f.message for f in rule.check(fenced, ctx)] == [
-        "assistant answer looks cut off: a code fence is never closed"
+        "assistant answer looks cut off: a code fence is never closed (the answer stops inside a"
+        " code block)"
     ]
 
 

@@ -152,8 +152,6 @@ REWORKED_ELSEWHERE = {
     "X003": "dd: contradictions that ignore the example's tools (issue 19)",
     "P004": "pv: e-mail placeholders and published role addresses (issue 20)",
     "P005": "pv: phone placeholders, toll-free and role numbers (issue 20)",
-    "Q005": "q1: junk answers beyond a fixed list; a requested 'No answer' (issue 18 §3)",
-    "Q006": "q1: cut-off answers without a final full stop (issue 18 §2)",
 }
 # Findings that come from how a reader maps the data rather than from the rule: the
 # LLaMA-Factory v1 reader gives a tool message holding a JSON list of parallel results the

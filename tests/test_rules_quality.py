@@ -14,7 +14,12 @@ from ftprep.config import Config
 from ftprep.findings import Finding, Severity
 from ftprep.model import Example
 from ftprep.rules.context import RecordContext
-from ftprep.rules.quality import PlaceholderAnswer, TruncatedAnswer, duplicate_ngram_fraction
+from ftprep.rules.quality import (
+    PlaceholderAnswer,
+    TruncatedAnswer,
+    duplicate_ngram_fraction,
+    repeated_line_fraction,
+)
 from ftprep.rules.texts import code_spans
 from ftprep.targets import get_target
 from ftprep.validate.check import run_check
@@ -107,6 +112,12 @@ def test_duplicate_ngram_fraction() -> None:
     words = ["one", "two", "three", "one", "two", "four"]
     assert duplicate_ngram_fraction(words, 2) == pytest.approx(12 / 21)
     assert duplicate_ngram_fraction(["a"], 3) == 0.0
+
+
+def test_repeated_line_fraction() -> None:
+    assert repeated_line_fraction("a\nb\na\nb") == 0.0  # repeated, but never twice in a row
+    assert repeated_line_fraction("ab\nab\n\n  ab\ncd") == pytest.approx(4 / 8)
+    assert repeated_line_fraction("") == 0.0
 
 
 def test_code_spans_cover_fences_and_inline_code() -> None:

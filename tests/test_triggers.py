@@ -75,7 +75,7 @@ def test_every_rule_family_declares_its_triggers() -> None:
         ("-----BEGIN RSA PRIVATE KEY-----", {"private-key"}),
         ("Hello {{name}}, ${HOME}", {"template-slot", "opening-bracket"}),
         ("Hello ${HOME}", {"template-slot", "opening-bracket"}),
-        ("```py\n[x] <b>", {"fence", "opening-bracket", "markup"}),
+        ("```py\n[x] <b>", {"fence", "opening-bracket", "markup", "html"}),
         ("call +44 20 7946 0958", {"phone-shape"}),
         ("call 415-867", set()),  # the shape, but fewer than 8 digits in all
         ("4242 4242 4242 4242", {"card-shape", "iban-shape"}),

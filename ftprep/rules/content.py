@@ -23,7 +23,7 @@ from ftprep.rules.context import RecordContext
 from ftprep.rules.structure import MessageRule, calls_tools
 from ftprep.rules.texts import MARKUP
 from ftprep.targets import Target
-from ftprep.view import Traits
+from ftprep.view import PAIR_FIELDS, SHORT_MARKUP, Traits
 
 ALL_DIALECTS = "*"
 
@@ -50,8 +50,12 @@ class EmptyContent(MessageRule):
     An empty assistant answer teaches the model to answer with nothing; an empty user turn
     teaches it to answer a question nobody asked; an empty system prompt is a template that
     was never filled. Such records are almost always conversion or generation failures (the
-    Alpaca data has empty outputs). An assistant turn that only calls tools, or only carries a
-    refusal, is fine with no text; null content is the structure rule S008's business.
+    Alpaca data has empty outputs). A turn holding only chat-template tokens (a GPT-3 era
+    completion that is only ``<|endoftext|>``) is empty too: the tokens are stripped or become
+    control tokens, and nothing is left to learn. Empty answers on either side of a preference
+    pair are reported, and the message names the side. An assistant turn that only calls
+    tools, or only carries a refusal, is fine with no text; null content is the structure rule
+    S008's business.
 
     Fix: fill in the text or drop the example. Tool results are not checked by default (a tool
     may return nothing); choose the roles with ``roles``.
@@ -73,9 +77,12 @@ class EmptyContent(MessageRule):
         found: list[Finding] = []
         for field, index, message in example.iter_messages():
             content = message.content
+            tokens: list[str] = []
             if type(content) is str:
                 if content and not content.isspace():
-                    continue
+                    tokens = _only_special_tokens(content)
+                    if not tokens:
+                        continue
             elif not isinstance(content, list) or not _blank_parts(content):
                 continue
             role = _role(message)
@@ -83,18 +90,34 @@ class EmptyContent(MessageRule):
                 continue
             if role == "assistant" and (calls_tools(message) or message.refusal is not None):
                 continue
-            what = "empty" if not message.text() else "whitespace only"
+            if tokens:
+                what = f"empty once the special tokens are removed ({', '.join(tokens)})"
+            else:
+                what = "empty" if not message.text() else "whitespace only"
+            side = f"{field} " if field in PAIR_FIELDS else ""
             found.append(
                 self.at(
                     example,
                     field,
                     index,
-                    f"{role} content is {what}",
+                    f"{side}{role} content is {what}",
                     key="content",
                     hint="fill in the text or drop the example",
                 )
             )
         return found
+
+
+def _only_special_tokens(text: str) -> list[str]:
+    """The chat-template tokens ``text`` holds when it holds nothing else but whitespace (a
+    completion that is only ``<|endoftext|>``), else ``[]``."""
+    if len(text) > SHORT_MARKUP or ("<" not in text and "[" not in text):
+        return []
+    tokens = special_tokens_in(text)
+    rest = text
+    for token in tokens:
+        rest = rest.replace(token, "")
+    return tokens if tokens and (not rest or rest.isspace()) else []
 
 
 def _blank_parts(parts: list[Any]) -> bool:

@@ -24,9 +24,10 @@ from ftprep.rules.texts import (
     code_spans,
     inside,
     previous_user_text,
+    prompt_text,
 )
 from ftprep.rules.voice import in_own_voice, other_answers
-from ftprep.view import Turn
+from ftprep.view import PAIR_FIELDS, Turn
 
 _APOS = "['\N{RIGHT SINGLE QUOTATION MARK}]"
 _CANNOT = rf"(?:cannot|can{_APOS}t|can not|won{_APOS}t|will not|am unable to|am not able to)"
@@ -381,13 +382,24 @@ def _placeholder_key(text: str) -> str:
     return key if key in ("...", "\N{HORIZONTAL ELLIPSIS}") else key.rstrip(".")
 
 
+def _quoted_in(prompt: str, answer: str) -> bool:
+    """Whether ``prompt`` quotes ``answer`` (``If it is unanswerable, output "No answer"``):
+    then the answer is the one asked for."""
+    low, quoted = prompt.lower(), answer.lower()
+    return any(
+        f"{opening}{quoted}{closing}" in low
+        for opening, closing in (('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("`", "`"))
+    )
+
+
 class PlaceholderAnswer(RecordRule):
     """The whole answer is a placeholder, not content: ``<nooutput>``, ``N/A``, ``TODO``,
     ``...``, lorem ipsum.
 
     Generators write these when they could not answer (the Alpaca data has ``<nooutput>``
     for instructions that asked for an image). Training on them teaches the model to answer
-    with the placeholder.
+    with the placeholder. An answer the prompt quotes as the one to give (``If it is
+    unanswerable, output "No answer"``) is not reported.
 
     Fix: write the answer, or drop the example. Configure the list with ``tokens``.
     """
@@ -406,7 +418,8 @@ class PlaceholderAnswer(RecordRule):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         tokens = self.tokens
-        for turn in ctx.view_of(example).trained_answers:
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
             text = turn.text
             if len(text) > _PLACEHOLDER_MAX_CHARS:
                 if not text[:12].lower().startswith("lorem ipsum"):
@@ -416,7 +429,7 @@ class PlaceholderAnswer(RecordRule):
                 key = _placeholder_key(text)
                 if key.startswith("loremipsum"):
                     key = "loremipsum"
-            if key in tokens:
+            if key in tokens and not _quoted_in(prompt_text(view), text.strip()):
                 findings.append(
                     self.finding(
                         example,
@@ -428,49 +441,155 @@ class PlaceholderAnswer(RecordRule):
         return findings
 
 
-_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 _FENCE = Triggers("fence", exact=("```", "~~~"))
 _OPENING_BRACKET = Triggers("opening-bracket", any_byte=b"{[")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]\N{RIGHT DOUBLE QUOTATION MARK}]?\s+[\"'(]?[A-Z]")
 _NOT_PROSE = re.compile(r"^(?:[-*+\N{BULLET}#>|]|\d+[.)]|[A-Za-z][.)]\s)")
+#: A Markdown heading of level 2 or more with a word in it (a single ``#`` opens a comment in
+#: shell and Python code too, and ``#### 42`` is GSM8K's final-answer line).
+_HEADING = re.compile(r"#{2,6}[ \t]+\S*[^\W\d_]")
+#: A list marker with nothing after it, and a list item with text.
+_BARE_BULLET = re.compile(r"(?:[-*+\N{BULLET}]|\d{1,3}[.)])")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+\N{BULLET}]|\d{1,3}[.)])[ \t]+\S", re.M)
+#: Characters that open something the text must go on to close.
+#: (Brackets, and the opening curly quotes and guillemet: U+201C, U+2018, U+00AB.)
+_OPENERS = frozenset("([{\u201c\u2018\u00ab")
+_ELLIPSES = ("...", "\N{HORIZONTAL ELLIPSIS}")
+#: Last characters of a finished sentence (a full stop unless it is an ellipsis).
+_FINISHED = frozenset(".!?\"')\N{RIGHT DOUBLE QUOTATION MARK}\N{RIGHT SINGLE QUOTATION MARK}")
+#: The start of a JSON object or array (``[INT. KITCHEN`` and ``[a link](...)`` are prose).
+_JSON_START = re.compile(r"\s*[\[{]\s*(?:[\"'{\[\d-]|true|false|null)")
+_LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+#: Words a finished sentence does not end on: articles, conjunctions, possessive determiners,
+#: subject pronouns, a few auxiliaries and contractions (apostrophe written straight), in English
+#: and French.
 _DANGLING_WORDS = frozenset(
     [
         "a",
         "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "but",
-        "by",
-        "can",
-        "for",
-        "from",
-        "in",
-        "including",
-        "into",
-        "is",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "such",
-        "than",
-        "that",
         "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "than",
+        "because",
+        "although",
+        "whereas",
+        "if",
+        "whether",
+        "such",
+        "including",
+        "my",
+        "your",
+        "our",
         "their",
-        "this",
-        "through",
-        "to",
+        "its",
+        "is",
+        "are",
         "was",
         "were",
-        "which",
+        "be",
+        "can",
         "will",
+        "very",
+        "he",
+        "she",
+        "we",
+        "they",
+        "it's",
+        "that's",
+        "there's",
+        "here's",
+        "what's",
+        "i'm",
+        "you're",
+        "we're",
+        "they're",
+        "let's",
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "du",
+        "de",
+        "et",
+        "ou",
+        "mais",
+        "au",
+        "aux",
+        "leur",
+        "leurs",
+        "ce",
+        "cette",
+        "ces",
+        "mon",
+        "ma",
+        "mes",
+        "votre",
+        "vos",
+        "notre",
+        "nos",
+    ]
+)
+#: Prepositions, and ``that``: a sentence ends on them only when they are stranded ("what
+#: you are talking about", "anything I can help with", "I love that").
+_PREPOSITIONS = frozenset(
+    [
+        "of",
+        "to",
+        "in",
+        "into",
+        "onto",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
         "with",
-        "your",
+        "about",
+        "as",
+        "through",
+        "via",
+        "per",
+        "upon",
+        "toward",
+        "towards",
+        "during",
+        "among",
+        "between",
+        "à",
+        "avec",
+        "sans",
+        "sur",
+        "dans",
+        "que",
+        "qui",
+    ]
+)
+#: In a last sentence with one of these, a final preposition may be stranded.
+_STRANDING = re.compile(
+    r"\b(?:what|who|whom|where|anything|something|everything|nothing|anyone"
+    r"|someone|everyone|anybody|somebody)\b",
+    re.I,
+)
+#: Words after which ``that`` is an object pronoun, not a conjunction.
+_BEFORE_PRONOUN_THAT = frozenset(
+    [
+        "do",
+        "did",
+        "does",
+        "done",
+        "doing",
+        "like",
+        "love",
+        "hate",
+        "know",
+        "see",
+        "mean",
+        "said",
+        "say",
     ]
 )
 
@@ -484,14 +603,19 @@ class TruncationOptions(RuleOptions):
 
 
 class TruncatedAnswer(RecordRule):
-    """An assistant answer looks cut off: an unclosed code fence, more ``{`` or ``[`` than
-    closing brackets, or a last line that stops mid-sentence (on a comma or on a word such as
-    "the" or "of", or after a finished sentence without ending the next one).
+    """An assistant answer looks cut off: its last sentence stops on a comma, a colon, an
+    opening bracket or quote, or a word no sentence ends on ("the", "of", "and", "that's",
+    also before a trailing ``...``); it ends on a Markdown heading or an empty list item; a
+    code fence is never closed; or a structured answer (JSON, code) leaves a ``{`` or ``[``
+    open. Chosen and rejected answers of preference pairs are checked too, and the message
+    says which side: a pair whose rejected answer is cut off teaches length, not quality.
 
-    Answers truncated at a generator's token limit teach the model to stop mid-thought.
-    Short answers ("Positive", "42"), one-line SQL, lists, tables, hashtags, sign-offs,
-    arithmetic lines and balanced code are not reported; it is still a heuristic, so it
-    warns.
+    Answers truncated at a generator's token limit teach the model to stop mid-thought. A
+    missing final full stop alone is not reported (human-typed answers often end without
+    one), nor short answers ("Positive", "42"), one-line SQL, lists, tables, hashtags,
+    sign-offs, arithmetic lines, inline triple-backtick spans (```x``` inside a line) or
+    brackets in prose. Words cut in the middle are not recognised. It is still a heuristic,
+    so it warns.
 
     Fix: regenerate the answer with a higher token limit, complete it by hand, or drop it.
     """
@@ -509,7 +633,10 @@ class TruncatedAnswer(RecordRule):
         findings: list[Finding] = []
         hits = view.hits
         fences, brackets = _FENCE in hits, _OPENING_BRACKET in hits
-        for turn in view.trained_answers:
+        answers = view.trained_answers
+        if view.traits.preference:
+            answers = (*answers, *view.rejected_answers)
+        for turn in answers:
             text = turn.text
             why = _truncation(
                 text.rstrip() if text[-1].isspace() else text,
@@ -518,10 +645,11 @@ class TruncatedAnswer(RecordRule):
                 brackets=brackets,
             )
             if why:
+                side = turn.field if turn.field in PAIR_FIELDS else "assistant"
                 findings.append(
                     self.finding(
                         example,
-                        f"assistant answer looks cut off: {why}",
+                        f"{side} answer looks cut off: {why}",
                         at=turn,
                         hint="complete or regenerate the answer, or drop the example",
                     )
@@ -535,31 +663,99 @@ def _truncation(text: str, min_words: int, *, fences: bool, brackets: bool) -> s
     without a scan)."""
     if not text:
         return None
-    if fences and ("```" in text or "~~~" in text) and len(_FENCE_LINE.findall(text)) % 2:
-        return "a code fence is never closed"
-    if brackets:
+    last_line = text[text.rfind("\n") + 1 :].strip()
+    if fences and ("```" in text or "~~~" in text) and _fence_left_open(text):
+        unfinished = _unfinished_sentence(last_line, min_words)
+        if unfinished:
+            return f"{unfinished}, inside a code block that is never closed"
+        return "a code fence is never closed (the answer stops inside a code block)"
+    if brackets and _structured(text):
         for opening, closing in (("{", "}"), ("[", "]")):
             if text.count(opening) > text.count(closing):
-                return f"more '{opening}' than '{closing}'"
-    last_line = text[text.rfind("\n") + 1 :].strip()
+                return f"more '{opening}' than '{closing}' in a structured answer"
+    if last_line.startswith("##") and _HEADING.match(last_line) and len(last_line) < len(text):
+        return (
+            f"ends on a heading with nothing under it: {_excerpt(last_line, 0, len(last_line))!r}"
+        )
+    if (
+        len(last_line) <= 4
+        and _BARE_BULLET.fullmatch(last_line)
+        and _LIST_ITEM.search(text, 0, len(text) - len(last_line))
+    ):
+        return f"ends on an empty list item: {last_line!r}"
+    return _unfinished_sentence(last_line, min_words)
+
+
+def _unfinished_sentence(line: str, min_words: int) -> str | None:
+    """How a last line of prose stops mid-sentence, or ``None``."""
+    if not line or (line[-1] in _FINISHED and not line.endswith(_ELLIPSES)):
+        return None  # the common case: a finished sentence
     # At most ``min_words`` pieces, the last one the last word: enough to tell whether the
     # line has ``min_words`` words without splitting all of a long one-line answer.
-    words = last_line.rsplit(None, min_words - 1)
-    if len(words) < min_words or "=" in last_line or _NOT_PROSE.match(last_line):
+    words = line.rsplit(None, min_words - 1)
+    if len(words) < min_words or _NOT_PROSE.match(line):
         return None
-    last_word = words[-1]
-    if (
-        last_line.endswith(",")
-        or last_word.lower() in _DANGLING_WORDS
-        or (
-            last_word[-1].isalpha()
-            and last_word[0].islower()
-            and "://" not in last_word
-            and _SENTENCE_END.search(last_line)
-        )
-    ):
-        return f"ends with {_excerpt(last_line, max(0, len(last_line) - 40), len(last_line))!r}"
-    return None
+    if "=" in line and "=" in _LAST_SENTENCE.split(line)[-1]:
+        return None  # arithmetic or code: ``x = a`` ends on a name, not an article
+    body = line
+    trailing = line.endswith(_ELLIPSES)
+    if trailing:
+        body = line.rstrip(".\N{HORIZONTAL ELLIPSIS}").rstrip()
+        if not body:
+            return None
+    end = body[-1]
+    if _dangling(body):
+        what = "trails off with '...' mid-sentence" if trailing else "stops mid-sentence"
+    elif trailing:
+        return None
+    elif end == ",":
+        what = "stops mid-sentence on a comma"
+    elif end == ":":
+        what = "ends on a colon, before what it announces"
+    elif end in _OPENERS:
+        what = f"ends on an opening {end!r}"
+    else:
+        return None
+    return f"{what}: ends with {_excerpt(line, max(0, len(line) - 40), len(line))!r}"
+
+
+def _dangling(sentence: str) -> bool:
+    """Whether ``sentence`` ends on a word no finished sentence ends on."""
+    tail = sentence.rsplit(None, 2)
+    last = tail[-1].lower().replace("\N{RIGHT SINGLE QUOTATION MARK}", "'")
+    if last in _DANGLING_WORDS:
+        return True
+    before = tail[-2].lower() if len(tail) > 1 else ""
+    if last == "that":
+        return before not in _PREPOSITIONS and before not in _BEFORE_PRONOUN_THAT
+    if last in _PREPOSITIONS:
+        return not _STRANDING.search(_LAST_SENTENCE.split(sentence)[-1])
+    return False
+
+
+def _fence_left_open(text: str) -> bool:
+    """Whether a Markdown code fence of ``text`` is opened and never closed.
+
+    A line that opens and closes a fence (StackExchange's ```x``` inside a line) opens
+    nothing, and a block is closed by a fence at the start or the end of a line (``</html>```
+    ends many hand-written blocks)."""
+    opened = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not opened:
+            if stripped.startswith(("```", "~~~")):
+                marker = stripped[: len(stripped) - len(stripped.lstrip(stripped[0]))]
+                if "```" not in stripped[len(marker) :]:
+                    opened = marker
+        elif stripped.startswith(opened) or stripped.endswith(opened):
+            opened = ""
+    return bool(opened)
+
+
+def _structured(text: str) -> bool:
+    """Whether ``text`` is JSON or code, where brackets must balance (in prose they need not:
+    emoticons, numbered points "1)", LaTeX ``\\{``)."""
+    return _JSON_START.match(text) is not None or "{\n" in text or text.count(";\n") > 1
 
 
 class RepetitionOptions(RuleOptions):
@@ -608,16 +804,56 @@ def _may_repeat(text: str) -> bool:
     return False
 
 
+#: A line of a table, CSV or TSV file, JSON, SQL or code rather than of prose: it starts with
+#: table, bracket or quote punctuation or an SQL keyword, ends with code punctuation, holds a
+#: tab, two table bars, an assignment or two commas without ending a sentence.
+_RECORD_LINE = re.compile(
+    r"^\s*(?:[|{}\[\]\"'<]|(?:select|insert|update|delete|create|values|from|where|join|set"
+    r"|alter|drop|order|group|and|or)\b)"
+    r"|[|;{}\[\],():]\s*$|\t|\|.*\||\s=\s|^[^.!?]*,[^.!?]*,[^.!?]*$",
+    re.I,
+)
+_FENCED = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)", re.M | re.S)
+
+
+def _structured_lines(text: str) -> bool:
+    """Whether most lines of ``text`` (at least three) are records or code, not prose."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        return _JSON_START.match(text) is not None
+    records = sum(1 for line in lines if _RECORD_LINE.search(line))
+    return records >= 0.6 * len(lines)
+
+
+def repeated_line_fraction(text: str) -> float:
+    """Fraction of the characters of ``text``'s lines that repeat the line before them (a
+    generation looping on one row or statement)."""
+    total = repeated = 0
+    previous = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        total += len(stripped)
+        if stripped == previous:
+            repeated += len(stripped)
+        previous = stripped
+    return repeated / total if total else 0.0
+
+
 class RepetitiveAnswer(RecordRule):
     """An assistant answer repeats itself: most of its characters lie in word n-grams that
-    occur more than once (Gopher's duplicate n-gram fraction, with chat thresholds).
+    occur more than once (Gopher's duplicate n-gram fraction, with chat thresholds), or, in a
+    structured answer, in lines that repeat the line before them.
 
     Degenerate loops ("Eat a banana! Eat a banana! ...") come from generation gone wrong;
     training on them makes the model loop. Web-data filters flag far less repetition than
-    this, but chat answers repeat legitimately (song choruses, step-by-step arithmetic,
-    tables), so only answers of at least ``min-words`` words with more than ``max-fraction``
-    of their characters in repeated ``ngram``-grams are reported (real songs and GSM8K
-    solutions stay below 0.62).
+    this, but chat answers repeat legitimately (song choruses, step-by-step arithmetic), so
+    only answers of at least ``min-words`` words with more than ``max-fraction`` of their
+    characters in repeated ``ngram``-grams are reported (real songs and GSM8K solutions stay
+    below 0.62). In tables, CSV, JSON, lists of records, SQL and code the repeated keys and
+    statements are the format: there (and in fenced code) only the same line written again
+    and again counts.
 
     Fix: regenerate the answer or drop the example.
     """
@@ -640,13 +876,21 @@ class RepetitiveAnswer(RecordRule):
             words = text.split()
             if len(words) < opts.min_words:
                 continue
-            fraction = duplicate_ngram_fraction(words, opts.ngram)
+            prose = _FENCED.sub("\n", text) if "```" in text or "~~~" in text else text
+            if prose is not text:
+                words = prose.split()
+            if len(words) < opts.min_words or _structured_lines(prose):
+                fraction = repeated_line_fraction(text)
+                what = "lines repeating the line before them"
+            else:
+                fraction = duplicate_ngram_fraction(words, opts.ngram)
+                what = f"repeated {opts.ngram}-word sequences"
             if fraction > opts.max_fraction:
                 findings.append(
                     self.finding(
                         example,
-                        f"{fraction:.0%} of the assistant answer is repeated {opts.ngram}-word "
-                        f"sequences (limit {opts.max_fraction:.0%})",
+                        f"{fraction:.0%} of the assistant answer is {what} "
+                        f"(limit {opts.max_fraction:.0%})",
                         at=turn,
                         hint="regenerate the answer or drop the example",
                         data={"fraction": round(fraction, 4)},
@@ -830,6 +1074,173 @@ class AnswerRepeatsPrompt(RecordRule):
         return findings
 
 
+_HTML_TAG = re.compile(
+    r"</?(?:br|p|div|span|b|i|u|em|strong|a|li|ul|ol|h[1-6]|hr|img|table|tr|td|th|font|center"
+    r"|sup|sub|small|big|blockquote|pre|code|tt)\b[^<>\n]{0,200}?/?>",
+    re.I,
+)
+_HTML_ENTITY = re.compile(r"&(?:#\d{2,6}|#[xX][0-9a-fA-F]{2,5}|[a-zA-Z]{2,8});")
+_HTML = Triggers("html", any_byte=b"<&")
+#: A prompt that asks for markup (or code that holds it) makes tags in the answer intended.
+_MARKUP_ASKED = re.compile(
+    r"\b(?:html|xhtml|xml|jsx|tsx|svg|markup|tags?|web ?pages?|websites?|react|vue|angular"
+    r"|svelte|css|dom|rss|e-?mail template|markdown|php|javascript|js)\b",
+    re.I,
+)
+
+
+def _html_leftovers(text: str) -> list[str]:
+    """HTML tags and entities of ``text`` outside Markdown code and table rows."""
+    found = [m for p in (_HTML_TAG, _HTML_ENTITY) for m in p.finditer(text)]
+    if not found:
+        return []
+    spans = code_spans(text)
+    shown: list[str] = []
+    for match in sorted(found, key=lambda m: m.start()):
+        start = match.start()
+        if inside(start, spans) or text.startswith("|", text.rfind("\n", 0, start) + 1):
+            continue
+        shown.append(match.group(0))
+    return shown
+
+
+class HtmlLeftovers(RecordRule):
+    """An assistant answer holds leftover HTML: tags such as ``<br />`` or ``<p>`` and entities
+    such as ``&nbsp;``, ``&amp;`` or the doubly escaped ``&amp;lt;``.
+
+    They come from text scraped from web pages or exported from a rich-text field without
+    being converted; the model learns to write markup into plain answers. Answers that are
+    markup by design are not reported: code (fenced, inline or unfenced), answers that start
+    with a tag (an HTML table, a page), ``<br>`` in Markdown table rows, and every answer to a
+    prompt that mentions HTML, XML, JSX, CSS, web pages or similar.
+
+    Fix: convert when exporting: ``html.unescape`` the entities and strip or translate the tags
+    (``<br>`` to a newline); where HTML is the intended output, ignore ``Q011``.
+    """
+
+    code = "Q011"
+    name = "html-leftovers"
+    severity = Severity.WARNING
+    summary = "Assistant answer holds leftover HTML tags or entities"
+
+    triggers = _HTML
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        findings: list[Finding] = []
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
+            text = turn.text
+            if "<" not in text and "&" not in text:
+                continue
+            found = _html_leftovers(text)
+            if (
+                not found
+                or text.lstrip().startswith("<")
+                or _structured_lines(text)
+                or _MARKUP_ASKED.search(prompt_text(view))
+            ):
+                continue
+            shown = ", ".join(repr(f) for f in dict.fromkeys(found[:5]))
+            findings.append(
+                self.finding(
+                    example,
+                    f"assistant answer holds leftover HTML: {shown}",
+                    at=turn,
+                    hint="unescape entities (html.unescape) and strip or convert tags when "
+                    "exporting, or ignore Q011 where HTML is intended",
+                )
+            )
+        return findings
+
+
+#: The letter rows of a QWERTY keyboard: four keys in a row along one of them is mashing.
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_MASH_RUN = 4
+_MASH_KEYS = frozenset(
+    row[i : i + _MASH_RUN]
+    for row in (*_KEY_ROWS, *(r[::-1] for r in _KEY_ROWS))
+    for i in range(len(row) - _MASH_RUN + 1)
+)
+_JUNK_MAX_CHARS = 30
+#: Whole answers that stand in for one: compared as written (``Na`` is sodium's symbol).
+_STAND_INS = frozenset({"test", "Test", "TEST", "testing", "Testing", "NA", "na", "N.A.", "blah"})
+#: A prompt that may want a number for an answer: any digit, a question mark, or (English)
+#: words about a quantity, a date, a code, a label or arithmetic.
+_ASKS_NUMBER = re.compile(
+    r"\d|\b(?:how (?:many|much|old|long|far|tall|big|often|large|high|fast|heavy|deep|wide)"
+    r"|when|years?|numbers?|numeric|count|calculate|compute|solve|sum|total|rate|rating|ratings"
+    r"|score|percent|percentage|value|digits?|amount|quantity|estimate|age|price|cost"
+    r"|population|id|code|pin|zip|phone|temperature|convert|math|equation|result|stars?"
+    r"|level|rank|grade|size|weight|height|length|distance|time|date|day|month|label|frequency"
+    r"|index|position|occurrences?|times|add|subtract|deduct|multiply|divide|difference|median"
+    r"|mean|average|ratio|minus|plus|product|quotient|remainder|factorial|square|root|power"
+    r"|round)\b|\?",
+    re.I,
+)
+
+
+def junk(answer: str, prompt: str) -> str | None:
+    """What kind of junk ``answer`` is (``prompt``: what it replies to), or ``None``."""
+    text = answer.strip()
+    if not text or len(text) > _JUNK_MAX_CHARS or text.lower() in prompt.lower():
+        return None
+    if len(text) >= 3 and text.count(text[0]) == len(text) and text != "...":
+        return "one character repeated"
+    if text in _STAND_INS:
+        return "a stand-in word"
+    if text.isdigit() and text.isascii():
+        if not prompt or not prompt.isascii() or _ASKS_NUMBER.search(prompt):
+            return None
+        return "only digits, to a prompt that asks for no number"
+    # Lower case only: QWERTY and ASDF in capitals are names (a layout, a build tool).
+    if text.isalpha() and text.isascii() and text.islower():
+        windows = (text[i : i + _MASH_RUN] for i in range(len(text) - _MASH_RUN + 1))
+        if not _MASH_KEYS.isdisjoint(windows):
+            return "keyboard mash"
+    return None
+
+
+class JunkAnswer(RecordRule):
+    """An assistant answer is junk rather than an answer: one character repeated (``aaaa``,
+    ``!!!!``, ``............``), keyboard mash (``asdf``, ``qwerty``, ``sdfghj``), a stand-in
+    word (``test``, ``NA``), or only digits to a prompt that asks for no number.
+
+    Such answers come from people testing a data-entry form or filling required fields, and
+    from generators that failed; training on them teaches the model to answer with noise.
+    An answer that the prompt itself contains is the requested output ("answer NA if
+    unknown", a listed option) and is not reported; digits are reported only where the prompt
+    is English, holds no digit and asks about no quantity, date, code, rating or label (a
+    classification or maths set whose answers are numbers stays quiet). Fixed placeholders
+    (``<nooutput>``, ``N/A``, ``TODO``, ``...``) are ``Q005``'s.
+
+    Fix: write the real answer, or drop the example.
+    """
+
+    code = "Q012"
+    name = "junk-answer"
+    severity = Severity.WARNING
+    summary = "Assistant answer is junk (mash, a repeated character, a stand-in word)"
+
+    def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
+        findings: list[Finding] = []
+        view = ctx.view_of(example)
+        for turn in view.trained_answers:
+            text = turn.text
+            if len(text) > 2 * _JUNK_MAX_CHARS:
+                continue
+            kind = junk(text, prompt_text(view))
+            if kind:
+                findings.append(
+                    self.finding(
+                        example,
+                        f"assistant answer is {kind}: {_excerpt(text, 0, len(text), 30)!r}",
+                        at=turn,
+                        hint="write the real answer or drop the example",
+                    )
+                )
+        return findings
+
+
 RULES: tuple[type[RecordRule], ...] = (
     AiDisclaimer,
     Refusal,
@@ -841,4 +1252,6 @@ RULES: tuple[type[RecordRule], ...] = (
     Mojibake,
     ControlCharacters,
     AnswerRepeatsPrompt,
+    HtmlLeftovers,
+    JunkAnswer,
 )

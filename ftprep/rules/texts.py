@@ -1,8 +1,8 @@
 """Text helpers of the quality (Q) and privacy (P) rules: the code spans inside a Markdown
-answer, the user turn an answer replies to, digit counts, and the markup trigger. The texts
-themselves (turns, trained answers, tool-call arguments, their joined forms) are the
-per-record view's (:class:`ftprep.view.ExampleView`), so that every rule agrees on what a
-turn is and points at the same places.
+answer, the user turn an answer replies to, the prompt of a conversation, digit counts, and
+the markup trigger. The texts themselves (turns, trained answers, tool-call arguments, their
+joined forms) are the per-record view's (:class:`ftprep.view.ExampleView`), so that every
+rule agrees on what a turn is and points at the same places.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 
 from ftprep.model import Example, Message
 from ftprep.rules.base import Triggers
-from ftprep.view import Turn
+from ftprep.view import ExampleView, Turn
 
 #: Text with ``<`` or ``[``: template tokens, placeholders.
 MARKUP = Triggers("markup", any_byte=b"<[")
@@ -41,6 +41,21 @@ def previous_user_text(example: Example, turn: Turn) -> str | None:
     if isinstance(previous, Message) and previous.role == "user":
         return previous.text()
     return None
+
+
+_PROMPT_ROLES = frozenset({"system", "developer", "user"})
+
+
+def prompt_text(view: ExampleView) -> str:
+    """The system and user texts of the conversation, joined: what the answers reply to."""
+    return view.memo(
+        prompt_text,
+        lambda: "\n".join(
+            text
+            for field, role, text in zip(*view.columns, strict=True)
+            if field == "messages" and role in _PROMPT_ROLES
+        ),
+    )
 
 
 _CODE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)|`[^`\n]+`", re.M | re.S)
