@@ -87,19 +87,21 @@ def test_clusters_are_deterministic() -> None:
 
 
 def test_the_kept_representative_is_the_first_clean_copy(tmp_path: Path) -> None:
+    # A top-level key the target drops (S011, made an error here) is not trained on.
     broken = {
         "messages": [
             {"role": "user", "content": "Name a prime number."},
-            {"role": "assistant", "content": "7", "weight": 2},
-        ]
+            {"role": "assistant", "content": "7"},
+        ],
+        "comment": "draft",
     }
     data = write(
         tmp_path / "data.jsonl",
         [json.dumps(broken), chat("Name a prime number.", "7"), chat("Name a prime number.", "7")],
     )
-    config = Config()
+    config = Config(severity={"S011": "error"})
     facts = run_check([data], config).facts
-    assert facts.rejected.tolist() == [True, False, False]  # the weight 2 is an error
+    assert facts.rejected.tolist() == [True, False, False]
     # Line 1 is dropped for its error anyway: keep line 2, not nothing.
     assert duplicate_clusters(facts, config.dedup).tolist() == [1, 1, 1]
 

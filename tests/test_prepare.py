@@ -110,7 +110,7 @@ def test_real_data_is_accounted_for_and_round_trips(tmp_path: Path) -> None:
     config = Config.model_validate({"prepare": {"fixes": []}})
     result = prepare([DRONE, TOY], out_dir=tmp_path, config=config)
     assert_accounted(result)
-    assert result.counts == {"input": 108, "train": 102, "holdout": 6, "rejected": 0}
+    assert result.counts == {"input": 108, "train": 96, "holdout": 12, "rejected": 0}
     originals = {
         orjson.dumps(item.example.model_dump(exclude={"source", "dialect"}))
         for path in (DRONE, TOY)

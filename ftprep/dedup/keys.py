@@ -129,14 +129,18 @@ def fenced_code(text: str) -> str:
     return "\n".join(kept)
 
 
-def message_extras(message: Message, text: str) -> bytes:
-    """What the model is trained on in ``message`` beyond its normalised ``text``: its other
-    keys (those not null), the non-text parts of a content list (text parts without their
-    text, keeping the order), the text inside code fences; ``b""`` when there is nothing."""
+def message_extras(message: Message) -> bytes:
+    """What the model is trained on in ``message`` beyond its text, as canonical JSON: its
+    other keys (those not null) and the non-text parts of a content list (text parts without
+    their text, keeping the order); ``b""`` when there is nothing."""
     extra: dict[str, Any] = {}
     for key in message.__pydantic_fields_set__ - _TEXT_KEYS:
         value = getattr(message, key, None)
-        if value is not None:  # null is what an absent key means
+        # null is what an absent key means; a weight means something on assistant turns
+        # only, and 1 is what an absent weight means.
+        if value is not None and not (
+            key == "weight" and (value == 1 or message.role != "assistant")
+        ):
             extra[key] = value
     content = message.content
     if not isinstance(content, str) and content is not None:
@@ -149,17 +153,17 @@ def message_extras(message: Message, text: str) -> bytes:
             ]
         else:
             extra["\x00content"] = content
-    code = fenced_code(text)
-    if code:
-        extra["\x00code"] = code
     return _dumps(extra) if extra else b""
 
 
-def trained_extras(view: ExampleView) -> tuple[list[str], int]:
-    """The texts the keys hash for ``view``: each turn's text, with ``"\\0"`` and the hash of
-    its :func:`message_extras` appended where it has any; and the hash of the tools the
-    example declares (``0`` when none), which seeds its exact and prompt keys."""
-    texts = view.texts
+def turn_extras(view: ExampleView) -> tuple[list[bytes] | None, int]:
+    """Per entry of ``view``, its :func:`message_extras` (``None`` when no entry has any);
+    and the hash of the tools the example declares (``0`` when none). Computed once per
+    view: the keys and the signer both read them."""
+    return view.memo(turn_extras, lambda: _turn_extras(view))
+
+
+def _turn_extras(view: ExampleView) -> tuple[list[bytes] | None, int]:
     traits = view.traits
     tools = 0
     if traits.tool_keys:
@@ -167,14 +171,28 @@ def trained_extras(view: ExampleView) -> tuple[list[str], int]:
         declared = {k: getattr(example, k) for k in TOOL_KEYS}
         if any(v is not None for v in declared.values()):
             tools = xxhash.xxh3_64_intdigest(_dumps(declared))
-    plain = traits.keys <= _TEXT_KEYS and not traits.odd_content
-    if plain and not any("```" in t or "~~~" in t for t in texts):
+    if traits.keys <= _TEXT_KEYS and not traits.odd_content:
+        return None, tools
+    extras = [message_extras(message) for _f, _i, message in view.entries]
+    return (extras if any(extras) else None), tools
+
+
+def trained_extras(view: ExampleView) -> tuple[list[str], int]:
+    """The texts the keys hash for ``view``: each turn's text, with ``"\\0"`` and a hash
+    of its :func:`message_extras` and :func:`fenced_code` appended where it has any; and the
+    hash of the tools the example declares (``0`` when none), which seeds its exact and
+    prompt keys."""
+    texts = view.texts
+    extras, tools = turn_extras(view)
+    if extras is None and not any("```" in t or "~~~" in t for t in texts):
         return texts, tools
     out = list(texts)
-    for i, ((_field, _index, message), text) in enumerate(zip(view.entries, texts, strict=True)):
-        extras = message_extras(message, text)
-        if extras:
-            out[i] = f"{text}\0{xxhash.xxh3_64_hexdigest(extras)}"
+    for i, text in enumerate(texts):
+        extra = extras[i] if extras is not None else b""
+        code = fenced_code(text)
+        if extra or code:
+            digest = xxhash.xxh3_64_hexdigest(extra + b"\0" + code.encode("utf-8", "surrogatepass"))
+            out[i] = f"{text}\0{digest}"
     return out, tools
 
 
@@ -190,7 +208,8 @@ def record_keys(
     field); ``prompt`` and ``answer`` follow :func:`sides`. Preference data (``chosen`` /
     ``rejected``) and labelled data (KTO's ``label``) have no answer key: their answers are
     judged against each other or by their label, not learned as *the* answer to the prompt,
-    so several different answers to one prompt are the point there, not a contradiction.
+    so several different answers to one prompt are the point there, not a contradiction;
+    nor has an answer with ``weight: 0``, which is not trained on.
     Everything else the model is trained on counts as :func:`trained_extras` says. ``view``:
     the example's, when the caller has it.
     """
@@ -210,7 +229,7 @@ def record_keys(
         prompt_key = _hash(joined[: bounds[2 * prompt.stop - 1]], tools) if prompt.stop else 0
     labelled = example.is_preference or isinstance(example.label, bool)
     answer_key = 0
-    if answer >= 0 and not labelled:
+    if answer >= 0 and not labelled and view.entries[answer][2].weight != 0:
         answer_key = _hash(joined[bounds[2 * answer] : bounds[2 * answer + 1]])
     system = [joined[bounds[2 * i] : bounds[2 * i + 1]] for i in prompt if roles[i] in SYSTEM_ROLES]
     system_key = 0

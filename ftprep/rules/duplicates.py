@@ -290,9 +290,12 @@ class ConflictingAnswers(_FactRule):
 
     Some datasets give several answers per prompt on purpose (several sampled or paraphrased
     completions per question, as mlx-examples' ``wwdc25`` data does: 271 prompts, most with 3
-    to 36 answers). When more than ``dedup.multi-answer-share`` (half) of the prompts asked
-    more than once have several answers (and at least 3 do), this rule stays quiet and X005
-    says once that the data looks multi-answer by design.
+    to 36 answers). When at least 3 prompts have several answers and they are more than
+    ``dedup.multi-answer-share`` (half) of all distinct prompts, or at least a tenth of them
+    with 3 or more answers on average (sampled completions), this rule stays quiet and X005
+    says once that the data looks multi-answer by design. A few conflicting prompts among
+    many are reported one by one. Answers with ``weight: 0`` are not trained on and never
+    conflict.
 
     training on contradictory targets teaches the model that either answer is
     right, so it hedges or picks at random; a corrected answer next to the stale one is a
@@ -338,8 +341,10 @@ class ConflictingAnswers(_FactRule):
 
 
 class MultiAnswerPrompts(_FactRule):
-    """Most prompts asked more than once have several different answers, so the dataset looks
-    like several answers per prompt by design (sampled or paraphrased completions), and
+    """Many prompts have several different answers (more than ``dedup.multi-answer-share`` of
+    all distinct prompts, or a tenth of them with 3 or more answers on average), so the
+    dataset looks like several answers per prompt by design (sampled or paraphrased
+    completions), and
     contradictions (X003) are not reported example by example. Reported once, on the first
     example with a second answer.
 
@@ -369,12 +374,17 @@ class MultiAnswerPrompts(_FactRule):
                 ctx,
                 facts,
                 row,
-                f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once "
-                f"have several different answers (up to {int(conflicts.answers.max())}); treated "
-                "as several answers per prompt by design, so X003 does not report them one by one",
+                f"{conflicts.conflicting} of {conflicts.prompts} distinct prompts have several "
+                f"different answers ({conflicts.mean_answers:.1f} on average, up to "
+                f"{int(conflicts.answers.max())}); treated as several answers per prompt by "
+                "design, so X003 does not report them one by one",
                 related=(there,),
                 hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
-                data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+                data={
+                    "conflicting": conflicts.conflicting,
+                    "prompts": conflicts.prompts,
+                    "repeated": conflicts.repeated,
+                },
             )
         )
         return found

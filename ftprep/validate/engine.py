@@ -210,7 +210,7 @@ class RecordPass:
                         view=view,
                         tokens=tokens,
                     )
-                    signatures.add(row, example, tokens, view.columns)
+                    signatures.add(row, view)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     findings.extend(replace(f, fingerprint=stamp) for f in record_findings)
