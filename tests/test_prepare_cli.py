@@ -19,7 +19,7 @@ def test_readme_first_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = tmp_path / "out"
     assert main(["prepare", str(DRONE_DIR), "--out", str(out)]) == 0
     assert capsys.readouterr().out == (
-        f"103 records: 97 train, 6 holdout, 0 rejected -> {out} (manifest.json)\n"
+        f"103 records: 91 train, 12 holdout, 0 rejected -> {out} (manifest.json)\n"
     )
     assert verify_output(out) == []
 

@@ -136,16 +136,18 @@ class ExactDuplicate(_FactRule):
 
 class NearDuplicate(_FactRule):
     """An example is nearly the same as an earlier one: the estimated Jaccard similarity of
-    their token shingles (MinHash over ``dedup.shingle``-token runs of the compared side,
-    ``dedup.compare``: the conversation without system prompts by default) reaches
+    their word shingles (MinHash over ``dedup.shingle``-word runs of the normalised text of the
+    compared side, ``dedup.compare``: the conversation without system prompts by default;
+    case, punctuation and spacing do not count; tools and tool calls do) reaches
     ``dedup.threshold`` (0.8).
 
-    Near duplicates are grouped into clusters (a near duplicate of a near duplicate joins the
-    same cluster); each cluster is reported once: every member but the first occurrence gets
-    one finding pointing at that first occurrence, with the similarity to it and, when the
-    member joined through another one, that member's line and similarity too. Exact copies are
-    reported by X001 instead. Candidates come from LSH band keys (16 bands x 8 rows by
-    default, chosen for recall) and are all confirmed on their signatures before reporting.
+    Each example is a duplicate of the first earlier example it is similar to that is not
+    itself a duplicate (its cluster's representative, the one ``prepare`` keeps), and the
+    finding points at it with the similarity between the two. A duplicate of a duplicate is
+    not chained to the first: an example similar only to a member through shared boilerplate
+    is its own representative. Exact copies are reported by X001 instead. Candidates come
+    from LSH band keys (16 bands x 8 rows by default, chosen for recall) and are all
+    confirmed on their signatures before reporting.
 
     templated or lightly edited copies over-weight one pattern as much as
     exact copies do, and are much harder to see by eye.
@@ -160,34 +162,27 @@ class NearDuplicate(_FactRule):
     summary = "Example is a near duplicate of an earlier example"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
-        """One finding per cluster member but the representative."""
+        """One finding per example that is a near duplicate of its representative."""
         reported: list[Finding] = []
         facts = ctx.facts
         dedup = ctx.config.dedup
         found = find_duplicates(facts, dedup)
-        n = len(facts)
-        members = np.flatnonzero((found.first != np.arange(n)) & (found.exact_of == np.arange(n)))
+        rows = np.arange(len(facts))
+        # The first occurrence of the representative's exact group (copies are X001's).
+        representative = found.exact_of[found.representative]
+        members = np.flatnonzero((representative != found.exact_of) & (found.exact_of == rows))
         if not len(members):
             return reported
-        partner, partner_equal = _best_partners(found.near, n)
-        representative = found.first[members]
-        # Most members are a confirmed pair with their representative (copies always are).
-        to_representative = found.near.matches_of(representative, members)
-        unknown = to_representative < 0
-        to_representative[unknown] = matches(
-            SignatureStore(facts.signatures).take, members[unknown], representative[unknown]
-        )
-        through = partner[members]
-        through[through == representative] = -1
-        through_equal = partner_equal[members]
-        # Members that point at the same rows with the same similarities get the same message:
+        representative = representative[members]
+        equal = matches(SignatureStore(facts.signatures).take, members, representative)
+        # Members that point at the same row with the same similarity get the same message:
         # taken in that order, consecutive findings share one message, data and related.
-        order = np.lexsort((through_equal, through, to_representative, representative))
-        members, representative, through = members[order], representative[order], through[order]
+        order = np.lexsort((equal, representative))
+        members, representative, equal = members[order], representative[order], equal[order]
         # On templated data most records are cluster members: their locations are read from
         # the columns in bulk, each row once.
-        locations, (member_at, representative_at, through_at) = _row_locations(
-            ctx, facts, members, representative, through
+        locations, (member_at, representative_at) = _row_locations(
+            ctx, facts, members, representative
         )
         num_perm = dedup.num_perm
         # Similarities are k / num_perm: their texts are made once, not per finding.
@@ -197,22 +192,24 @@ class NearDuplicate(_FactRule):
         message = ""
         related: tuple[Location, ...] = ()
         data: dict[str, Any] = {}
-        said: tuple[int, int, int, int, str] | None = None
-        for at, rep_at, rep_equal, via_at, via_equal, fingerprint in zip(
+        said: tuple[int, int, str] | None = None
+        for at, rep_at, rep_equal, fingerprint in zip(
             member_at,
             representative_at,
-            to_representative[order].tolist(),
-            through_at,
-            through_equal[order].tolist(),
+            equal.tolist(),
             _hex(facts.fingerprint[members]),
             strict=True,
         ):
             here = locations[at]
-            if said != (rep_at, rep_equal, via_at, via_equal, here.path):
-                said = (rep_at, rep_equal, via_at, via_equal, here.path)
+            if said != (rep_at, rep_equal, here.path):
+                said = (rep_at, rep_equal, here.path)
                 there = locations[rep_at]
-                via = locations[via_at] if via_at >= 0 else None
-                message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
+                message = (
+                    f"near duplicate of {self.describe(here, there)} "
+                    f"(similarity {shown[rep_equal]})"
+                )
+                related = (there,)
+                data = {"duplicate_of": there.line, "similarity": rep_equal / num_perm}
             reported.append(
                 Finding(
                     self.code,
@@ -226,27 +223,6 @@ class NearDuplicate(_FactRule):
                 )
             )
         return reported
-
-    def _near(
-        self,
-        here: Location,
-        there: Location,
-        equal: int,
-        via: Location | None,
-        via_equal: int,
-        shown: list[str],
-    ) -> tuple[str, tuple[Location, ...], dict[str, Any]]:
-        """The message, related locations and data of a member at ``here`` of the cluster
-        first seen at ``there`` (joined through ``via``, unless ``None``); ``equal`` and
-        ``via_equal`` count the equal signature values, ``shown`` has their texts."""
-        num_perm = len(shown) - 1
-        message = f"near duplicate of {self.describe(here, there)} (similarity {shown[equal]})"
-        data: dict[str, Any] = {"duplicate_of": there.line, "similarity": equal / num_perm}
-        if via is None:
-            return message, (there,), data
-        message += f", through {self.describe(here, via)} (similarity {shown[via_equal]})"
-        data.update(through=via.line, through_similarity=via_equal / num_perm)
-        return message, (there, via), data
 
 
 def _row_locations(
