@@ -24,9 +24,12 @@ from ftprep.dedup.clusters import (
     with_signature,
 )
 from ftprep.dedup.conflicts import find_conflicts
+from ftprep.dedup.containment import NGRAM, EvalIndex, Hit, find_contained
 from ftprep.dedup.index import I64, U64, matches
+from ftprep.dialects.base import DialectOptions
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
+from ftprep.load import load_path
 from ftprep.rules.base import DatasetRule
 from ftprep.rules.context import DatasetContext
 
@@ -464,10 +467,172 @@ def _lookup(keys: U64, mask: BOOL, queries: U64, query_mask: BOOL) -> I64:
     return out
 
 
+class Contamination:
+    """What :func:`ftprep.dedup.containment.find_contained` found for a check with
+    ``--against``: the hits as ``(training row, hit)``, the evaluation index, and the
+    training examples searched."""
+
+    def __init__(self, ctx: DatasetContext):
+        config = ctx.config
+        options = DialectOptions.from_config(config)
+        facts, against = ctx.facts, ctx.against
+        assert against is not None
+
+        def examples(table: FactTable) -> Iterator[tuple[int, int, int, Any]]:
+            # The files are read again: the record pass keeps facts, not texts.
+            for path in np.unique(table.path).tolist():
+                name = ctx.paths[path]
+                if name == "-":
+                    continue
+                dialect = ctx.dialects[path] if path < len(ctx.dialects) else "auto"
+                for item in load_path(
+                    name,
+                    dialect=dialect if dialect != "auto" else config.dialect,
+                    options=options,
+                    max_line_bytes=config.max_line_bytes,
+                ):
+                    if item.example is not None and item.raw.index is not None:
+                        yield path, item.raw.line, item.raw.index, item.example
+
+        self.index = EvalIndex.build((p, line, ex) for p, line, _i, ex in examples(against))
+        places: list[tuple[int, int]] = []
+
+        def training() -> Iterator[Any]:
+            for path, _line, record, example in examples(facts):
+                places.append((path, record))
+                yield example
+
+        hits = list(find_contained(self.index, training()))
+        self.searched = len(places)
+        lookup = {
+            (p, r): row
+            for row, (p, r) in enumerate(
+                zip(facts.path.tolist(), facts.record.tolist(), strict=True)
+            )
+        }
+        self.hits: list[tuple[int, Hit]] = [
+            (lookup[places[h.example]], h) for h in hits if places[h.example] in lookup
+        ]
+
+
+def _contamination(ctx: DatasetContext) -> Contamination | None:
+    if ctx.against is None or not len(ctx.against) or not len(ctx.facts):
+        return None
+    return ctx.shared("contamination", lambda: Contamination(ctx))
+
+
+class ContainedEvalItem(_FactRule):
+    """A training example holds an evaluation item (a prompt or an answer of the
+    ``--against`` files) verbatim inside a longer text: at least half of the item's word
+    13-grams, on the normalised text (case, punctuation and spacing do not count), occur in
+    one of its turns, as published decontamination checks it. Reported once per item found
+    in the example, with the evaluation file and line and the span of the example's turn
+    that holds it. Items of fewer than 13 words are not compared. An evaluation file may
+    hold prompts only.
+
+    a model trained on the evaluation's questions or answers scores what it memorised, not
+    what it learned; copies inside longer texts escape exact and near-duplicate checks.
+
+    Fix: remove the example from the training data (or the item from the evaluation).
+    """
+
+    code = "X006"
+    name = "contains-eval-item"
+    severity = Severity.ERROR
+    summary = "Training example holds an evaluation item verbatim"
+
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """One finding per (training example, evaluation item) found."""
+        found: list[Finding] = []
+        contamination = _contamination(ctx)
+        if contamination is None:
+            return found
+        facts = ctx.facts
+        for row, hit in contamination.hits:
+            item = contamination.index.items[hit.item]
+            there = Location(ctx.paths[item.path], item.line)
+            start, end = hit.span
+            excerpt = item.text if len(item.text) <= 80 else item.text[:77] + "..."
+            finding = self.at_row(
+                ctx,
+                facts,
+                row,
+                f"holds the evaluation {item.side} of {there.path}:{there.line} "
+                f"({hit.share:.0%} of its {NGRAM}-word runs, characters {start}-{end} of "
+                f"message {hit.message}): {excerpt!r}",
+                related=(there,),
+                hint="remove the example from the training data, or the item from the evaluation",
+                data={
+                    "eval_path": there.path,
+                    "eval_line": there.line,
+                    "side": item.side,
+                    "message": hit.message,
+                    "span": [start, end],
+                    "share": round(hit.share, 3),
+                },
+            )
+            found.append(finding)
+        return found
+
+
+class ContaminationRate(_FactRule):
+    """With ``--against``, the share of training examples holding an item of each
+    evaluation file (see X006), said once per evaluation file that has any: the
+    contamination rate to quote next to that evaluation's scores.
+
+    a contaminated evaluation overstates what the model can do by about the share of its
+    items the model has seen.
+
+    Fix: remove the examples X006 lists, or report scores on the clean items only.
+    """
+
+    code = "X007"
+    name = "contamination-rate"
+    severity = Severity.INFO
+    summary = "Share of training examples holding items of an evaluation file"
+
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """One summary per evaluation file with items found in training."""
+        found: list[Finding] = []
+        contamination = _contamination(ctx)
+        if contamination is None or not contamination.hits:
+            return found
+        by_file: dict[int, tuple[set[int], set[int]]] = {}
+        for row, hit in contamination.hits:
+            item = contamination.index.items[hit.item]
+            rows, items = by_file.setdefault(item.path, (set(), set()))
+            rows.add(row)
+            items.add(hit.item)
+        total_items: dict[int, int] = {}
+        for item in contamination.index.items:
+            total_items[item.path] = total_items.get(item.path, 0) + 1
+        for path, (rows, items) in sorted(by_file.items()):
+            rate = len(rows) / max(contamination.searched, 1)
+            found.append(
+                self.finding(
+                    Location(ctx.paths[path], None),
+                    f"{len(rows)} of {contamination.searched} training examples ({rate:.2%}) "
+                    f"hold items of this evaluation file ({len(items)} of its "
+                    f"{total_items[path]} comparable items)",
+                    hint="see X006 for each example",
+                    data={
+                        "examples": len(rows),
+                        "searched": contamination.searched,
+                        "rate": rate,
+                        "items": len(items),
+                        "comparable_items": total_items[path],
+                    },
+                )
+            )
+        return found
+
+
 RULES: tuple[type[DatasetRule], ...] = (
     ExactDuplicate,
     NearDuplicate,
     ConflictingAnswers,
     HoldoutLeakage,
     MultiAnswerPrompts,
+    ContainedEvalItem,
+    ContaminationRate,
 )
