@@ -3,10 +3,13 @@
 Takes real texts from ``../shared/realdata/`` (Alpaca, GPTeacher roleplay and GSM8K answers of
 80 words or more), plants near duplicates of some of them (word substitutions, deletions and
 insertions, punctuation and case changes, sentence reordering, in varying amounts, some
-variants of variants), and shuffles everything into one corpus. Texts are tokenised with
-o200k_base and shingled exactly as ftprep's signer does; the true Jaccard similarity of every
-pair of documents is then computed by brute force on the same shingle sets (a sparse matrix
-product), and compared with what ftprep's near-duplicate search reports:
+variants of variants), format-only copies (case, punctuation and doubled spaces changed,
+nothing else) and partial-overlap decoys (two thirds of a text followed by words of
+another), and shuffles everything into one corpus. Texts are read as the words of their
+normalised form (NFKC, case folded, punctuation- and space-insensitive) and shingled exactly
+as ftprep's signer does; the true Jaccard similarity of every pair of documents is then
+computed by brute force on the same shingle sets (a sparse matrix product), and compared with
+what ftprep's near-duplicate search reports:
 
 - recall: the share of pairs with true Jaccard >= 0.85 (and >= the threshold) that end up in
   one cluster (X002 reports each member against the cluster's first occurrence; exactly
@@ -16,7 +19,11 @@ product), and compared with what ftprep's near-duplicate search reports:
   standard error at 128 permutations is about 0.035, so pairs just under the threshold are
   reported now and then);
 - members: the share of cluster members whose true Jaccard with the cluster's first
-  occurrence reaches the threshold minus 0.05 (chaining through clusters would show here).
+  occurrence reaches the threshold minus 0.05 (chaining through clusters would show here);
+- format: the share of format-only copies found in one cluster with their original (all of
+  them must be);
+- decoys: the share of partial-overlap decoys (true Jaccard with their original <= 0.5)
+  reported as a near duplicate of it.
 
 It prints one line per setting (the default, other thresholds, and datasketch's own (b, r)
 choice for 0.8), then the detection rate per true-Jaccard bin for the default.
@@ -44,8 +51,7 @@ from scipy import sparse
 from ftprep.config import DedupConfig
 from ftprep.dedup.clusters import SignatureStore, merge_sets, near_pairs
 from ftprep.dedup.index import lsh_params
-from ftprep.dedup.signatures import Signer, shingle_hashes
-from ftprep.tokens.encodings import get_encoding
+from ftprep.dedup.signatures import Signer, shingle_hashes, word_ids
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 SOURCES = (
@@ -96,15 +102,65 @@ def perturb(text: str, rng: random.Random, vocabulary: Sequence[str]) -> str:
     return " ".join(words)
 
 
-def build_corpus(bases: int, variants: int, seed: int) -> list[str]:
-    """Real texts plus planted variants (a quarter of them variants of variants), shuffled."""
+def reformat(text: str, rng: random.Random) -> str:
+    """``text`` with only its format changed: some words' case, punctuation at word ends
+    added or removed, some spaces doubled; the same words to a reader."""
+    words = text.split(" ")
+    for i in rng.sample(range(len(words)), max(1, len(words) // 4)):
+        word = words[i]
+        change = rng.choice(("case", "upper", "punctuate", "space"))
+        if change == "case":
+            words[i] = word.lower() if word[:1].isupper() else word.capitalize()
+        elif change == "upper":
+            words[i] = word.upper()
+        elif change == "punctuate":
+            words[i] = word[:-1] if word[-1:] in ",.;:!?" else word + rng.choice(",.;!")
+        else:
+            words[i] = word + " "
+    return " ".join(words)
+
+
+def decoy(text: str, other: str) -> str:
+    """The first two thirds of ``text``'s words followed by as many words of ``other`` as
+    were cut: a partial overlap, true Jaccard about 0.5."""
+    words = text.split(" ")
+    keep = 2 * len(words) // 3
+    return " ".join(words[:keep] + other.split(" ")[: len(words) - keep])
+
+
+@dataclass
+class Corpus:
+    """The documents, and the planted format-only copies and decoys as ``(original, copy)``
+    document pairs."""
+
+    docs: list[str]
+    formatted: list[tuple[int, int]]
+    decoys: list[tuple[int, int]]
+
+
+def build_corpus(bases: int, variants: int, seed: int) -> Corpus:
+    """Real texts plus planted variants (a quarter of them variants of variants), format-only
+    copies and decoys (a tenth as many as variants each), shuffled."""
     rng = random.Random(seed)
     docs = real_texts(bases, rng)
     vocabulary = sorted({w for d in docs for w in d.split() if w.isalpha()})
     for _ in range(variants):
         docs.append(perturb(rng.choice(docs), rng, vocabulary))
-    rng.shuffle(docs)
-    return docs
+    planted: dict[str, list[tuple[int, int]]] = {"formatted": [], "decoys": []}
+    for _ in range(max(variants // 10, 1)):
+        original = rng.randrange(bases)
+        planted["formatted"].append((original, len(docs)))
+        docs.append(reformat(docs[original], rng))
+        original = rng.randrange(bases)
+        planted["decoys"].append((original, len(docs)))
+        docs.append(decoy(docs[original], docs[rng.randrange(bases)]))
+    order = list(range(len(docs)))
+    rng.shuffle(order)
+    place = {old: new for new, old in enumerate(order)}
+    return Corpus(
+        [docs[i] for i in order],
+        *(sorted((place[a], place[b]) for a, b in pairs) for pairs in planted.values()),
+    )
 
 
 def true_jaccard(
@@ -140,6 +196,8 @@ class Result:
     recall_85: float
     recall_t: float
     member_precision: float
+    format_found: float
+    decoys_reported: float
     seconds: float
 
 
@@ -152,6 +210,7 @@ def evaluate(
     config: DedupConfig,
     signatures: npt.NDArray[np.uint32],
     truth: dict[tuple[int, int], float],
+    corpus: Corpus,
 ) -> tuple[Result, npt.NDArray[np.int64]]:
     """Run ftprep's near-duplicate search under ``config`` and score it against ``truth``;
     also return the cluster root of every document."""
@@ -176,6 +235,12 @@ def evaluate(
         recall_85=_share(sum(roots[i] == roots[j] for i, j in above_85), len(above_85)),
         recall_t=_share(sum(roots[i] == roots[j] for i, j in above_t), len(above_t)),
         member_precision=_share(sum(truth.get(p, 0.0) >= t - 0.05 for p in members), len(members)),
+        format_found=_share(
+            sum(roots[a] == roots[b] for a, b in corpus.formatted), len(corpus.formatted)
+        ),
+        decoys_reported=_share(
+            len({tuple(sorted(p)) for p in corpus.decoys} & set(found)), len(corpus.decoys)
+        ),
         seconds=seconds,
     )
     return result, roots
@@ -183,18 +248,20 @@ def evaluate(
 
 def run(bases: int, variants: int, seed: int) -> list[Result]:
     """Build the corpus, sign it, and print the scores of each setting."""
-    docs = build_corpus(bases, variants, seed)
-    encoding = get_encoding("o200k_base")
-    ids = [np.array(encoding.encode_ordinary(d), dtype=np.uint32) for d in docs]
+    corpus = build_corpus(bases, variants, seed)
+    docs = corpus.docs
+    ids = [np.frombuffer(word_ids([d]), dtype=np.uint32) for d in docs]
     default = DedupConfig()
     signer = Signer.from_config(default)
     signatures = signer.sign_many(ids)
     shingles = [shingle_hashes(i, default.shingle) for i in ids]
     truth = true_jaccard(shingles, 0.3)
-    tokens = sum(len(i) for i in ids)
+    words = sum(len(i) for i in ids)
+    decoy_jaccard = max((truth.get(p, 0.0) for p in corpus.decoys), default=0.0)
     print(
-        f"corpus: {len(docs)} documents ({bases} real texts + {variants} planted variants), "
-        f"{tokens / len(docs):.0f} tokens each on average; "
+        f"corpus: {len(docs)} documents ({bases} real texts + {variants} planted variants + "
+        f"{len(corpus.formatted)} format-only copies + {len(corpus.decoys)} decoys, true "
+        f"Jaccard <= {decoy_jaccard:.2f}), {words / len(docs):.0f} words each on average; "
         f"{sum(j >= 0.85 for j in truth.values())} pairs with true Jaccard >= 0.85, "
         f"{sum(j >= 0.8 for j in truth.values())} >= 0.8"
     )
@@ -206,12 +273,13 @@ def run(bases: int, variants: int, seed: int) -> list[Result]:
     ]
     print(
         f"{'setting':<24} {'b x r':>6} {'pairs':>6} {'prec':>6} {'prec-.05':>8} "
-        f"{'rec>=.85':>8} {'rec>=t':>7} {'members':>8} {'seconds':>8}"
+        f"{'rec>=.85':>8} {'rec>=t':>7} {'members':>8} {'format':>7} {'decoys':>7} "
+        f"{'seconds':>8}"
     )
     results = []
     default_roots = np.arange(len(docs))
     for label, config in settings:
-        result, roots = evaluate(label, config, signatures, truth)
+        result, roots = evaluate(label, config, signatures, truth, corpus)
         if config is default:
             default_roots = roots
         results.append(result)
@@ -219,7 +287,8 @@ def run(bases: int, variants: int, seed: int) -> list[Result]:
             f"{label:<24} {result.bands:>2}x{result.rows:<3} {result.reported:>6} "
             f"{result.precision:>6.3f} {result.precision_tolerant:>8.3f} "
             f"{result.recall_85:>8.3f} {result.recall_t:>7.3f} "
-            f"{result.member_precision:>8.3f} {result.seconds:>8.3f}"
+            f"{result.member_precision:>8.3f} {result.format_found:>7.3f} "
+            f"{result.decoys_reported:>7.3f} {result.seconds:>8.3f}"
         )
     print("\ndefault setting, share of pairs found in one cluster, per true-Jaccard bin:")
     for low, high in itertools.pairwise(BINS):

@@ -68,7 +68,7 @@ class DedupConfig(_Section):
     rows: int | None = Field(None, ge=1)
     """LSH rows per band (``bands * rows <= num_perm``)."""
     shingle: int = Field(5, ge=1, le=32)
-    """Shingle length in tokens."""
+    """Shingle length in words (of the normalised text, see :mod:`ftprep.dedup.signatures`)."""
     case_sensitive: bool = True
     """Compare texts case-sensitively (the default): ``false`` folds case wherever content is
     compared exactly (exact duplicates, contradictions, holdout leakage, system prompts and
@@ -82,9 +82,10 @@ class DedupConfig(_Section):
     """Key prefix of the Redis index. Each run adds a random part of its own below it, so
     concurrent runs on one database never touch each other's keys."""
     multi_answer_share: float = Field(0.5, ge=0.0, le=1.0)
-    """Contradictions: when more than this share of repeated prompts have several different
-    answers, the data has several answers per prompt by design and X003 stays quiet (X005
-    says so once). 1 reports every contradiction."""
+    """Contradictions: when more than this share of all distinct prompts have several
+    different answers (or a tenth of them with 3 or more answers on average: sampled
+    completions), the data has several answers per prompt by design and X003 stays quiet
+    (X005 says so once). 1 reports every contradiction."""
     drop: bool = True
     """prepare: keep one representative per duplicate cluster and reject the rest."""
 

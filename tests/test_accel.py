@@ -16,7 +16,7 @@ import pytest
 
 from ftprep._accel import extension
 from ftprep.dedup.keys import joined_text
-from ftprep.dedup.signatures import permutations, shingle_python, sign_python
+from ftprep.dedup.signatures import permutations, shingle_python, sign_python, word_ids_python
 from ftprep.load import load_path
 from ftprep.tokens.chat import TiktokenChatCounter
 from ftprep.validate import prefilter
@@ -63,6 +63,10 @@ def test_fallbacks_equal_the_extensions_on_real_files(built: None) -> None:
             for case_sensitive in (False, True):
                 assert joined_text(*columns, case_sensitive) == backends.KEYS.joined(
                     *columns, case_sensitive
+                )
+            for salt in (0, 0xFFFFFFFF):
+                assert word_ids_python(columns[2], salt) == backends.MINHASH.word_ids(
+                    columns[2], salt
                 )
             ids = [counter.encode(text) for text in columns[2]]
             for width in (1, 5):

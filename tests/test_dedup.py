@@ -18,11 +18,19 @@ from hypothesis import strategies as st
 from ftprep.config import Config, DedupConfig
 from ftprep.dedup import keys
 from ftprep.dedup.index import MemoryIndex, candidate_pairs, candidate_probability, lsh_params
-from ftprep.dedup.signatures import MAX_HASH, Signer, permutations, shingle_hashes
+from ftprep.dedup.signatures import (
+    MAX_HASH,
+    Signer,
+    normalised_words,
+    permutations,
+    shingle_hashes,
+    word_ids,
+)
 from ftprep.findings import Finding
 from ftprep.model import Example
 from ftprep.tokens.chat import TiktokenChatCounter
 from ftprep.validate.check import CheckResult, run_check
+from ftprep.view import ExampleView
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 MLX = REALDATA / "mlx_examples"
@@ -171,7 +179,6 @@ def test_batch_fills_the_rows_it_signed() -> None:
     """SignatureBatch writes each signed record's row and leaves the rows of records with
     nothing to compare (here a system prompt alone) as they are (all MAX_HASH in a fact
     table)."""
-    counter = TiktokenChatCounter()
     signer = Signer(128, 1, 5, "conversation")
     texts = [["Be brief."], ["Be brief.", "Name a prime.", "Seven."], ["Hi", "Hello there."]]
     examples = [
@@ -187,17 +194,30 @@ def test_batch_fills_the_rows_it_signed() -> None:
     ]
     batch = signer.batch()
     for row, example in zip((4, 0, 2), examples, strict=True):
-        batch.add(row, example, counter.count(example))
+        batch.add(row, ExampleView.of(example))
     signatures = np.zeros((5, 128), dtype=np.uint32)
     batch.fill(signatures)
     assert (signatures[[1, 3, 4]] == 0).all()
     for row, conversation in ((0, texts[1]), (2, texts[2])):
-        ids = [i for text in conversation[1:] for i in counter.encode(text)]
+        ids = np.frombuffer(word_ids(conversation[1:]), dtype=np.uint32)
         assert np.array_equal(signatures[row], signer.sign_many([ids])[0])
 
 
+def test_words_are_read_from_the_normalised_text() -> None:
+    # Case, punctuation, spacing and compatibility forms (NFKC) change no word.
+    fullwidth = "\uff28\uff45\uff4c\uff4c\uff4f"  # Hello
+    words = normalised_words(f"Hello,  WORLD! {fullwidth} \ufb01ne don't x_y 3.5")
+    assert words == ["hello", "world", "hello", "fine", "don", "t", "x_y", "3", "5"]
+    assert word_ids(["Hello,  world!"]) == word_ids(["hello world"]) == word_ids(["hello", "world"])
+    assert word_ids(["hello world"], 1) != word_ids(["hello world"])
+    signer = Signer(128, 1, 5, "conversation")
+    text = "The quick brown fox jumps over the lazy dog near the river bank today."
+    assert signer.sign_texts([text]) == signer.sign_texts([text.upper().replace(" ", "   ")])
+    assert signer.sign_texts([text], 1) != signer.sign_texts([text])
+    assert signer.sign_texts(["...", " "]) is None
+
+
 def test_compared_sides() -> None:
-    counter = TiktokenChatCounter()
     example = Example.model_validate(
         {
             "messages": [
@@ -207,15 +227,14 @@ def test_compared_sides() -> None:
             ]
         }
     )
-    tokens = counter.count(example)
+    view = ExampleView.of(example)
 
-    def ids(compare: str) -> list[int]:
-        parts = Signer(128, 1, 5, compare).compared_ids(example, tokens)
-        return [i for part in parts for i in np.frombuffer(part, dtype=np.uint32).tolist()]
+    def texts(compare: str) -> list[str]:
+        return Signer(128, 1, 5, compare).compared_texts(view)[0]
 
-    assert ids("prompt") == counter.encode("Name a prime number.")
-    assert ids("answer") == counter.encode("Seven.")
-    assert ids("conversation") == ids("prompt") + ids("answer")
+    assert texts("prompt") == ["Name a prime number."]
+    assert texts("answer") == ["Seven."]
+    assert texts("conversation") == texts("prompt") + texts("answer")
 
 
 def test_default_lsh_parameters_favour_recall() -> None:
@@ -262,7 +281,7 @@ def test_wwdc25_is_multi_answer_by_design(wwdc25: CheckResult) -> None:
     assert counts["X003"] == 0
     assert counts["X005"] == 1
     (summary,) = _x(result.findings, "X005")
-    assert "265 of 271 prompts asked more than once" in summary.message
+    assert "265 of 271 distinct prompts have several different answers" in summary.message
     # Exact repeats are still duplicates: 437 rows repeat an earlier (prompt, completion)
     # up to whitespace.
     assert counts["X001"] == 437
@@ -275,7 +294,7 @@ def test_case_folding_applies_only_where_configured() -> None:
     result = run_check([MLX / "wwdc25_data_train.jsonl"], config)
     assert Counter(f.code for f in result.findings)["X001"] == 477
     (summary,) = _x(result.findings, "X005")
-    assert "216 of 218 prompts asked more than once" in summary.message
+    assert "216 of 218 distinct prompts have several different answers" in summary.message
 
 
 def test_contradictions_are_reported_when_multi_answer_detection_is_off() -> None:

@@ -16,6 +16,8 @@ from ftprep.dedup.clusters import (
     NearPairs,
     SignatureStore,
     duplicate_clusters,
+    find_duplicates,
+    greedy_representatives,
     identical_signatures,
 )
 from ftprep.dedup.index import MemoryIndex, band_keys, candidate_pairs
@@ -87,19 +89,21 @@ def test_clusters_are_deterministic() -> None:
 
 
 def test_the_kept_representative_is_the_first_clean_copy(tmp_path: Path) -> None:
+    # A top-level key the target drops (S011, made an error here) is not trained on.
     broken = {
         "messages": [
             {"role": "user", "content": "Name a prime number."},
-            {"role": "assistant", "content": "7", "weight": 2},
-        ]
+            {"role": "assistant", "content": "7"},
+        ],
+        "comment": "draft",
     }
     data = write(
         tmp_path / "data.jsonl",
         [json.dumps(broken), chat("Name a prime number.", "7"), chat("Name a prime number.", "7")],
     )
-    config = Config()
+    config = Config(severity={"S011": "error"})
     facts = run_check([data], config).facts
-    assert facts.rejected.tolist() == [True, False, False]  # the weight 2 is an error
+    assert facts.rejected.tolist() == [True, False, False]
     # Line 1 is dropped for its error anyway: keep line 2, not nothing.
     assert duplicate_clusters(facts, config.dedup).tolist() == [1, 1, 1]
 
@@ -203,3 +207,33 @@ def test_near_pairs_look_up_their_matches() -> None:
     assert pairs.matches_of(asked_left, asked_right).tolist() == [120, 110, 105, -1, -1, -1]
     none = NearPairs(left[:0], right[:0], left[:0], 128)
     assert none.matches_of(asked_left, asked_right).tolist() == [-1] * 6
+
+
+def test_members_are_similar_to_their_representative_not_chained(tmp_path: Path) -> None:
+    # Six answers sliding over real words, ten words apart: each is similar to its
+    # neighbours (true Jaccard 0.90), the first and the last are not (0.59). All six are one
+    # unit of the split, but no record is dropped for one it is not similar to.
+    rows = json.loads(ALPACA_EN_DEMO.read_text(encoding="utf-8"))
+    words = " ".join(r["output"] for r in rows).split()[:260]
+    lines = [chat("Go on.", " ".join(words[10 * i : 10 * i + 200])) for i in range(6)]
+    config = Config()
+    facts = run_check([write(tmp_path / "data.jsonl", lines)], config).facts
+    found = find_duplicates(facts, config.dedup)
+    assert found.first.tolist() == [0] * 6
+    representative = found.representative.tolist()
+    assert representative[0] == 0 and representative[1] == 0 and representative[5] != 0
+    for member, kept in enumerate(representative):
+        shift = 10 * abs(member - kept)
+        assert (196 - shift) / (196 + shift) >= 0.8  # the true Jaccard of the two
+
+
+def test_greedy_representatives_take_elements_in_rank_order() -> None:
+    # A chain 0-1-2-3-4 of similar pairs, taken in order and in reverse order.
+    pairs = NearPairs(
+        np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]), np.array([100, 110, 120, 90]), 128
+    )
+    assert greedy_representatives(np.arange(5), pairs).tolist() == [0, 0, 2, 2, 4]
+    assert greedy_representatives(np.arange(5)[::-1].copy(), pairs).tolist() == [0, 2, 2, 4, 4]
+    # A member joins its most similar representative.
+    star = NearPairs(np.array([0, 1]), np.array([2, 2]), np.array([100, 120]), 128)
+    assert greedy_representatives(np.arange(3), star).tolist() == [0, 1, 1]

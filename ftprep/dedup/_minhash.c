@@ -6,6 +6,11 @@
  *     h = 0; for k < width: h = fmix32(h ^ id[pos + k] ^ k * 0x9E3779B9)
  * and the signature is, per permutation p, min over shingles of a[p] * fmix32(h) + b[p]
  * mod 2^32: datasketch's affine32 MinHash of the shingle hashes.
+ *
+ * word_ids() turns texts into such ids: the words of their normalised form (NFKC, case
+ * folded; a word is a run of alphanumeric characters or "_", as the regex \w+ finds them),
+ * each hashed over its code points c as
+ *     h = 0x811C9DC5 ^ salt; for c: h = (h ^ c) * 0x01000193; id = fmix32(h)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -259,6 +264,121 @@ done:
     return result;
 }
 
+static PyObject *nfkc_normalize; /* unicodedata.normalize */
+
+static inline uint32_t
+word_start(uint32_t salt)
+{
+    return 0x811C9DC5u ^ salt;
+}
+
+/* Append the word ids of one normalised text (PyUnicode, any kind). */
+static int
+append_words(Ids *ids, PyObject *text, uint32_t salt)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    /* At most one word per two characters (plus one). */
+    if (reserve(ids, size / 2 + 1) < 0)
+        return -1;
+    uint32_t h = 0;
+    int in_word = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '_' || Py_UNICODE_ISALNUM(c)) {
+            if (!in_word) {
+                h = word_start(salt);
+                in_word = 1;
+            }
+            h = (h ^ (uint32_t)c) * 0x01000193u;
+        }
+        else if (in_word) {
+            ids->v[ids->n++] = fmix32(h);
+            in_word = 0;
+        }
+    }
+    if (in_word)
+        ids->v[ids->n++] = fmix32(h);
+    return 0;
+}
+
+/* Append the word ids of ASCII bytes, lower-cased on the way. */
+static int
+append_ascii_words(Ids *ids, const unsigned char *s, Py_ssize_t size, uint32_t salt)
+{
+    if (reserve(ids, size / 2 + 1) < 0)
+        return -1;
+    uint32_t h = 0;
+    int in_word = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        unsigned char c = s[i];
+        int lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+        if (lower || upper || (c >= '0' && c <= '9') || c == '_') {
+            if (!in_word) {
+                h = word_start(salt);
+                in_word = 1;
+            }
+            h = (h ^ (uint32_t)(upper ? c + ('a' - 'A') : c)) * 0x01000193u;
+        }
+        else if (in_word) {
+            ids->v[ids->n++] = fmix32(h);
+            in_word = 0;
+        }
+    }
+    if (in_word)
+        ids->v[ids->n++] = fmix32(h);
+    return 0;
+}
+
+static PyObject *
+word_ids(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_nargs("word_ids", nargs, 2) < 0)
+        return NULL;
+    unsigned long salt = PyLong_AsUnsignedLong(args[1]);
+    if (salt == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    if (salt > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "salt does not fit 32 bits");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[0], "texts must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Ids ids = {NULL, 0, 0};
+    PyObject *result = NULL;
+    for (Py_ssize_t j = 0; j < PySequence_Fast_GET_SIZE(seq); j++) {
+        PyObject *text = PySequence_Fast_GET_ITEM(seq, j);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "texts must hold strings");
+            goto done;
+        }
+        if (PyUnicode_IS_ASCII(text)) {
+            if (append_ascii_words(&ids, PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text),
+                                   (uint32_t)salt) < 0)
+                goto done;
+            continue;
+        }
+        PyObject *nfkc = PyObject_CallFunction(nfkc_normalize, "sO", "NFKC", text);
+        if (nfkc == NULL)
+            goto done;
+        PyObject *folded = PyObject_CallMethod(nfkc, "casefold", NULL);
+        Py_DECREF(nfkc);
+        if (folded == NULL)
+            goto done;
+        int status = append_words(&ids, folded, (uint32_t)salt);
+        Py_DECREF(folded);
+        if (status < 0)
+            goto done;
+    }
+    result = PyBytes_FromStringAndSize((const char *)ids.v, ids.n * 4);
+done:
+    Py_DECREF(seq);
+    PyMem_Free(ids.v);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"sign", (PyCFunction)(void (*)(void))sign, METH_FASTCALL,
      "sign(parts, width, a, b)\n--\n\n"
@@ -268,10 +388,27 @@ static PyMethodDef methods[] = {
      "shingle_hashes(parts, width)\n--\n\n"
      "The 32-bit hashes (native uint32, as bytes) of the shingles of the concatenated token\n"
      "ids of parts, in order."},
+    {"word_ids", (PyCFunction)(void (*)(void))word_ids, METH_FASTCALL,
+     "word_ids(texts, salt)\n--\n\n"
+     "The 32-bit ids (native uint32, as bytes) of the words of the texts' normalised form\n"
+     "(NFKC, case folded), in order."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef_Slot slots[] = {{0, NULL}};
+static int
+exec_module(PyObject *Py_UNUSED(module))
+{
+    if (nfkc_normalize != NULL)
+        return 0;
+    PyObject *unicodedata = PyImport_ImportModule("unicodedata");
+    if (unicodedata == NULL)
+        return -1;
+    nfkc_normalize = PyObject_GetAttrString(unicodedata, "normalize");
+    Py_DECREF(unicodedata);
+    return nfkc_normalize == NULL ? -1 : 0;
+}
+
+static struct PyModuleDef_Slot slots[] = {{Py_mod_exec, exec_module}, {0, NULL}};
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,

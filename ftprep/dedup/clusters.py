@@ -1,5 +1,13 @@
 """Duplicate clusters from the fact table: exact duplicates by content key, near duplicates by
-MinHash LSH, merged with union-find into clusters represented by their first occurrence.
+MinHash LSH.
+
+Two groupings come out. *Components* join every pair of similar records, transitively
+(union-find): prepare splits a component as one unit, so no variant of a record lands on the
+other side of the split. *Representatives* decide what is a duplicate: records are taken in
+order (clean ones first) and each becomes a representative unless it is similar to one
+already chosen, whose duplicate it then is (:func:`greedy_representatives`). A record is thus
+only ever dropped for one it is similar to, never for a neighbour's neighbour through shared
+boilerplate.
 
 Everything works from the compact facts of the record pass (keys and signatures), never from
 texts, and is deterministic: the same facts and configuration give the same clusters,
@@ -175,14 +183,55 @@ def merge_sets(first: I64, left: I64, right: I64) -> I64:
             root = grand
 
 
+def greedy_representatives(rank: I64, pairs: NearPairs) -> I64:
+    """For each element, the representative it is a duplicate of (itself for a
+    representative): taking elements by ascending ``rank`` (distinct values), each one is a
+    representative unless one of its ``pairs`` partners already is; then it belongs to the
+    most similar such partner (ties: the lower rank).
+
+    Vectorised in rounds: an element is decided once a partner ranked before it is a
+    representative, or once every partner ranked before it is decided and none is. Each
+    round decides at least the lowest-ranked undecided element, and clusters of
+    near-identical records take a round or two.
+    """
+    n = len(rank)
+    left_first = rank[pairs.left] < rank[pairs.right]
+    lo = np.where(left_first, pairs.left, pairs.right)
+    hi = np.where(left_first, pairs.right, pairs.left)
+    undecided, representative, member = 0, 1, 2
+    status = np.full(n, representative, dtype=np.int8)
+    status[hi] = undecided
+    while True:
+        waiting = status[hi] == undecided
+        if not waiting.any():
+            break
+        taken = np.zeros(n, dtype=bool)
+        taken[hi[waiting & (status[lo] == representative)]] = True
+        status[taken & (status == undecided)] = member
+        blocked = np.zeros(n, dtype=bool)
+        blocked[hi[status[lo] == undecided]] = True
+        status[(status == undecided) & ~blocked] = representative
+    out = np.arange(n, dtype=np.int64)
+    joins = (status[hi] == member) & (status[lo] == representative)
+    members, partners, equal = hi[joins], lo[joins], pairs.matches[joins]
+    order = np.lexsort((rank[partners], -equal, members))
+    members, partners = members[order], partners[order]
+    best = np.concatenate(([True], members[1:] != members[:-1])) if len(members) else joins[:0]
+    out[members[best]] = partners[best]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Duplicates:
     """Duplicate structure of a fact table (loaded rows only; other rows are alone).
 
     ``exact_of[i]`` is the first row with row ``i``'s exact key (``i`` itself when it is the
     first); ``near`` the confirmed near pairs between such first rows; ``first[i]`` the first
-    row of ``i``'s cluster after merging both; ``representative[i]`` the cluster's first row
-    that no error rejected (its first row when every member was rejected), the one to keep.
+    row of ``i``'s component (every similar pair joined, transitively: the unit prepare
+    splits); ``representative[i]`` the row ``i`` is a duplicate of and that is kept in its
+    place (``i`` itself when it is kept): the first clean copy of the exact group that
+    :func:`greedy_representatives` chose for ``i``'s group, clean groups taken first (a
+    rejected row only represents rows when none of them is clean).
     """
 
     first: I64
@@ -200,11 +249,57 @@ def find_duplicates(facts: FactTable, config: DedupConfig) -> Duplicates:
     candidates = with_signature(facts.signatures, candidates)
     near = near_pairs(SignatureStore(facts.signatures), candidates, config)
     first = merge_sets(exact_of, near.left, near.right)
-    # Keep the first member no error rejected: rank rejected rows after every clean one.
+    # Copies: exact copies and records with identical signatures (the same words), grouped
+    # under their first row; the greedy choice runs on these groups.
+    same = near.matches == near.num_perm
+    copy_of = merge_sets(exact_of, near.left[same], near.right[same])
+    apart = ~same
+    groups = NearPairs(
+        copy_of[near.left[apart]], copy_of[near.right[apart]], near.matches[apart], near.num_perm
+    )
+    # Rank rejected rows after every clean one; a group ranks as its best copy.
     rank = rows + n * facts.rejected.astype(np.int64)
     best = rank.copy()
-    np.minimum.at(best, first, rank)
-    return Duplicates(first, best[first] % max(n, 1), exact_of, near)
+    np.minimum.at(best, copy_of, rank)
+    group_best = best[copy_of] % max(n, 1)  # per row: the best copy of its group
+    chosen = greedy_representatives(best, _distinct_pairs(groups))
+    chosen = _join_component_root(chosen, first, copy_of, facts.signatures, config)
+    return Duplicates(first, group_best[chosen[copy_of]], exact_of, near)
+
+
+def _distinct_pairs(pairs: NearPairs) -> NearPairs:
+    """``pairs`` without self pairs and repeats (keeping the highest matches)."""
+    keep = pairs.left != pairs.right
+    left = np.minimum(pairs.left, pairs.right)[keep]
+    right = np.maximum(pairs.left, pairs.right)[keep]
+    equal = pairs.matches[keep]
+    order = np.lexsort((-equal, right, left))
+    left, right, equal = left[order], right[order], equal[order]
+    new = np.ones(len(left), dtype=bool)
+    new[1:] = (left[1:] != left[:-1]) | (right[1:] != right[:-1])
+    return NearPairs(left[new], right[new], equal[new], pairs.num_perm)
+
+
+def _join_component_root(
+    chosen: I64, first: I64, copy_of: I64, signatures: U32, config: DedupConfig
+) -> I64:
+    """Candidate pairs inside a large bucket are a bounded chain (see ``index.WINDOW``), so
+    a record similar to its component's first group may have no pair with it and have been
+    left a representative: such a representative that represents nobody else joins the
+    first group when their signatures confirm the similarity."""
+    groups = np.flatnonzero(chosen == np.arange(len(chosen)))
+    root = copy_of[first[groups]]
+    alone = np.ones(len(chosen), dtype=bool)
+    alone[chosen[chosen != np.arange(len(chosen))]] = False
+    ask = groups[(root != groups) & (chosen[root] == root) & alone[groups]]
+    if not len(ask):
+        return chosen
+    target = copy_of[first[ask]]
+    equal = matches(SignatureStore(signatures).take, ask, target)
+    similar = equal >= min_matches(min(config.threshold + config.margin, 1.0), config.num_perm)
+    out = chosen.copy()
+    out[ask[similar]] = target[similar]
+    return out
 
 
 def duplicate_clusters(facts: FactTable, config: DedupConfig) -> I64:

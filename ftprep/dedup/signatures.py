@@ -1,38 +1,41 @@
-"""MinHash signatures of examples, computed from the token ids the token counter produced.
+"""MinHash signatures of examples, on the words of their normalised text.
 
-Shingles are runs of ``shingle`` consecutive token ids, hashed to 32 bits; signatures use
-datasketch's ``affine32`` permutation scheme (MurmurHash3 finaliser, then ``a * h + b`` mod
-2^32), so a signature here equals ``datasketch.MinHash(num_perm, seed, hashfunc=identity)``
-updated with the same 32-bit shingle hashes, and can be indexed by datasketch's
-``MinHashLSH``.
+A text is normalised as corpus deduplication tools do it: Unicode NFKC, case folded, and
+read as words (runs of alphanumeric characters or ``_``: the regex ``\\w+``), so that copies
+differing only in case, punctuation or spacing have the same words. Each word is hashed to a
+32-bit id, salted with the tools the example declares (two examples with different tools
+share no word, so they are never near duplicates); shingles are runs of ``shingle``
+consecutive word ids, hashed to 32 bits; signatures use datasketch's ``affine32``
+permutation scheme (MurmurHash3 finaliser, then ``a * h + b`` mod 2^32), so a signature here
+equals ``datasketch.MinHash(num_perm, seed, hashfunc=identity)`` updated with the same 32-bit
+shingle hashes, and can be indexed by datasketch's ``MinHashLSH``. The similarity a finding
+reports is the estimated Jaccard similarity of these word-shingle sets. What else a turn is
+trained on (its tool calls and their arguments, image parts: see
+:func:`ftprep.dedup.keys.message_extras`) is read as words too.
 
-Token ids come from the target's tiktoken encoding, which the token counter already
-produced; tokenizers that render whole conversations (chat templates) give no per-message ids,
-and then the signer encodes each message with ``o200k_base`` itself.
-
-Shingling and signing run in a small C extension (:mod:`ftprep.dedup._minhash`, in
-``_minhash.c``): it reads the chosen messages' id lists as they are and takes the minima over
-all permutations with vector instructions. A record of the benchmark corpus costs ~2.8 µs
-(choosing its messages included), where batched numpy signing cost ~15 µs. Where it is not
-built (see :mod:`ftprep._accel`), :func:`shingle_python` hashes the shingles with numpy and
-:func:`sign_python` signs them with datasketch's own ``MinHash``: the same signatures.
+Reading words, shingling and signing run in a small C extension (:mod:`ftprep.dedup._minhash`,
+in ``_minhash.c``): it takes the minima over all permutations with vector instructions.
+Where it is not built (see :mod:`ftprep._accel`), :func:`word_ids_python` reads the words
+with ``re``, :func:`shingle_python` hashes the shingles with numpy and :func:`sign_python`
+signs them with datasketch's own ``MinHash``: the same signatures.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from array import array
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from ftprep._accel import extension
 from ftprep.config import DedupConfig
-from ftprep.dedup.keys import sides
-from ftprep.model import SYSTEM_ROLES, Example
-from ftprep.tokens.chat import ExampleTokens
-from ftprep.tokens.encodings import get_encoding, ids_encoder
-from ftprep.view import Columns, ExampleView
+from ftprep.dedup.keys import sides, turn_extras
+from ftprep.model import SYSTEM_ROLES
+from ftprep.view import ExampleView
 
 U32 = npt.NDArray[np.uint32]
 #: A token-id sequence: a list of ints (as tokenizers give them), a uint32 array, or native
@@ -40,8 +43,8 @@ U32 = npt.NDArray[np.uint32]
 Ids = list[int] | U32 | bytes
 MAX_HASH = np.uint32(0xFFFFFFFF)
 
-#: Encoding of the shingles when the target's tokenizer gives no per-message token ids.
-FALLBACK_ENCODING = "o200k_base"
+_WORD = re.compile(r"\w+")
+_MASK = 0xFFFFFFFF
 
 
 def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
@@ -100,6 +103,36 @@ def shingle_python(parts: Sequence[Ids], width: int) -> bytes:
     return h.tobytes()
 
 
+def normalised_words(text: str) -> list[str]:
+    """The words of ``text``'s normalised form (NFKC, case folded; ``\\w+`` runs)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(text.casefold())
+
+
+def word_ids_python(texts: Sequence[str], salt: int) -> bytes:
+    """The 32-bit ids (native uint32) of the :func:`normalised_words` of ``texts``, in order:
+    FNV-1a over the word's code points from ``0x811C9DC5 ^ salt``, then MurmurHash3's
+    finaliser. The plain-Python twin of ``_minhash.word_ids``."""
+    if not 0 <= salt <= _MASK:
+        raise OverflowError("salt does not fit 32 bits")
+    out = array("I")
+    start = 0x811C9DC5 ^ salt
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError("texts must hold strings")
+        for word in normalised_words(text):
+            h = start
+            for char in word:
+                h = ((h ^ ord(char)) * 0x01000193) & _MASK
+            h ^= h >> 16
+            h = (h * 0x85EBCA6B) & _MASK
+            h ^= h >> 13
+            h = (h * 0xC2B2AE35) & _MASK
+            out.append(h ^ (h >> 16))
+    return out.tobytes()
+
+
 def sign_python(parts: Sequence[Ids], width: int, a: U32, b: U32) -> bytes | None:
     """The signature (``len(a)`` native uint32) of the concatenation of ``parts``, ``None``
     when it is empty: datasketch's affine32 ``MinHash`` of the shingle hashes, the
@@ -124,6 +157,15 @@ _shingle_hashes: Callable[[Sequence[Ids], int], bytes] = (
 _sign: Callable[[Sequence[Ids], int, U32, U32], bytes | None] = (
     sign_python if _minhash is None else _minhash.sign
 )
+_word_ids: Callable[[Sequence[str], int], bytes] = (
+    word_ids_python if _minhash is None else _minhash.word_ids
+)
+
+
+def word_ids(texts: Sequence[str], salt: int = 0) -> bytes:
+    """The 32-bit ids (native uint32) of the words of ``texts``' normalised form, in order
+    (see the module's documentation), salted with ``salt``."""
+    return _word_ids(texts, salt)
 
 
 class Signer:
@@ -139,53 +181,52 @@ class Signer:
         self.shingle = shingle
         self.compare = compare
         self._a, self._b = permutations(num_perm, seed)
-        self._fallback: Callable[[str], bytes] | None = None
 
     @classmethod
     def from_config(cls, config: DedupConfig) -> Signer:
         """A signer for the dedup configuration."""
         return cls(config.num_perm, config.seed, config.shingle, config.compare)
 
-    def compared_ids(
-        self, example: Example, tokens: ExampleTokens, columns: Columns | None = None
-    ) -> list[bytes]:
-        """The token ids of ``example``'s compared side, one sequence per compared message, in
-        order (``columns``: its view's, when the caller has it)."""
-        if columns is None:
-            columns = ExampleView.of(example).columns
-        fields, roles, _texts = columns
-        per_message = tokens.ids
-        if len(per_message) != len(roles):
-            per_message = self._encode_messages(example)
+    def compared_texts(self, view: ExampleView) -> tuple[list[str], int]:
+        """The texts of ``view``'s compared side, in order, each turn followed by what else
+        it is trained on (:func:`ftprep.dedup.keys.message_extras`, as JSON text); and the
+        salt of its words: from the tools the example declares and, for preference data,
+        the words of its rejected side (so that only pairs with the same rejected answer, up
+        to format, can be near duplicates)."""
+        fields, roles, texts = view.columns
+        extras, tools = turn_extras(view)
         if self.compare == "conversation":
-            # The default, on the hot path: one plain loop, no lists of indices.
-            parts = zip(roles, per_message, strict=True)
-            return [ids for role, ids in parts if role not in SYSTEM_ROLES]
-        prompt, answer = sides(fields, roles)
-        if self.compare == "prompt":
-            chosen = [i for i in prompt if roles[i] not in SYSTEM_ROLES]
+            chosen = [i for i, role in enumerate(roles) if role not in SYSTEM_ROLES]
         else:
-            chosen = [answer] if answer >= 0 else []
-        return [per_message[i] for i in chosen if i < len(per_message)]
+            prompt, answer = sides(fields, roles)
+            if self.compare == "prompt":
+                chosen = [i for i in prompt if roles[i] not in SYSTEM_ROLES]
+            else:
+                chosen = [answer] if answer >= 0 else []
+        salt = tools & _MASK
+        if view.traits.preference:
+            # Several rejected answers to one prompt are the design of preference data, not
+            # copies: the rejected side's words (normalised) salt the whole signature.
+            rejected = [t for field, t in zip(fields, texts, strict=True) if field == "rejected"]
+            salt ^= xxhash.xxh32_intdigest(word_ids(rejected))
+        if extras is None:
+            return [texts[i] for i in chosen], salt
+        out: list[str] = []
+        for i in chosen:
+            out.append(texts[i])
+            if extras[i]:
+                out.append(extras[i].decode("utf-8", "surrogatepass"))
+        return out, salt
 
-    def cover(self, examples: Sequence[Example], tokens: Sequence[ExampleTokens]) -> None:
-        """Before signing ``examples`` whose counts (``tokens``) carry no per-message ids
-        (chat templates): let the fallback encoding take all their texts in at once, one
-        rebuild of a growing vocabulary for the batch instead of one per new text."""
-        if not tokens or any(t.ids for t in tokens):
-            return  # the counter's own ids are signed
-        encoding = get_encoding(FALLBACK_ENCODING)
-        cover = getattr(encoding, "cover", None)
-        if cover is not None and getattr(encoding, "growing", False):
-            cover([m.text() for e in examples for _f, _i, m in e.iter_messages()])
+    def sign_view(self, view: ExampleView) -> bytes | None:
+        """The signature of ``view``'s compared side, ``None`` when it has no word."""
+        texts, salt = self.compared_texts(view)
+        return self.sign_texts(texts, salt)
 
-    def _encode_messages(self, example: Example) -> list[bytes]:
-        # Tokenizers without per-message ids (chat templates render whole conversations):
-        # shingle the o200k_base tokens of each message instead.
-        if self._fallback is None:
-            self._fallback = ids_encoder(get_encoding(FALLBACK_ENCODING))
-        encode = self._fallback
-        return [encode(m.text()) for _f, _i, m in example.iter_messages()]
+    def sign_texts(self, texts: Sequence[str], salt: int = 0) -> bytes | None:
+        """The signature of the words of ``texts`` (salted with ``salt``), ``None`` when
+        they have none."""
+        return _sign([word_ids(texts, salt)], self.shingle, self._a, self._b)
 
     def signature(self, parts: Sequence[Ids]) -> bytes | None:
         """The signature (``num_perm`` native uint32) of the concatenation of ``parts``, or
@@ -216,13 +257,10 @@ class SignatureBatch:
         self._rows = array("q")
         self._values = bytearray()
 
-    def add(
-        self, row: int, example: Example, tokens: ExampleTokens, columns: Columns | None = None
-    ) -> None:
-        """Sign ``example`` (which is row ``row`` of the fact table); nothing is kept when its
-        compared side is empty (its row stays all ``MAX_HASH``)."""
-        signer = self.signer
-        signature = signer.signature(signer.compared_ids(example, tokens, columns))
+    def add(self, row: int, view: ExampleView) -> None:
+        """Sign the example of ``view`` (which is row ``row`` of the fact table); nothing is
+        kept when its compared side has no word (its row stays all ``MAX_HASH``)."""
+        signature = self.signer.sign_view(view)
         if signature is not None:
             self._rows.append(row)
             self._values += signature

@@ -24,9 +24,12 @@ from ftprep.dedup.clusters import (
     with_signature,
 )
 from ftprep.dedup.conflicts import find_conflicts
+from ftprep.dedup.containment import NGRAM, EvalIndex, Hit, find_contained
 from ftprep.dedup.index import I64, U64, matches
+from ftprep.dialects.base import DialectOptions
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity
+from ftprep.load import load_path
 from ftprep.rules.base import DatasetRule
 from ftprep.rules.context import DatasetContext
 
@@ -136,16 +139,18 @@ class ExactDuplicate(_FactRule):
 
 class NearDuplicate(_FactRule):
     """An example is nearly the same as an earlier one: the estimated Jaccard similarity of
-    their token shingles (MinHash over ``dedup.shingle``-token runs of the compared side,
-    ``dedup.compare``: the conversation without system prompts by default) reaches
+    their word shingles (MinHash over ``dedup.shingle``-word runs of the normalised text of the
+    compared side, ``dedup.compare``: the conversation without system prompts by default;
+    case, punctuation and spacing do not count; tools and tool calls do) reaches
     ``dedup.threshold`` (0.8).
 
-    Near duplicates are grouped into clusters (a near duplicate of a near duplicate joins the
-    same cluster); each cluster is reported once: every member but the first occurrence gets
-    one finding pointing at that first occurrence, with the similarity to it and, when the
-    member joined through another one, that member's line and similarity too. Exact copies are
-    reported by X001 instead. Candidates come from LSH band keys (16 bands x 8 rows by
-    default, chosen for recall) and are all confirmed on their signatures before reporting.
+    Each example is a duplicate of the first earlier example it is similar to that is not
+    itself a duplicate (its cluster's representative, the one ``prepare`` keeps), and the
+    finding points at it with the similarity between the two. A duplicate of a duplicate is
+    not chained to the first: an example similar only to a member through shared boilerplate
+    is its own representative. Exact copies are reported by X001 instead. Candidates come
+    from LSH band keys (16 bands x 8 rows by default, chosen for recall) and are all
+    confirmed on their signatures before reporting.
 
     templated or lightly edited copies over-weight one pattern as much as
     exact copies do, and are much harder to see by eye.
@@ -160,34 +165,27 @@ class NearDuplicate(_FactRule):
     summary = "Example is a near duplicate of an earlier example"
 
     def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
-        """One finding per cluster member but the representative."""
+        """One finding per example that is a near duplicate of its representative."""
         reported: list[Finding] = []
         facts = ctx.facts
         dedup = ctx.config.dedup
         found = find_duplicates(facts, dedup)
-        n = len(facts)
-        members = np.flatnonzero((found.first != np.arange(n)) & (found.exact_of == np.arange(n)))
+        rows = np.arange(len(facts))
+        # The first occurrence of the representative's exact group (copies are X001's).
+        representative = found.exact_of[found.representative]
+        members = np.flatnonzero((representative != found.exact_of) & (found.exact_of == rows))
         if not len(members):
             return reported
-        partner, partner_equal = _best_partners(found.near, n)
-        representative = found.first[members]
-        # Most members are a confirmed pair with their representative (copies always are).
-        to_representative = found.near.matches_of(representative, members)
-        unknown = to_representative < 0
-        to_representative[unknown] = matches(
-            SignatureStore(facts.signatures).take, members[unknown], representative[unknown]
-        )
-        through = partner[members]
-        through[through == representative] = -1
-        through_equal = partner_equal[members]
-        # Members that point at the same rows with the same similarities get the same message:
+        representative = representative[members]
+        equal = matches(SignatureStore(facts.signatures).take, members, representative)
+        # Members that point at the same row with the same similarity get the same message:
         # taken in that order, consecutive findings share one message, data and related.
-        order = np.lexsort((through_equal, through, to_representative, representative))
-        members, representative, through = members[order], representative[order], through[order]
+        order = np.lexsort((equal, representative))
+        members, representative, equal = members[order], representative[order], equal[order]
         # On templated data most records are cluster members: their locations are read from
         # the columns in bulk, each row once.
-        locations, (member_at, representative_at, through_at) = _row_locations(
-            ctx, facts, members, representative, through
+        locations, (member_at, representative_at) = _row_locations(
+            ctx, facts, members, representative
         )
         num_perm = dedup.num_perm
         # Similarities are k / num_perm: their texts are made once, not per finding.
@@ -197,22 +195,24 @@ class NearDuplicate(_FactRule):
         message = ""
         related: tuple[Location, ...] = ()
         data: dict[str, Any] = {}
-        said: tuple[int, int, int, int, str] | None = None
-        for at, rep_at, rep_equal, via_at, via_equal, fingerprint in zip(
+        said: tuple[int, int, str] | None = None
+        for at, rep_at, rep_equal, fingerprint in zip(
             member_at,
             representative_at,
-            to_representative[order].tolist(),
-            through_at,
-            through_equal[order].tolist(),
+            equal.tolist(),
             _hex(facts.fingerprint[members]),
             strict=True,
         ):
             here = locations[at]
-            if said != (rep_at, rep_equal, via_at, via_equal, here.path):
-                said = (rep_at, rep_equal, via_at, via_equal, here.path)
+            if said != (rep_at, rep_equal, here.path):
+                said = (rep_at, rep_equal, here.path)
                 there = locations[rep_at]
-                via = locations[via_at] if via_at >= 0 else None
-                message, related, data = self._near(here, there, rep_equal, via, via_equal, shown)
+                message = (
+                    f"near duplicate of {self.describe(here, there)} "
+                    f"(similarity {shown[rep_equal]})"
+                )
+                related = (there,)
+                data = {"duplicate_of": there.line, "similarity": rep_equal / num_perm}
             reported.append(
                 Finding(
                     self.code,
@@ -226,27 +226,6 @@ class NearDuplicate(_FactRule):
                 )
             )
         return reported
-
-    def _near(
-        self,
-        here: Location,
-        there: Location,
-        equal: int,
-        via: Location | None,
-        via_equal: int,
-        shown: list[str],
-    ) -> tuple[str, tuple[Location, ...], dict[str, Any]]:
-        """The message, related locations and data of a member at ``here`` of the cluster
-        first seen at ``there`` (joined through ``via``, unless ``None``); ``equal`` and
-        ``via_equal`` count the equal signature values, ``shown`` has their texts."""
-        num_perm = len(shown) - 1
-        message = f"near duplicate of {self.describe(here, there)} (similarity {shown[equal]})"
-        data: dict[str, Any] = {"duplicate_of": there.line, "similarity": equal / num_perm}
-        if via is None:
-            return message, (there,), data
-        message += f", through {self.describe(here, via)} (similarity {shown[via_equal]})"
-        data.update(through=via.line, through_similarity=via_equal / num_perm)
-        return message, (there, via), data
 
 
 def _row_locations(
@@ -290,9 +269,12 @@ class ConflictingAnswers(_FactRule):
 
     Some datasets give several answers per prompt on purpose (several sampled or paraphrased
     completions per question, as mlx-examples' ``wwdc25`` data does: 271 prompts, most with 3
-    to 36 answers). When more than ``dedup.multi-answer-share`` (half) of the prompts asked
-    more than once have several answers (and at least 3 do), this rule stays quiet and X005
-    says once that the data looks multi-answer by design.
+    to 36 answers). When at least 3 prompts have several answers and they are more than
+    ``dedup.multi-answer-share`` (half) of all distinct prompts, or at least a tenth of them
+    with 3 or more answers on average (sampled completions), this rule stays quiet and X005
+    says once that the data looks multi-answer by design. A few conflicting prompts among
+    many are reported one by one. Answers with ``weight: 0`` are not trained on and never
+    conflict.
 
     training on contradictory targets teaches the model that either answer is
     right, so it hedges or picks at random; a corrected answer next to the stale one is a
@@ -338,8 +320,10 @@ class ConflictingAnswers(_FactRule):
 
 
 class MultiAnswerPrompts(_FactRule):
-    """Most prompts asked more than once have several different answers, so the dataset looks
-    like several answers per prompt by design (sampled or paraphrased completions), and
+    """Many prompts have several different answers (more than ``dedup.multi-answer-share`` of
+    all distinct prompts, or a tenth of them with 3 or more answers on average), so the
+    dataset looks like several answers per prompt by design (sampled or paraphrased
+    completions), and
     contradictions (X003) are not reported example by example. Reported once, on the first
     example with a second answer.
 
@@ -369,12 +353,17 @@ class MultiAnswerPrompts(_FactRule):
                 ctx,
                 facts,
                 row,
-                f"{conflicts.conflicting} of {conflicts.repeated} prompts asked more than once "
-                f"have several different answers (up to {int(conflicts.answers.max())}); treated "
-                "as several answers per prompt by design, so X003 does not report them one by one",
+                f"{conflicts.conflicting} of {conflicts.prompts} distinct prompts have several "
+                f"different answers ({conflicts.mean_answers:.1f} on average, up to "
+                f"{int(conflicts.answers.max())}); treated as several answers per prompt by "
+                "design, so X003 does not report them one by one",
                 related=(there,),
                 hint="set dedup.multi-answer-share = 1 to report every conflicting answer",
-                data={"conflicting": conflicts.conflicting, "repeated": conflicts.repeated},
+                data={
+                    "conflicting": conflicts.conflicting,
+                    "prompts": conflicts.prompts,
+                    "repeated": conflicts.repeated,
+                },
             )
         )
         return found
@@ -478,10 +467,172 @@ def _lookup(keys: U64, mask: BOOL, queries: U64, query_mask: BOOL) -> I64:
     return out
 
 
+class Contamination:
+    """What :func:`ftprep.dedup.containment.find_contained` found for a check with
+    ``--against``: the hits as ``(training row, hit)``, the evaluation index, and the
+    training examples searched."""
+
+    def __init__(self, ctx: DatasetContext):
+        config = ctx.config
+        options = DialectOptions.from_config(config)
+        facts, against = ctx.facts, ctx.against
+        assert against is not None
+
+        def examples(table: FactTable) -> Iterator[tuple[int, int, int, Any]]:
+            # The files are read again: the record pass keeps facts, not texts.
+            for path in np.unique(table.path).tolist():
+                name = ctx.paths[path]
+                if name == "-":
+                    continue
+                dialect = ctx.dialects[path] if path < len(ctx.dialects) else "auto"
+                for item in load_path(
+                    name,
+                    dialect=dialect if dialect != "auto" else config.dialect,
+                    options=options,
+                    max_line_bytes=config.max_line_bytes,
+                ):
+                    if item.example is not None and item.raw.index is not None:
+                        yield path, item.raw.line, item.raw.index, item.example
+
+        self.index = EvalIndex.build((p, line, ex) for p, line, _i, ex in examples(against))
+        places: list[tuple[int, int]] = []
+
+        def training() -> Iterator[Any]:
+            for path, _line, record, example in examples(facts):
+                places.append((path, record))
+                yield example
+
+        hits = list(find_contained(self.index, training()))
+        self.searched = len(places)
+        lookup = {
+            (p, r): row
+            for row, (p, r) in enumerate(
+                zip(facts.path.tolist(), facts.record.tolist(), strict=True)
+            )
+        }
+        self.hits: list[tuple[int, Hit]] = [
+            (lookup[places[h.example]], h) for h in hits if places[h.example] in lookup
+        ]
+
+
+def _contamination(ctx: DatasetContext) -> Contamination | None:
+    if ctx.against is None or not len(ctx.against) or not len(ctx.facts):
+        return None
+    return ctx.shared("contamination", lambda: Contamination(ctx))
+
+
+class ContainedEvalItem(_FactRule):
+    """A training example holds an evaluation item (a prompt or an answer of the
+    ``--against`` files) verbatim inside a longer text: at least half of the item's word
+    13-grams, on the normalised text (case, punctuation and spacing do not count), occur in
+    one of its turns, as published decontamination checks it. Reported once per item found
+    in the example, with the evaluation file and line and the span of the example's turn
+    that holds it. Items of fewer than 13 words are not compared. An evaluation file may
+    hold prompts only.
+
+    a model trained on the evaluation's questions or answers scores what it memorised, not
+    what it learned; copies inside longer texts escape exact and near-duplicate checks.
+
+    Fix: remove the example from the training data (or the item from the evaluation).
+    """
+
+    code = "X006"
+    name = "contains-eval-item"
+    severity = Severity.ERROR
+    summary = "Training example holds an evaluation item verbatim"
+
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """One finding per (training example, evaluation item) found."""
+        found: list[Finding] = []
+        contamination = _contamination(ctx)
+        if contamination is None:
+            return found
+        facts = ctx.facts
+        for row, hit in contamination.hits:
+            item = contamination.index.items[hit.item]
+            there = Location(ctx.paths[item.path], item.line)
+            start, end = hit.span
+            excerpt = item.text if len(item.text) <= 80 else item.text[:77] + "..."
+            finding = self.at_row(
+                ctx,
+                facts,
+                row,
+                f"holds the evaluation {item.side} of {there.path}:{there.line} "
+                f"({hit.share:.0%} of its {NGRAM}-word runs, characters {start}-{end} of "
+                f"message {hit.message}): {excerpt!r}",
+                related=(there,),
+                hint="remove the example from the training data, or the item from the evaluation",
+                data={
+                    "eval_path": there.path,
+                    "eval_line": there.line,
+                    "side": item.side,
+                    "message": hit.message,
+                    "span": [start, end],
+                    "share": round(hit.share, 3),
+                },
+            )
+            found.append(finding)
+        return found
+
+
+class ContaminationRate(_FactRule):
+    """With ``--against``, the share of training examples holding an item of each
+    evaluation file (see X006), said once per evaluation file that has any: the
+    contamination rate to quote next to that evaluation's scores.
+
+    a contaminated evaluation overstates what the model can do by about the share of its
+    items the model has seen.
+
+    Fix: remove the examples X006 lists, or report scores on the clean items only.
+    """
+
+    code = "X007"
+    name = "contamination-rate"
+    severity = Severity.INFO
+    summary = "Share of training examples holding items of an evaluation file"
+
+    def check_dataset(self, ctx: DatasetContext) -> list[Finding]:
+        """One summary per evaluation file with items found in training."""
+        found: list[Finding] = []
+        contamination = _contamination(ctx)
+        if contamination is None or not contamination.hits:
+            return found
+        by_file: dict[int, tuple[set[int], set[int]]] = {}
+        for row, hit in contamination.hits:
+            item = contamination.index.items[hit.item]
+            rows, items = by_file.setdefault(item.path, (set(), set()))
+            rows.add(row)
+            items.add(hit.item)
+        total_items: dict[int, int] = {}
+        for item in contamination.index.items:
+            total_items[item.path] = total_items.get(item.path, 0) + 1
+        for path, (rows, items) in sorted(by_file.items()):
+            rate = len(rows) / max(contamination.searched, 1)
+            found.append(
+                self.finding(
+                    Location(ctx.paths[path], None),
+                    f"{len(rows)} of {contamination.searched} training examples ({rate:.2%}) "
+                    f"hold items of this evaluation file ({len(items)} of its "
+                    f"{total_items[path]} comparable items)",
+                    hint="see X006 for each example",
+                    data={
+                        "examples": len(rows),
+                        "searched": contamination.searched,
+                        "rate": rate,
+                        "items": len(items),
+                        "comparable_items": total_items[path],
+                    },
+                )
+            )
+        return found
+
+
 RULES: tuple[type[DatasetRule], ...] = (
     ExactDuplicate,
     NearDuplicate,
     ConflictingAnswers,
     HoldoutLeakage,
     MultiAnswerPrompts,
+    ContainedEvalItem,
+    ContaminationRate,
 )

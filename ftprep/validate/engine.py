@@ -168,13 +168,11 @@ class RecordPass:
         """Token counts of ``examples``, in one batch when the tokenizer counts in batches
         (a Rust tokenizer then encodes the whole batch at once)."""
         batch = getattr(self.tokenizer, "count_batch", None)
-        counted: list[ExampleTokens]
         if batch is not None:
-            counted = batch(examples)
-        else:
-            counted = [self.tokenizer.count(example) for example in examples]
-        self.signer.cover(examples, counted)
-        return counted
+            counted: list[ExampleTokens] = batch(examples)
+            return counted
+        count = self.tokenizer.count
+        return [count(example) for example in examples]
 
     def run(
         self, stream: Iterable[Loaded], path_index: int, path: str, *, aggregate: bool = True
@@ -261,7 +259,7 @@ class RecordPass:
                         view=view,
                         tokens=tokens,
                     )
-                    signatures.add(row, example, tokens, view.columns)
+                    signatures.add(row, view)
                 if record_findings:
                     stamp = f"{fingerprint:016x}"
                     stamped = [replace(f, fingerprint=stamp) for f in record_findings]

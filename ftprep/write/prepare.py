@@ -37,7 +37,7 @@ import xxhash
 
 from ftprep._version import __version__
 from ftprep.config import Config
-from ftprep.dedup.clusters import duplicate_clusters
+from ftprep.dedup.clusters import find_duplicates
 from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
@@ -195,10 +195,11 @@ def plan(
 
     Rejected: records that did not load and records with a finding the reject policy
     (``prepare.reject``, :class:`~ftprep.config.RejectPolicy`) rejects on (a finding about the
-    whole dataset, such as D001 or D005, rejects nothing), then (with ``dedup.drop``) all but
-    the first clean member of each duplicate cluster. The rest is split by
-    :func:`~ftprep.split.assign_holdout`, a cluster as one unit. ``rejected``:
-    rows a reviewer rejected, with the reason (they are rejected whatever their findings).
+    whole dataset, such as D001 or D005, rejects nothing), and the rows a reviewer rejected
+    (``rejected``, with the reason, whatever their findings); then (with ``dedup.drop``) every
+    duplicate of a kept representative (the first clean record it is similar to,
+    :func:`~ftprep.dedup.clusters.find_duplicates`). The rest is split by
+    :func:`~ftprep.split.assign_holdout`, every group of similar records as one unit.
     """
     facts, config = check.facts, check.config
     n = len(facts)
@@ -207,19 +208,19 @@ def plan(
     reasons: dict[int, list[dict[str, Any]]] = {}
     redact = _reject(check, by_row, clean, reasons, rejected or {})
 
-    unit = duplicate_clusters(facts, config.dedup)
+    # A record is dropped for the representative it is similar to; the split keeps whole
+    # components (every similar pair joined) on one side, so no variant leaks.
+    duplicates = find_duplicates(facts, config.dedup)
+    unit, keeper = duplicates.first, duplicates.representative
     kept = clean.copy()
     clean_rows = np.flatnonzero(clean)
-    _units, first = np.unique(unit[clean_rows], return_index=True)
-    keeper = np.full(n, -1, dtype=np.int64)
-    keeper[unit[clean_rows[first]]] = clean_rows[first]
     dropped = 0
     relating = rule_codes(relates_records=True)
     if config.dedup.drop:
-        for row in clean_rows[keeper[unit[clean_rows]] != clean_rows].tolist():
+        for row in clean_rows[keeper[clean_rows] != clean_rows].tolist():
             kept[row] = False
             dropped += 1
-            kept_row = int(keeper[unit[row]])
+            kept_row = int(keeper[row])
             kept_at = _where(facts, check.paths, kept_row)
             reasons[row] = [
                 drop_reason(
