@@ -145,13 +145,14 @@ def test_the_sample_takes_every_error_and_at_most_20_others_per_code(
 FLOORS = {"error": 0.95, "warning": 0.80}
 """The least precision of a default-on rule of each severity on the labelled sample."""
 
-# Rules being reworked on other branches this round: the maintainer removes each entry once
-# that work is merged, and the rule then passes or is demoted. The reason stays by the code.
-REWORKED_ELSEWHERE = {
-    "X002": "dd: duplicate keys that ignore images and tool calls (issue 19)",
-    "X003": "dd: contradictions that ignore the example's tools (issue 19)",
-    "P004": "pv: e-mail placeholders and published role addresses (issue 20)",
-    "P005": "pv: phone placeholders, toll-free and role numbers (issue 20)",
+SMALL_SAMPLE = 10
+"""Below this many labelled findings a rule's precision is not judged: a rule listed in
+:data:`TOO_FEW` may sit below its floor only while its sample stays this small."""
+
+# Rules whose whole benchmark sample is a handful of findings, each with what was measured.
+TOO_FEW = {
+    "X002": "5 labelled: 2 true, 3 debatable (alternative one-word answers to one prompt)",
+    "P004": "5 labelled: 1 true, 1 false, 3 debatable (published role contacts)",
 }
 # Findings that come from how a reader maps the data rather than from the rule: the
 # LLaMA-Factory v1 reader gives a tool message holding a JSON list of parallel results the
@@ -179,13 +180,19 @@ def _below_floor(sampled: list[Any]) -> dict[str, str]:
 
 def test_default_on_rules_are_precise_enough(sample: tuple[list[Any], dict[str, int]]) -> None:
     low = _below_floor(sample[0])
-    failing = [
-        text for code, text in low.items() if code not in {**REWORKED_ELSEWHERE, **READER_GAPS}
-    ]
+    failing = [text for code, text in low.items() if code not in {**TOO_FEW, **READER_GAPS}]
     assert not failing, "fix these rules, or demote them saying why:\n" + "\n".join(failing)
 
 
 def test_every_exemption_is_still_needed(sample: tuple[list[Any], dict[str, int]]) -> None:
     low = _below_floor(sample[0])
-    passing = sorted(code for code in {**REWORKED_ELSEWHERE, **READER_GAPS} if code not in low)
+    passing = sorted(code for code in {**TOO_FEW, **READER_GAPS} if code not in low)
     assert not passing, f"take these off the exemption lists: {passing}"
+
+
+def test_rules_excused_for_a_small_sample_still_have_one(
+    sample: tuple[list[Any], dict[str, int]],
+) -> None:
+    sizes = {code: sum(item.key.code == code for item in sample[0]) for code in TOO_FEW}
+    grown = {code: size for code, size in sizes.items() if size >= SMALL_SAMPLE}
+    assert not grown, f"judge these now, their samples grew: {grown}"
