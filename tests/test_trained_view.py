@@ -63,7 +63,7 @@ def _findings(tmp_path: Path, lines: list[str], **settings: Any) -> dict[int, li
     data = tmp_path / "data.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = Config(target="self-hosted", **settings)
-    result = run_check([data], config)
+    result = run_check([data], config, aggregate=False)  # each line's own findings
     by_line: dict[int, list[str]] = {}
     for finding in result.findings:
         if finding.code.startswith("T"):

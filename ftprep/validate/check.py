@@ -173,7 +173,7 @@ class CheckResult:
             outcome = finding.data.get("trainer_outcome") if finding.data else None
             if outcome is not None:
                 key = f"trainer_{outcome}"
-                summary[key] = summary.get(key, 0) + 1
+                summary[key] = summary.get(key, 0) + finding.count
         return summary
 
 
