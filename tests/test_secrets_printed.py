@@ -150,6 +150,8 @@ def test_prepare_outputs_print_no_secret(data: Path, tmp_path: Path) -> None:
         for line in (tmp_path / "out" / "rejected.jsonl").read_text("utf-8").splitlines()
     ]
     assert rejected
-    # The rejects file keeps each record verbatim (``raw``: it is the input itself); what
-    # ftprep says about it, the reasons, is masked.
     assert _unmasked(json.dumps([r["reasons"] for r in rejected])) == []
+    # The record itself too: ``raw`` is the input with each secret masked (the file and line
+    # in ``source`` lead to the original).
+    assert _unmasked(json.dumps([r["raw"] for r in rejected])) == []
+    assert all(r["raw"] is None or json.loads(r["raw"]) for r in rejected), "still JSON"

@@ -16,6 +16,8 @@ One JSON object per line::
   element's bytes (a byte order mark starting the file is not part of the first record).
   Bytes that are not valid UTF-8 are kept as ``raw_base64`` (and ``raw`` is ``null``). A line
   over ``max-line-bytes`` was skipped unread: ``raw`` is ``null`` and the L009 reason says so.
+  Secrets and personal data in ``raw`` are masked as findings mask them (``sk-p…(51 chars)``):
+  no output of ftprep repeats a secret; ``source`` leads to the original.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import orjson
 
 from ftprep.findings import Finding, Location, display_path
 from ftprep.load.containers import RawRecord
+from ftprep.secrets import mask_text
 
 _DROP_FROM_FINDING = ("path", "line", "record")
 
@@ -62,7 +65,7 @@ def reject_line(raw: RawRecord, reasons: list[dict[str, Any]]) -> bytes:
         entry["raw"] = None
     else:
         try:
-            entry["raw"] = text.decode("utf-8")
+            entry["raw"] = mask_text(text.decode("utf-8"))
         except UnicodeDecodeError:
             entry["raw"] = None
             entry["raw_base64"] = base64.b64encode(text).decode("ascii")
