@@ -316,6 +316,7 @@ def prepare(
     report: bool = True,
     progress: bool | None = None,
     review: Review | PathLike | None = None,
+    against: Inputs = (),
 ) -> PrepareResult:
     """Check, fix, split and write ``inputs`` as upload-ready files in ``out_dir``.
 
@@ -336,6 +337,8 @@ def prepare(
     rejected records go to ``rejected.jsonl`` with the reviewer's reason, edited records are
     checked again and written edited, accepted findings are suppressed; the manifest records
     the file's sha256 and counts.
+    ``against``: evaluation files (as for :func:`check`); training records holding their items
+    (X006) or examples (X004) are rejected; the manifest's ``against`` gives each one's rate.
     """
     from ftprep.write import prepare_files  # imported here: a check does not need it
 
@@ -353,7 +356,8 @@ def prepare(
         if stratify is not None and not stratify.strip():
             raise ConfigError("stratify needs a field name (a dotted path into the record)")
         spec = _split_spec(settings, holdout, holdout_count, stable_split)
-        with reading_bar(paths, progress) as bar:
+        evaluation = expand_paths(against)
+        with reading_bar([*paths, *evaluation], progress) as bar:
             result = prepare_files(
                 paths,
                 out_dir,
@@ -366,6 +370,7 @@ def prepare(
                 attachments=_report_page if report else None,
                 progress=bar,
                 review=None if review is None else _review_step(review),
+                against=evaluation,
             )
         in_memory_names(result.check, data.names)
         result.dataset_findings = renamed(result.dataset_findings, data.names)

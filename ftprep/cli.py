@@ -627,6 +627,13 @@ def add_prepare(sub: Any) -> None:
         help="cut outputs into parts of at most N bytes (default: the target's limit)",
     )
     add_review_option(parser)
+    parser.add_argument(
+        "--against",
+        nargs="+",
+        default=[],
+        metavar="EVAL",
+        help="evaluation files: reject training examples that hold their items (X006, X004)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     parser.add_argument(
         "--redact",
@@ -659,6 +666,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         max_file_bytes=args.max_file_bytes,
         progress=_progress_wanted(args),
         review=args.review,
+        against=args.against,
     )
     counts = result.counts
     _status(

@@ -23,9 +23,10 @@ Python API and the command line add ``report.html`` (see :mod:`ftprep.api`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ from ftprep.load.paths import is_regular_file
 from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
+from ftprep.rules.duplicates import ContainedEvalItem, HoldoutLeakage
 from ftprep.rules.load import UnreadableFile
 from ftprep.rules.registry import ProblemRules, dataset_rules, default_rejects, rule_codes
 from ftprep.split import (
@@ -156,9 +158,15 @@ def _findings_by_row(
     lookup = _row_lookup(check.facts, check.paths)
     path_index = {p: i for i, p in enumerate(check.paths)}
     whole_dataset = rule_codes(rejects_record=False)
+    evaluation = set(check.against_paths)
     by_row: dict[int, list[Finding]] = {}
     unplaced: list[Finding] = []
-    for finding in check.findings:
+    for found in check.findings:
+        # Findings in the evaluation files are about them, not about the data written; a
+        # leak is about the training record it names, which it rejects.
+        finding = _leak_in_training(found, path_index) if found.path in evaluation else found
+        if finding is None:
+            continue
         loc = finding.location
         p = path_index.get(loc.path)
         row = None
@@ -172,6 +180,58 @@ def _findings_by_row(
         else:
             by_row.setdefault(row, []).append(finding)
     return by_row, unplaced
+
+
+def _leak_in_training(finding: Finding, inputs: Collection[str]) -> Finding | None:
+    """An X004 finding (an evaluation example that is also in the training data) moved onto
+    the training record it names; ``None`` for any other finding in an evaluation file."""
+    if (
+        finding.code != HoldoutLeakage.code
+        or not finding.related
+        or finding.related[0].path not in inputs
+    ):
+        return None
+    here = finding.location
+    return dataclasses.replace(
+        finding,
+        message=f"evaluation example {display_path(here.path)}:{here.line}: {finding.message}",
+        location=finding.related[0],
+        related=(here,),
+        fingerprint=None,
+    )
+
+
+def contamination(check: CheckResult) -> list[dict[str, Any]]:
+    """Each evaluation file of a check with ``against`` for the manifest: path, sha256,
+    records, and the training examples holding any of its items (X006) with their share of
+    the examples searched (``contaminated`` is ``None`` when X006 is switched off)."""
+    names = check.against_paths
+    if not names:
+        return []
+    facts = check.against_facts
+    first = len(check.paths)
+    records = [0] * len(names)
+    if facts is not None:
+        records = np.bincount(facts.path - first, minlength=len(names)).tolist()
+    holding: dict[str, set[tuple[str, int | None, int | None]]] = {n: set() for n in names}
+    for finding in check.findings:
+        eval_path = finding.data.get("eval_path")
+        if finding.code == ContainedEvalItem.code and eval_path in holding:
+            holding[eval_path].add((finding.path, finding.location.record, finding.line))
+    checked = any(r.code == ContainedEvalItem.code for r in dataset_rules(check.config))
+    searched = check.loaded
+    entries = []
+    for name, count in zip(names, records, strict=True):
+        held = len(holding[name]) if checked else None
+        entries.append(
+            {
+                **input_entry(name, count),
+                "searched": searched,
+                "contaminated": held,
+                "rate": None if held is None else round(held / max(searched, 1), 6),
+            }
+        )
+    return entries
 
 
 def _where(facts: FactTable, paths: Sequence[str], row: int) -> Location:
@@ -543,6 +603,14 @@ class PrepareResult:
             f"holdout: {split['achieved']:,} examples ({split['achieved_fraction']:.1%}), "
             f"{asked_text} asked"
         ]
+        for entry in self.manifest.get("against", []):
+            held = entry["contaminated"]
+            lines.append(
+                f"against {entry['path']}: X006 is switched off, contamination not searched"
+                if held is None
+                else f"against {entry['path']}: {held:,} of {entry['searched']:,} training "
+                f"examples ({entry['rate']:.2%}) hold its items (X006)"
+            )
         kept = self.manifest["kept_with_findings"]
         if kept["records"]:
             codes = ", ".join(f"{code} {n:,}" for code, n in kept["by_code"].items())
@@ -570,6 +638,7 @@ def prepare_files(
     attachments: Attachments | None = None,
     progress: Progress | None = None,
     review: ReviewStep | None = None,
+    against: Sequence[str | os.PathLike[str]] = (),
 ) -> PrepareResult:
     """Check, fix, split and write ``paths`` into ``out_dir`` under ``config``.
 
@@ -580,12 +649,13 @@ def prepare_files(
     by :func:`~ftprep.validate.check.run_check`. ``review`` applies a person's decisions to
     the check (:func:`ftprep.review.data.apply_review`: accepted findings suppressed, rejected
     records rejected with the reviewer's reason, edited records checked and written edited).
+    ``against``: evaluation files, as for ``check --against`` (:func:`contamination`).
 
     Raises :class:`PrepareError` for stdin or a FIFO (read twice), an input inside
-    ``out_dir`` or another prepare output, an input that cannot be read to its end or that
-    changes between the passes; :class:`~ftprep.write.files.OutputError` when ``out_dir``
-    cannot be written (or another run is writing to it); :class:`AccountingError` if
-    records do not add up.
+    ``out_dir`` or another prepare output, an evaluation file that is also an input, an input
+    that cannot be read to its end or that changes between the passes;
+    :class:`~ftprep.write.files.OutputError` when ``out_dir`` cannot be written (or another
+    run is writing to it); :class:`AccountingError` if records do not add up.
     """
     names = [str(p) for p in paths]
     for name in names:
@@ -598,7 +668,7 @@ def prepare_files(
     target = get_target(config.target)
     dialect = get_dialect(target.dialect, DialectOptions.from_config(config))
     with Staging(out_dir) as staging:
-        check, reviewed = _pass1(names, config, progress, review)
+        check, reviewed = _pass1(names, against, config, progress, review)
         with stage("split plan"):
             rejected = reviewed.rejected if reviewed else None
             the_plan = plan(check, spec, seed=seed, stratify=stratify, rejected=rejected)
@@ -638,11 +708,25 @@ def prepare_files(
 
 
 def _pass1(
-    names: list[str], config: Config, progress: Progress | None, review: ReviewStep | None
+    names: list[str],
+    against: Sequence[str | os.PathLike[str]],
+    config: Config,
+    progress: Progress | None,
+    review: ReviewStep | None,
 ) -> tuple[CheckResult, Reviewed | None]:
-    """Pass 1: the check of ``names`` (an input that could not be read to its end raises),
-    with the ``review`` applied when there is one."""
-    check = run_check(names, config, progress=progress, aggregate=False)
+    """Pass 1: the check of ``names`` against the evaluation files ``against`` (an
+    evaluation file that is also an input, or an input that could not be read to its end,
+    raises), with the ``review`` applied when there is one.
+
+    A training record holding an evaluation item (X006) or copying an evaluation example
+    (X004) is rejected by the default policy; nothing else found in the evaluation files
+    affects the outputs (:func:`_findings_by_row`)."""
+    evaluation = [str(p) for p in against]
+    inputs = {Path(n).resolve() for n in names}
+    for name in evaluation:
+        if Path(name).resolve() in inputs:
+            raise PrepareError(f"{name} is both an input and an evaluation file (--against)")
+    check = run_check(names, config, against=evaluation, progress=progress, aggregate=False)
     for finding in check.findings:
         if finding.code == UnreadableFile.code:
             raise unreadable(finding.path, finding.message)
@@ -729,6 +813,8 @@ def _manifest(
         "run": run,
         "outputs": [output_entry(o) for o in outputs],
     }
+    if check.against_paths:
+        manifest["against"] = contamination(check)
     if config.prepare.redact:
         manifest["redactions"] = dict(sorted(tally.redactions.items()))
     if stratify:
