@@ -15,7 +15,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ftprep.secrets import mask_secret, mask_text
+import orjson
+
+from ftprep.secrets import mask_secret, mask_text, may_hold_secrets
 
 __all__ = [
     "Finding",
@@ -222,12 +224,20 @@ def _masked_location(where: Location) -> Location:
 def mask_data(value: Any) -> Any:
     """``value`` (a finding's data: dicts, lists and scalars) with every string in it, keys
     too, masked by :func:`~ftprep.secrets.mask_text`."""
+    if not may_hold_secrets(
+        orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    ):
+        return value  # most data is numbers and names: one cheap test spares the walk
+    return _mask_all(value)
+
+
+def _mask_all(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {mask_data(k): mask_data(v) for k, v in value.items()}
+        return {_mask_all(k): _mask_all(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(mask_data(v) for v in value)
+        return type(value)(_mask_all(v) for v in value)
     return value
 
 

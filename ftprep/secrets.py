@@ -25,6 +25,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ahocorasick_rs import AhoCorasick
+
 #: Lower-case fragments of documentation placeholders ("sk-your-key-here", "AKIA...EXAMPLE").
 _FAKE_MARKERS = ("example", "xxxx", "your", "dummy", "fake", "sample", "redacted", "0000000")
 _MIN_DISTINCT = 8
@@ -971,11 +973,12 @@ def find_all(text: str) -> list[tuple[int, int, str]]:
     without overlaps (the earliest, then the longest, wins), in order."""
     spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
-    for kind in _PATTERN_KINDS:
-        spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
+    if _PATTERN_TRIGGERS.find_matches_as_indexes(lowered):
+        for kind in _PATTERN_KINDS:
+            spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
-    if sum(c.isdigit() for c in text) >= 8:
+    if _digit_count(text) >= _MIN_DIGITS:
         spans += [(s, e, PHONE_LABEL) for s, e, _n in find_phones(text)]
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
@@ -1014,17 +1017,38 @@ def _replace(text: str, with_: Callable[[str, str], str]) -> str:
     return "".join(out)
 
 
-#: Cheap signs that a short text may hold something :func:`find_all` finds.
-_MAYBE = re.compile(
-    r"[@:=]|\d{4}|-----BEGIN|eyJ|" + "|".join(re.escape(t) for k in TOKENS for t in k.triggers)
+#: The triggers of the pattern kinds, lower-cased (a superset of what each kind's own trigger
+#: test, folded or not, lets through): most texts skip every kind at once.
+_PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
+#: The fewest digits a phone, card, IBAN or national id number holds.
+_MIN_DIGITS = 8
+_NOT_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _digit_count(text: str) -> int:
+    return len(text) - len(text.translate(_NOT_DIGITS))
+
+
+#: What every value :func:`find_all` finds needs besides :data:`_MIN_DIGITS` digits, in
+#: lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret.
+_GATE = AhoCorasick(
+    sorted({"@", *(t.lower() for k in _PATTERN_KINDS for t in k.triggers), *SECRET_WORDS})
 )
+
+
+def may_hold_secrets(text: str) -> bool:
+    """Whether ``text`` may hold anything :func:`find_all` finds (a cheap test: false means
+    it holds nothing)."""
+    return len(text) >= 8 and (
+        _digit_count(text) >= _MIN_DIGITS or bool(_GATE.find_matches_as_indexes(text.lower()))
+    )
 
 
 @functools.lru_cache(maxsize=8192)
 def mask_text(text: str) -> str:
     """``text`` with every secret and piece of personal data in it masked as the privacy
     rules show them (``sk-p…(51 chars)``): what a finding may quote of a record."""
-    if len(text) < 8 or _MAYBE.search(text) is None:
+    if not may_hold_secrets(text):
         return text
     return _replace(text, lambda value, _label: mask_secret(value))
 
@@ -1038,6 +1062,6 @@ def redact_text(text: str) -> tuple[str, dict[str, int]]:
         counts[label] = counts.get(label, 0) + 1
         return f"[{label}]"
 
-    if len(text) < 8 or _MAYBE.search(text) is None:
+    if not may_hold_secrets(text):
         return text, counts
     return _replace(text, placeholder), counts
