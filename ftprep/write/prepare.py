@@ -277,7 +277,9 @@ def plan(
     dropped = 0
     relating = rule_codes(relates_records=True)
     if config.dedup.drop:
-        for row in clean_rows[keeper[clean_rows] != clean_rows].tolist():
+        # Only for a representative that is kept: a copy of one left out stays.
+        copies = clean_rows[(keeper[clean_rows] != clean_rows) & clean[keeper[clean_rows]]]
+        for row in copies.tolist():
             kept[row] = False
             dropped += 1
             kept_row = int(keeper[row])
