@@ -10,12 +10,12 @@ import gzip
 import io
 import json
 import resource
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from peak_memory import peak_mb
 
 from ftprep.load import containers
 from ftprep.load.containers import RawRecord, read_records
@@ -29,8 +29,6 @@ ARRAYS = [
     REALDATA / "llamafactory" / "glaive_toolcall_en_demo.json",
     REALDATA / "fastchat" / "dummy_conversation.json",
 ]
-GUARD = 300
-"""Seconds after which a run is taken to hang (a guard, not a measurement)."""
 
 
 def _summary(records: list[RawRecord]) -> list[tuple[object, ...]]:
@@ -80,25 +78,6 @@ def test_an_element_over_the_limit_is_skipped_unread(monkeypatch: pytest.MonkeyP
         assert all(r.unread and r.error and r.error.kind == "line-too-long" for r in records[1::2])
 
 
-_PEAK = f"""
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False, timeout={GUARD})
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def _peak_mb(*argv: str | Path) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, sys.executable, "-m", "ftprep.cli", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        timeout=GUARD,
-    )
-    return int(done.stdout) / 1024
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KB on Linux")
 def test_a_gzip_array_of_spaces_is_not_read_whole(tmp_path: Path) -> None:
     assert resource.RUSAGE_CHILDREN is not None
@@ -114,8 +93,8 @@ def test_a_gzip_array_of_spaces_is_not_read_whole(tmp_path: Path) -> None:
         for _ in range(128):
             handle.write(block)
         handle.write(record + b"]")
-    baseline = _peak_mb("check", small)
-    peak = _peak_mb("check", spaces)
+    baseline = peak_mb("check", small, cwd=ROOT)
+    peak = peak_mb("check", spaces, cwd=ROOT)
     assert peak < baseline + 64, (peak, baseline)
     assert len(list(read_records(spaces))) == 2
 

@@ -6,34 +6,13 @@ the whole line, twice, before anything else ran). Measured as the peak resident 
 from __future__ import annotations
 
 import resource
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from peak_memory import peak_mb
 
 LINE_MB = 128
-GUARD = 300
-"""Seconds after which a run is taken to hang (a guard, not a measurement)."""
-
-_PEAK = f"""
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False, timeout={GUARD})
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def _peak_mb(*argv: str | Path, cwd: Path) -> float:
-    """Peak resident memory of ``ftprep argv`` in MB (ru_maxrss of the only child)."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, sys.executable, "-m", "ftprep.cli", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=True,
-        timeout=GUARD,
-    )
-    return int(done.stdout) / 1024
 
 
 def _chat(answer: bytes) -> bytes:
@@ -54,6 +33,6 @@ def test_a_huge_line_is_skipped_without_being_held(tmp_path: Path) -> None:
         handle.write(_chat(b"yo") * 10)
         handle.write(_chat(b"a" * (LINE_MB << 20)))
         handle.write(_chat(b"yo") * 10)
-    baseline = _peak_mb("check", small, "--workers", "1", cwd=tmp_path)
-    peak = _peak_mb("check", huge, "--workers", "1", cwd=tmp_path)
+    baseline = peak_mb("check", small, "--workers", "1", cwd=tmp_path)
+    peak = peak_mb("check", huge, "--workers", "1", cwd=tmp_path)
     assert peak < baseline + LINE_MB / 2, (peak, baseline)
