@@ -373,8 +373,8 @@ def stages(corpus: Path, repeats: int = 3) -> list[tuple[str, float]]:
             timed("content keys", start)
             start = time.perf_counter()
             batch = record_pass.signer.batch()
-            for row, (example, tokens) in enumerate(zip(examples, counted, strict=True)):
-                batch.add(row, example, tokens)
+            for row, example in enumerate(examples):
+                batch.add(row, ExampleView.of(example))
             import numpy as np
 
             signatures = np.empty((len(examples), record_pass.signer.num_perm), np.uint32)

@@ -15,9 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
-
-from ftprep.secrets import mask_secret, mask_text, may_hold_secrets
+from ftprep.secrets import mask_secret, mask_text
 
 __all__ = [
     "Finding",
@@ -120,9 +118,12 @@ class Finding:
         self.message = mask_text(self.message)
         if self.hint is not None:
             self.hint = mask_text(self.hint)
-        self.location = _masked_location(self.location)
-        if self.related:
-            self.related = tuple(_masked_location(r) for r in self.related)
+        if self.location.pointer is not None:
+            self.location = _masked_location(self.location)
+        for where in self.related:
+            if where.pointer is not None:
+                self.related = tuple(_masked_location(r) for r in self.related)
+                break
         if self.data:
             self.data = mask_data(self.data)
 
@@ -221,23 +222,21 @@ def _masked_location(where: Location) -> Location:
     return where if pointer == where.pointer else replace(where, pointer=pointer)
 
 
+_NUMBERS = frozenset({int, float, bool, type(None)})
+
+
 def mask_data(value: Any) -> Any:
     """``value`` (a finding's data: dicts, lists and scalars) with every string in it, keys
-    too, masked by :func:`~ftprep.secrets.mask_text`."""
-    if not may_hold_secrets(
-        orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    ):
-        return value  # most data is numbers and names: one cheap test spares the walk
-    return _mask_all(value)
-
-
-def _mask_all(value: Any) -> Any:
+    too, masked by :func:`~ftprep.secrets.mask_text` (numbers hold nothing to mask)."""
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {_mask_all(k): _mask_all(v) for k, v in value.items()}
+        for k, v in value.items():
+            if type(v) not in _NUMBERS or mask_text(k) != k:
+                return {mask_data(k): mask_data(v) for k, v in value.items()}
+        return value  # the common case, {"similarity": 0.93}: nothing to copy
     if isinstance(value, (list, tuple)):
-        return type(value)(_mask_all(v) for v in value)
+        return type(value)(mask_data(v) for v in value)
     return value
 
 

@@ -978,7 +978,7 @@ def find_all(text: str) -> list[tuple[int, int, str]]:
             spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
-    if _digit_count(text) >= _MIN_DIGITS:
+    if _may_hold_numbers(text):
         spans += [(s, e, PHONE_LABEL) for s, e, _n in find_phones(text)]
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
@@ -1020,17 +1020,32 @@ def _replace(text: str, with_: Callable[[str, str], str]) -> str:
 #: The triggers of the pattern kinds, lower-cased (a superset of what each kind's own trigger
 #: test, folded or not, lets through): most texts skip every kind at once.
 _PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
-#: The fewest digits a phone, card, IBAN or national id number holds.
+#: The fewest digits an international phone number holds.
 _MIN_DIGITS = 8
 _NOT_DIGITS = str.maketrans("", "", "0123456789")
+#: What a North American phone, card or social security number holds: eight digits with at
+#: most two separators between neighbours (``(415) 555-2671``, ``4242 4242 ...``).
+_DENSE_DIGITS = re.compile(r"\d(?:[ .()-]{0,2}\d){7}")
+#: What an IBAN or a UK national insurance number starts with.
+_LETTERS_DIGITS = re.compile(r"[A-Z]{2} ?\d\d")
 
 
 def _digit_count(text: str) -> int:
     return len(text) - len(text.translate(_NOT_DIGITS))
 
 
-#: What every value :func:`find_all` finds needs besides :data:`_MIN_DIGITS` digits, in
-#: lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret.
+def _may_hold_numbers(text: str) -> bool:
+    """Whether ``text`` may hold a phone, card, IBAN or national id number: digits spread
+    over a text (line numbers, a sum) are not enough."""
+    return (
+        ("+" in text and _digit_count(text) >= _MIN_DIGITS)
+        or _DENSE_DIGITS.search(text) is not None
+        or _LETTERS_DIGITS.search(text) is not None
+    )
+
+
+#: What every value :func:`find_all` finds but the numbers of :func:`_may_hold_numbers`
+#: needs, in lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret.
 _GATE = AhoCorasick(
     sorted({"@", *(t.lower() for k in _PATTERN_KINDS for t in k.triggers), *SECRET_WORDS})
 )
@@ -1040,7 +1055,7 @@ def may_hold_secrets(text: str) -> bool:
     """Whether ``text`` may hold anything :func:`find_all` finds (a cheap test: false means
     it holds nothing)."""
     return len(text) >= 8 and (
-        _digit_count(text) >= _MIN_DIGITS or bool(_GATE.find_matches_as_indexes(text.lower()))
+        bool(_GATE.find_matches_as_indexes(text.lower())) or _may_hold_numbers(text)
     )
 
 
