@@ -719,6 +719,9 @@ PHONE_INTERNATIONAL = re.compile(r"\+[1-9]\d{0,2}(?:[ .-]\(?\d{1,5}\)?){2,5}" + 
 PHONE_NANP = re.compile(
     r"(?:\+?1[ .-]?)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-. ])(\d{3})[-.]\d{4}" + AFTER_NUMBER
 )
+#: What every North American number ends with: a cheap first test (it starts at a separator,
+#: which the regex engine skips to, where ``PHONE_NANP`` is tried at every character).
+_NANP_TAIL = re.compile(r"[-.]\d{4}(?!\d)")
 #: North American toll-free area codes: published numbers of organisations.
 _TOLL_FREE = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 
@@ -763,7 +766,7 @@ def find_phones(text: str) -> Iterator[tuple[int, int, str]]:
             elif "555" in number:
                 continue
             found.append((m.start(), m.end(), number))
-    for m in PHONE_NANP.finditer(text):
+    for m in PHONE_NANP.finditer(text) if _NANP_TAIL.search(text) else ():
         if not stands_alone(text, m.start()) or any(
             s < m.end() and m.start() < e for s, e, _ in found
         ):

@@ -204,7 +204,8 @@ _MIN_PHONE_DIGITS = 8
 _NANP_DIGITS = 10
 #: What every phone number the patterns find contains, as :func:`digit_shapes` writes it.
 _INTERNATIONAL_SHAPE = b"+0"
-_NANP_TAIL_SHAPES = (b"-0000", b".0000")
+#: A North American number's exchange and line (``867-5309``): not a decimal (``3.14159``).
+_NANP_TAIL_SHAPES = (b"000-0000", b"000.0000")
 
 
 class PhoneNumber(_Redactable):
