@@ -962,7 +962,10 @@ _PATTERN_KINDS = (*TOKENS, PRIVATE_KEY, JWT, DATABASE_URL, URL_PASSWORD, CONNECT
 def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Found]:
     """The values of ``kind`` in ``text`` that its check keeps."""
     haystack = (text.lower() if lowered is None else lowered) if kind.folded else text
-    if not any(t in haystack for t in kind.triggers):
+    for trigger in kind.triggers:
+        if trigger in haystack:
+            break
+    else:
         return
     for match in kind.regex.finditer(text):
         start, end = match.span(kind.group)
@@ -1025,7 +1028,6 @@ def _replace(text: str, with_: Callable[[str, str], str]) -> str:
 _PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
 #: The fewest digits an international phone number holds.
 _MIN_DIGITS = 8
-_NOT_DIGITS = str.maketrans("", "", "0123456789")
 #: What a North American phone, card or social security number holds: eight digits with at
 #: most two separators between neighbours (``(415) 555-2671``, ``4242 4242 ...``).
 _DENSE_DIGITS = re.compile(r"\d(?:[ .()-]{0,2}\d){7}")
@@ -1033,17 +1035,21 @@ _DENSE_DIGITS = re.compile(r"\d(?:[ .()-]{0,2}\d){7}")
 _LETTERS_DIGITS = re.compile(r"[A-Z]{2} ?\d\d")
 
 
-def _digit_count(text: str) -> int:
-    return len(text) - len(text.translate(_NOT_DIGITS))
+def digit_count(text: str) -> int:
+    """How many ASCII digits ``text`` holds (a C-level scan: ``str.translate`` would look
+    every character up in a dict)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw) - len(raw.translate(None, b"0123456789"))
 
 
 def _may_hold_numbers(text: str) -> bool:
     """Whether ``text`` may hold a phone, card, IBAN or national id number: digits spread
     over a text (line numbers, a sum) are not enough."""
-    return (
-        ("+" in text and _digit_count(text) >= _MIN_DIGITS)
-        or _DENSE_DIGITS.search(text) is not None
-        or _LETTERS_DIGITS.search(text) is not None
+    digits = digit_count(text)
+    if digits < 2:
+        return False
+    return (digits >= _MIN_DIGITS and ("+" in text or _DENSE_DIGITS.search(text) is not None)) or (
+        not text.islower() and _LETTERS_DIGITS.search(text) is not None
     )
 
 

@@ -184,8 +184,12 @@ def trained_extras(view: ExampleView) -> tuple[list[str], int]:
     prompt keys."""
     texts = view.texts
     extras, tools = turn_extras(view)
-    if extras is None and not any("```" in t or "~~~" in t for t in texts):
-        return texts, tools
+    if extras is None:
+        for text in texts:  # a loop, not any(): this runs on every record
+            if "```" in text or "~~~" in text:
+                break
+        else:
+            return texts, tools
     out = list(texts)
     for i, text in enumerate(texts):
         extra = extras[i] if extras is not None else b""

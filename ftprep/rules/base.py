@@ -14,7 +14,7 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -55,8 +55,29 @@ class Triggers:
     any_byte: bytes = b""
     min_digits: int = 0
     tool_arguments: bool = False
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        # Rules ask whether their triggers hit several times per record: the generated hash
+        # would hash every substring each time.
+        return self._hash
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "_hash",
+            hash(
+                (
+                    self.name,
+                    self.exact,
+                    self.folded,
+                    self.shapes,
+                    self.any_byte,
+                    self.min_digits,
+                    self.tool_arguments,
+                )
+            ),
+        )
         kinds = [s for s in (self.exact, self.folded, self.shapes) if s]
         if len(kinds) > 1:
             raise ValueError(f"trigger {self.name!r}: one kind of substring")

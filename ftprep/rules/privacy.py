@@ -28,8 +28,7 @@ from ftprep.findings import Finding, Severity, mask_secret
 from ftprep.model import Example
 from ftprep.rules.base import RecordRule, RuleOptions, Triggers
 from ftprep.rules.context import RecordContext
-from ftprep.rules.texts import digit_count
-from ftprep.secrets import Kind, card_brand, looks_fake, luhn_valid
+from ftprep.secrets import Kind, card_brand, digit_count, looks_fake, luhn_valid
 
 __all__ = ["card_brand", "looks_fake", "luhn_valid"]
 

@@ -16,14 +16,6 @@ from ftprep.view import ExampleView, Turn
 #: Text with ``<`` or ``[``: template tokens, placeholders.
 MARKUP = Triggers("markup", any_byte=b"<[")
 
-_DIGITS = b"0123456789"
-
-
-def digit_count(text: str) -> int:
-    """How many ASCII digits ``text`` holds (a C-level scan, no per-character Python)."""
-    raw = text.encode("utf-8", "surrogatepass")
-    return len(raw) - len(raw.translate(None, _DIGITS))
-
 
 def previous_user_text(example: Example, turn: Turn) -> str | None:
     """The text of the user turn right before ``turn`` in its list, if that turn is a user's.
