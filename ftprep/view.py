@@ -11,7 +11,8 @@ them without a cache of their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+import functools
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, overload
 
@@ -19,6 +20,7 @@ from ftprep.model import SYSTEM_ROLES, Example, FunctionCall, Message, ToolCall
 
 TOOL_RESULT_ROLES = frozenset({"tool", "function"})
 PAIR_FIELDS = ("chosen", "rejected")
+_VIEW_FIELDS = ("messages", *PAIR_FIELDS)
 #: Example-level keys the canonical model declares that a target may or may not accept.
 TOOL_KEYS = ("tools", "parallel_tool_calls", "functions")
 #: Longest content that may count as blank for being only chat-template special tokens
@@ -156,10 +158,20 @@ def alternation_breaks(turns: list[tuple[int, Message]]) -> Iterator[tuple[int, 
     assistant turn before any user turn, ``repeat`` for a second user or assistant turn in a
     row. System turns are skipped; tool results between an assistant's call and its next turn
     are the expected shape, not a break."""
+    return _role_breaks((index, message.role) for index, message in turns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _breaks_alternation(roles: tuple[str, ...]) -> bool:
+    """Whether turns of these roles (``""`` for one that is not a string) break alternation:
+    a file has a handful of role sequences, each judged once."""
+    return next(_role_breaks(enumerate(roles)), None) is not None
+
+
+def _role_breaks(roles: Iterable[tuple[int, object]]) -> Iterator[tuple[int, str]]:
     previous: Any = None
     after_tool = False
-    for index, message in turns:
-        role = message.role
+    for index, role in roles:
         if isinstance(role, str) and role in TOOL_RESULT_ROLES:
             after_tool = True
             continue
@@ -232,7 +244,7 @@ class ExampleView:
         roles: set[str] = set()
         keys: set[str] = set()
         odd_roles = odd_content = odd_entries = blank = late_system = False
-        for field in ("messages", *PAIR_FIELDS):
+        for field in _VIEW_FIELDS:
             value = getattr(example, field)
             if not isinstance(value, list):
                 continue
@@ -286,7 +298,7 @@ class ExampleView:
             bool(example.model_extra) or stray_label(example),
             bool(example.metadata),
             late_system,
-            next(alternation_breaks(conversation), None) is not None,
+            _breaks_alternation(tuple(role_names[: len(conversation)])),
             (
                 not preference
                 and last_turn != "assistant"
