@@ -198,6 +198,76 @@ def test_training_and_inference_renderings_differ(tmp_path: Path, models: Path) 
     assert _findings(tmp_path, lines, tokenizer=str(models / "qwen3")) == {1: ["T011"], 3: ["T011"]}
 
 
+# A template whose turns look ahead: the last user turn is written differently, so the
+# inference prompt is not the training rendering's start (its T011 is real).
+LOOKS_AHEAD = (
+    "{%- for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "{% if loop.last %} (last){% endif %}<|im_end|>\n{% endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _rendering(counter: Any, example: Any) -> Any:
+    try:
+        return counter.rendering(example)
+    except ValueError as err:  # the template's refusal
+        return str(err)
+
+
+def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
+    tmp_path: Path, models: Path
+) -> None:
+    """Templates whose turns never look ahead get their inference prompt from the training
+    rendering (one rendering per example); the facts are those of rendering it, data that
+    holds the turn mark included. A template that looks ahead or reads ``messages`` outside
+    its loop is rendered twice."""
+    from ftprep.model import Example
+    from ftprep.tokens.hf import _TURN, HFChatTokenizer
+
+    examples = [
+        Example.model_validate(json.loads(line))
+        for line in (
+            FITS,
+            _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT)),
+            _chat(("user", USER), ("assistant", SHORT), ("user", "Again?"), ("assistant", " Yes ")),
+            _chat(("user", f"a{_TURN}b"), ("assistant", SHORT)),
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": USER},
+                        {"role": "assistant", "content": SHORT, "reasoning_content": "Be kind."},
+                    ]
+                }
+            ),
+        )
+    ]
+    looks_ahead = tmp_path / "looks_ahead.jinja"
+    looks_ahead.write_text(LOOKS_AHEAD, encoding="utf-8")
+    derived = set()
+    for template in [*sorted(tf.TEMPLATES.glob("*.jinja")), looks_ahead]:
+        counter = HFChatTokenizer(models / "chatml", chat_template=template)
+        if counter._turns is None:
+            continue
+        derived.add(template.name)
+        for example in examples:
+            once = _rendering(counter, example)
+            turns, counter._turns = counter._turns, None
+            assert _rendering(counter, example) == once, (template.name, example)
+            counter._turns = turns
+    assert derived == {
+        "chatml_eos_outside.jinja",
+        "gemma_generation.jinja",
+        "llama3.jinja",
+        "no_system.jinja",
+        "qwen3_no_think.jinja",
+        "strict.jinja",
+    }
+    found = _findings(
+        tmp_path, [FITS], tokenizer=str(models / "chatml"), chat_template=str(looks_ahead)
+    )
+    assert found == {1: ["T011"]}
+
+
 def test_llama3_fits_without_findings_but_bos(tmp_path: Path, models: Path) -> None:
     """A Llama 3 rendering of ordinary examples: only the tokenizer's extra BOS."""
     system = _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT))
