@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from ftprep.config import Config, ConfigError
+from ftprep.dialects import DialectOptions
 from ftprep.findings import Location, Problem
-from ftprep.load.containers import RawRecord
+from ftprep.load import DialectDetector, Loaded, load_path, load_raw
+from ftprep.load.containers import RawRecord, read_records
 
 KIND = "trainer-mapping"
 
@@ -366,3 +368,19 @@ def remapped(raws: Iterable[RawRecord], mapping: TrainerMapping) -> Iterator[Raw
             yield replace(raw, value=None, error=problem)
             continue
         yield replace(raw, value=value)
+
+
+def load_configured(
+    path: str, config: Config, trainer_config: TrainerConfig | None = None
+) -> Iterator[Loaded]:
+    """Every record of ``path`` loaded as the check reads it: through the mapping
+    ``trainer_config`` has for the file (:func:`remapped`), else by shape detection
+    (``config.dialect``)."""
+    options = DialectOptions.from_config(config)
+    mapping = trainer_config.for_path(path) if trainer_config else None
+    if mapping is None:
+        return load_path(
+            path, dialect=config.dialect, options=options, max_line_bytes=config.max_line_bytes
+        )
+    raws = remapped(read_records(path, max_line_bytes=config.max_line_bytes), mapping)
+    return load_raw(raws, DialectDetector(mapping.dialect, options))
