@@ -98,6 +98,33 @@ def test_llamafactory_keeps_a_share_of_the_answer(tmp_path: Path, models: Path) 
     assert _window_findings(tmp_path, models, "llamafactory") == {4: ["T005"]}
 
 
+def test_axolotl_sequence_len_is_the_window_unless_max_tokens_is_given(
+    tmp_path: Path, models: Path
+) -> None:
+    """The Axolotl configuration read with ``trainer-config`` sets the window: its
+    ``sequence_len`` when no ``max-tokens`` is given, ``max-tokens`` otherwise."""
+    pytest.importorskip("yaml")
+    from ftprep.api import resolve_config
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS, PROMPT_FILLS, FITS, ANSWER_CUT, FITS]) + "\n")
+    axolotl = tmp_path / "axolotl.yml"
+    axolotl.write_text(
+        f"sequence_len: {WINDOW}\ndatasets:\n  - path: data.jsonl\n    type: chat_template\n",
+        encoding="utf-8",
+    )
+
+    def found(**settings: Any) -> dict[int, list[str]]:
+        base = Config(target="self-hosted", tokenizer=str(models / "chatml"))
+        config = resolve_config([str(data)], base, trainer_config=str(axolotl), **settings)
+        result = run_check([data], config, aggregate=False)
+        return {f.line or 0: [f.code] for f in result.findings if f.code.startswith("T")}
+
+    assert found() == {2: ["T004"], 4: ["T005"]}
+    assert found(trainer="axolotl") == {2: ["T006"], 4: ["T006"]}
+    assert found(max_tokens=4096) == {}
+
+
 def test_the_cut_answer_says_how_many_trained_tokens_are_lost(
     tmp_path: Path, models: Path, trained: tokenizers.Tokenizer
 ) -> None:
