@@ -295,6 +295,17 @@ def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
     assert found == {1: ["T011"]}
 
 
+def test_bos_twice_is_one_finding_per_file(tmp_path: Path, models: Path) -> None:
+    """The template and the tokenizer add a BOS to every row: one T009 for the file, with
+    the count and the first lines, across a row that does not load."""
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS] * 4 + ["{broken"] + [FITS] * 4) + "\n", encoding="utf-8")
+    config = Config(target="self-hosted", tokenizer=str(models / "llama3"))
+    (finding,) = [f for f in run_check([data], config).findings if f.code == "T009"]
+    assert (finding.line, finding.count) == (1, 8)
+    assert [r.line for r in finding.related] == [2, 3, 4, 6]
+
+
 def test_llama3_fits_without_findings_but_bos(tmp_path: Path, models: Path) -> None:
     """A Llama 3 rendering of ordinary examples: only the tokenizer's extra BOS."""
     system = _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT))
