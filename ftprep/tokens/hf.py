@@ -73,10 +73,12 @@ class _Budget:
     attribute and item lookup, on every piece of output, and (in the main thread) by an
     alarm, so a loop that does none of these is stopped too."""
 
-    __slots__ = ("deadline",)
+    __slots__ = ("_armed", "_held", "deadline")
 
     def __init__(self) -> None:
         self.deadline = float("inf")
+        self._armed = False
+        self._held = False
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -85,31 +87,52 @@ class _Budget:
                 "(nested loops?)"
             )
 
+    def _expire(self, _signum: int, _frame: object) -> None:
+        if self._armed:
+            self.deadline = 0.0
+            self.check()
+
+    @staticmethod
+    def _may_alarm() -> bool:
+        return threading.current_thread() is threading.main_thread() and (
+            signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else's alarm is set
+        )
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep the alarm's handler installed over the renderings of the block (installing
+        and restoring it around each costs a sixth of a short rendering)."""
+        if self._held or not self._may_alarm():
+            yield
+            return
+        previous = signal.signal(signal.SIGALRM, self._expire)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            signal.signal(signal.SIGALRM, previous)
+
     @contextmanager
     def running(self) -> Iterator[None]:
         """The block under the time limit."""
         self.deadline = time.monotonic() + RENDER_SECONDS
-        alarm = threading.current_thread() is threading.main_thread() and (
-            signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else's alarm is set
-        )
-        armed = [alarm]
-
-        def expire(_signum: int, _frame: object) -> None:
-            if armed[0]:
-                self.deadline = 0.0
-                self.check()
-
+        held = self._held and threading.current_thread() is threading.main_thread()
+        alarm = held or self._may_alarm()
         if alarm:
-            previous = signal.signal(signal.SIGALRM, expire)
+            if not held:
+                previous = signal.signal(signal.SIGALRM, self._expire)
+            self._armed = True
             signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS + 0.05)
         try:
             yield
         finally:
-            armed[0] = False
+            self._armed = False
             self.deadline = float("inf")
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                if not held:
+                    signal.signal(signal.SIGALRM, previous)
 
 
 def _load_config(folder: Path) -> dict[str, Any]:
@@ -364,6 +387,7 @@ class HFChatTokenizer:
                 "a self-hosted count needs the template the trainer will apply"
             )
         self._template = _compile_template(template)
+        self._globals = dict(self._template.globals)
         self._special = {
             key: _token_text(config.get(key))
             for key in ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -416,13 +440,20 @@ class HFChatTokenizer:
         limit = RENDER_CHARS + 8 * sum(len(str(m.get("content") or "")) for m in messages)
         pieces: list[str] = []
         size = 0
+        variables = {
+            **self._globals,
+            **self._special,
+            "messages": list(messages),
+            "tools": tools,
+            "add_generation_prompt": add_generation_prompt,
+        }
+        # What Template.generate does, without copying the globals into a new dict twice
+        # per call (a fifth of a short rendering): the variables hold them already.
+        context = template.environment.context_class(
+            template.environment, variables, template.name, template.blocks
+        )
         with budget.running():
-            for piece in template.generate(
-                messages=list(messages),
-                tools=tools,
-                add_generation_prompt=add_generation_prompt,
-                **self._special,
-            ):
+            for piece in template.root_render_func(context):
                 size += len(piece)
                 if size > limit:
                     raise TemplateLimitError(
@@ -451,31 +482,33 @@ class HFChatTokenizer:
         results: list[ExampleTokens] = []
         texts: list[str] = []
         plans: list[tuple[ExampleTokens, int, int, bool]] = []
-        for example in examples:
-            result = ExampleTokens()
-            results.append(result)
-            try:
-                rendering = self.rendering(example)
-            except Exception as err:  # the template's own message is the finding
-                result.template_error = f"{type(err).__name__}: {err}"
-                continue
-            result.template = rendering.facts
-            first = len(texts)
-            if rendering.marked is not None:
-                texts.extend(rendering.runs())
-            else:
-                # The whole, then the answers' texts (their place in it is unknown).
-                texts.append(rendering.whole)
-                texts.extend(
-                    m.text()
-                    for m in example.conversation()
-                    if m.role == "assistant" and m.weight != 0
-                )
-            plans.append((result, first, len(texts), rendering.marked is not None))
-            by_role = result.by_role
-            for message in example.conversation():
-                role = message.role if isinstance(message.role, str) else ""
-                by_role[role] = by_role.get(role, 0)
+        budget: _Budget = self._template.environment.budget  # type: ignore[attr-defined]
+        with budget.holding():
+            for example in examples:
+                result = ExampleTokens()
+                results.append(result)
+                try:
+                    rendering = self.rendering(example)
+                except Exception as err:  # the template's own message is the finding
+                    result.template_error = f"{type(err).__name__}: {err}"
+                    continue
+                result.template = rendering.facts
+                first = len(texts)
+                if rendering.marked is not None:
+                    texts.extend(rendering.runs())
+                else:
+                    # The whole, then the answers' texts (their place in it is unknown).
+                    texts.append(rendering.whole)
+                    texts.extend(
+                        m.text()
+                        for m in example.conversation()
+                        if m.role == "assistant" and m.weight != 0
+                    )
+                plans.append((result, first, len(texts), rendering.marked is not None))
+                by_role = result.by_role
+                for message in example.conversation():
+                    role = message.role if isinstance(message.role, str) else ""
+                    by_role[role] = by_role.get(role, 0)
         if texts:
             sizes = self._sizes(texts)
             window = self.window
