@@ -6,6 +6,7 @@ fast; the test asserts what is reported, not how long it took."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import needs
@@ -70,9 +71,14 @@ def test_a_runaway_template_is_an_error_of_the_example(
     trained_tokenizer: tokenizers.Tokenizer,
 ) -> None:
     counter = HFChatTokenizer(_model_dir(tmp_path, trained_tokenizer, template))
-    (result,) = counter.count_batch([_example(text)])
-    assert result.template_error is not None
-    assert f"over the {limit} limit" in result.template_error
+    before = signal.getsignal(signal.SIGALRM)
+    first, second = counter.count_batch([_example(text), _example(text)])
+    for result in (first, second):  # each rendering has its own limit
+        assert result.template_error is not None
+        assert f"over the {limit} limit" in result.template_error
+    # The alarm's handler installed for the batch is gone, no alarm left pending.
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     # The next example renders normally with a template that behaves.
     (tmp_path / "fine").mkdir()
     fine = HFChatTokenizer(_model_dir(tmp_path / "fine", trained_tokenizer, CHATML))

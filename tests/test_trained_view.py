@@ -98,6 +98,33 @@ def test_llamafactory_keeps_a_share_of_the_answer(tmp_path: Path, models: Path) 
     assert _window_findings(tmp_path, models, "llamafactory") == {4: ["T005"]}
 
 
+def test_axolotl_sequence_len_is_the_window_unless_max_tokens_is_given(
+    tmp_path: Path, models: Path
+) -> None:
+    """The Axolotl configuration read with ``trainer-config`` sets the window: its
+    ``sequence_len`` when no ``max-tokens`` is given, ``max-tokens`` otherwise."""
+    pytest.importorskip("yaml")
+    from ftprep.api import resolve_config
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS, PROMPT_FILLS, FITS, ANSWER_CUT, FITS]) + "\n")
+    axolotl = tmp_path / "axolotl.yml"
+    axolotl.write_text(
+        f"sequence_len: {WINDOW}\ndatasets:\n  - path: data.jsonl\n    type: chat_template\n",
+        encoding="utf-8",
+    )
+
+    def found(**settings: Any) -> dict[int, list[str]]:
+        base = Config(target="self-hosted", tokenizer=str(models / "chatml"))
+        config = resolve_config([str(data)], base, trainer_config=str(axolotl), **settings)
+        result = run_check([data], config, aggregate=False)
+        return {f.line or 0: [f.code] for f in result.findings if f.code.startswith("T")}
+
+    assert found() == {2: ["T004"], 4: ["T005"]}
+    assert found(trainer="axolotl") == {2: ["T006"], 4: ["T006"]}
+    assert found(max_tokens=4096) == {}
+
+
 def test_the_cut_answer_says_how_many_trained_tokens_are_lost(
     tmp_path: Path, models: Path, trained: tokenizers.Tokenizer
 ) -> None:
@@ -196,6 +223,87 @@ def test_bos_twice(tmp_path: Path, models: Path) -> None:
 def test_training_and_inference_renderings_differ(tmp_path: Path, models: Path) -> None:
     lines = [FITS, _chat(("user", USER)), FITS]
     assert _findings(tmp_path, lines, tokenizer=str(models / "qwen3")) == {1: ["T011"], 3: ["T011"]}
+
+
+# A template whose turns look ahead: the last user turn is written differently, so the
+# inference prompt is not the training rendering's start (its T011 is real).
+LOOKS_AHEAD = (
+    "{%- for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "{% if loop.last %} (last){% endif %}<|im_end|>\n{% endfor %}"
+    "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _rendering(counter: Any, example: Any) -> Any:
+    try:
+        return counter.rendering(example)
+    except ValueError as err:  # the template's refusal
+        return str(err)
+
+
+def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
+    tmp_path: Path, models: Path
+) -> None:
+    """Templates whose turns never look ahead get their inference prompt from the training
+    rendering (one rendering per example); the facts are those of rendering it, data that
+    holds the turn mark included. A template that looks ahead or reads ``messages`` outside
+    its loop is rendered twice."""
+    from ftprep.model import Example
+    from ftprep.tokens.hf import _TURN, HFChatTokenizer
+
+    examples = [
+        Example.model_validate(json.loads(line))
+        for line in (
+            FITS,
+            _chat(("system", "Be happy."), ("user", USER), ("assistant", SHORT)),
+            _chat(("user", USER), ("assistant", SHORT), ("user", "Again?"), ("assistant", " Yes ")),
+            _chat(("user", f"a{_TURN}b"), ("assistant", SHORT)),
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": USER},
+                        {"role": "assistant", "content": SHORT, "reasoning_content": "Be kind."},
+                    ]
+                }
+            ),
+        )
+    ]
+    looks_ahead = tmp_path / "looks_ahead.jinja"
+    looks_ahead.write_text(LOOKS_AHEAD, encoding="utf-8")
+    derived = set()
+    for template in [*sorted(tf.TEMPLATES.glob("*.jinja")), looks_ahead]:
+        counter = HFChatTokenizer(models / "chatml", chat_template=template)
+        if counter._turns is None:
+            continue
+        derived.add(template.name)
+        for example in examples:
+            once = _rendering(counter, example)
+            turns, counter._turns = counter._turns, None
+            assert _rendering(counter, example) == once, (template.name, example)
+            counter._turns = turns
+    assert derived == {
+        "chatml_eos_outside.jinja",
+        "gemma_generation.jinja",
+        "llama3.jinja",
+        "no_system.jinja",
+        "qwen3_no_think.jinja",
+        "strict.jinja",
+    }
+    found = _findings(
+        tmp_path, [FITS], tokenizer=str(models / "chatml"), chat_template=str(looks_ahead)
+    )
+    assert found == {1: ["T011"]}
+
+
+def test_bos_twice_is_one_finding_per_file(tmp_path: Path, models: Path) -> None:
+    """The template and the tokenizer add a BOS to every row: one T009 for the file, with
+    the count and the first lines, across a row that does not load."""
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join([FITS] * 4 + ["{broken"] + [FITS] * 4) + "\n", encoding="utf-8")
+    config = Config(target="self-hosted", tokenizer=str(models / "llama3"))
+    (finding,) = [f for f in run_check([data], config).findings if f.code == "T009"]
+    assert (finding.line, finding.count) == (1, 8)
+    assert [r.line for r in finding.related] == [2, 3, 4, 6]
 
 
 def test_llama3_fits_without_findings_but_bos(tmp_path: Path, models: Path) -> None:

@@ -187,3 +187,66 @@ def test_an_axolotl_chat_template_dataset(tmp_path: Path) -> None:
     assert f"{data}:2:1: L011 message 2 has the role 'bot', which the roles mapping does not " \
         "name (axolotl entry 'chat.jsonl')" in done.stdout, done.stdout  # fmt: skip
     assert f"{data}:1:" not in done.stdout
+
+
+def _prepared(out: Path) -> dict[str, list[Any]]:
+    return {
+        name: [json.loads(line) for line in (out / f"{name}.jsonl").read_text().splitlines()]
+        for name in ("train", "holdout", "rejected")
+    }
+
+
+@needs.path_mark(LLAMAFACTORY, "needs ../shared/realdata")
+def test_prepare_through_dataset_info_writes_what_detection_writes(tmp_path: Path) -> None:
+    from ftprep.api import prepare
+
+    paths = [str(LLAMAFACTORY / name) for name in FILES]
+    info = str(LLAMAFACTORY / "dataset_info.json")
+    prepare(paths, out_dir=tmp_path / "plain", report=False)
+    prepare(paths, out_dir=tmp_path / "mapped", config=Config(trainer_config=info), report=False)
+    plain, mapped = _prepared(tmp_path / "plain"), _prepared(tmp_path / "mapped")
+    assert len(plain["train"]) > 200
+    assert mapped == plain
+
+
+@needs.path_mark(LLAMAFACTORY, "needs ../shared/realdata")
+def test_prepare_reads_renamed_columns_through_the_entry(tmp_path: Path) -> None:
+    """LLaMA-Factory's Alpaca demo with its columns renamed, as a user's own data often
+    is: only the dataset_info.json entry says which column is which. prepare writes what it
+    writes for the original file, rows the entry does not fit are rejected with L011 and
+    their reason, and without the entry nothing is trained on."""
+    from ftprep.api import prepare
+
+    rows = json.loads((LLAMAFACTORY / "alpaca_en_demo.json").read_text(encoding="utf-8"))[:60]
+    original = _write(tmp_path, "original.json", rows)
+    renamed = [
+        {"question": r["instruction"], "context": r["input"], "answer": r["output"]} for r in rows
+    ]
+    renamed[7] = {"question": rows[7]["instruction"], "reply": rows[7]["output"]}
+    data = _write(tmp_path, "qa.json", renamed)
+    entry = {"columns": {"prompt": "question", "query": "context", "response": "answer"}}
+    info = tmp_path / "dataset_info.json"
+    info.write_text(json.dumps({"qa": {"file_name": "qa.json", **entry}}), encoding="utf-8")
+
+    prepare([str(original)], out_dir=tmp_path / "original", report=False)
+    config = Config(trainer_config=str(info))
+    prepare([str(data)], out_dir=tmp_path / "mapped", config=config, report=False)
+    prepare([str(data)], out_dir=tmp_path / "detected", report=False)
+    expected, mapped = _prepared(tmp_path / "original"), _prepared(tmp_path / "mapped")
+    assert expected["rejected"] == []
+
+    def kept(prepared: dict[str, list[Any]]) -> list[str]:
+        return sorted(json.dumps(e) for e in prepared["train"] + prepared["holdout"])
+
+    left_out = [
+        e for e in expected["train"] + expected["holdout"]
+        if e["messages"][-1]["content"] == rows[7]["output"]
+    ]  # fmt: skip
+    assert len(left_out) == 1
+    assert kept(mapped) == sorted(set(kept(expected)) - {json.dumps(left_out[0])})
+    (rejected,) = mapped["rejected"]
+    assert rejected["source"]["line"] == _row_lines(data)[7]
+    assert [(r["code"], r["message"]) for r in rejected["reasons"]] == [
+        ("L011", "the row has no column 'answer' (the response column) (llamafactory entry 'qa')")
+    ]
+    assert _prepared(tmp_path / "detected")["train"] == []

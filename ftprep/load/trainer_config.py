@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from ftprep.config import Config, ConfigError
+from ftprep.dialects import DialectOptions
 from ftprep.findings import Location, Problem
-from ftprep.load.containers import RawRecord
+from ftprep.load import DialectDetector, Loaded, load_path, load_raw
+from ftprep.load.containers import RawRecord, read_records
 
 KIND = "trainer-mapping"
 
@@ -253,6 +255,8 @@ class TrainerConfig:
 
     source: str
     mappings: dict[str, TrainerMapping] = field(default_factory=dict)
+    sequence_len: int | None = None
+    """The training sequence length the configuration sets (Axolotl's ``sequence_len``)."""
 
     def for_path(self, path: str) -> TrainerMapping | None:
         """The mapping of data file ``path``: the entry naming it, else the one entry whose
@@ -326,6 +330,9 @@ def _read_axolotl(text: str, location: Path, result: TrainerConfig) -> None:
     datasets = document.get("datasets") if isinstance(document, dict) else None
     if not isinstance(datasets, list):
         raise ConfigError(f"{location}: no datasets: list")
+    window = document.get("sequence_len")
+    if isinstance(window, int) and not isinstance(window, bool) and window > 0:
+        result.sequence_len = window
     for dataset in datasets:
         if not isinstance(dataset, dict) or not isinstance(dataset.get("path"), str):
             continue
@@ -344,6 +351,16 @@ def load_trainer_config(config: Config) -> TrainerConfig | None:
     if config.trainer_config is None:
         return None
     return read_trainer_config(config.trainer_config)
+
+
+def with_trainer_window(config: Config) -> Config:
+    """``config`` with its ``max-tokens`` (the training window) taken from the trainer
+    configuration (Axolotl's ``sequence_len``) when it gives none itself. LLaMA-Factory's
+    ``cutoff_len`` is in its training arguments, not in ``dataset_info.json``."""
+    if config.max_tokens is not None or config.trainer_config is None:
+        return config
+    window = read_trainer_config(config.trainer_config).sequence_len
+    return config if window is None else config.with_overrides(max_tokens=window)
 
 
 def remapped(raws: Iterable[RawRecord], mapping: TrainerMapping) -> Iterator[RawRecord]:
@@ -366,3 +383,19 @@ def remapped(raws: Iterable[RawRecord], mapping: TrainerMapping) -> Iterator[Raw
             yield replace(raw, value=None, error=problem)
             continue
         yield replace(raw, value=value)
+
+
+def load_configured(
+    path: str, config: Config, trainer_config: TrainerConfig | None = None
+) -> Iterator[Loaded]:
+    """Every record of ``path`` loaded as the check reads it: through the mapping
+    ``trainer_config`` has for the file (:func:`remapped`), else by shape detection
+    (``config.dialect``)."""
+    options = DialectOptions.from_config(config)
+    mapping = trainer_config.for_path(path) if trainer_config else None
+    if mapping is None:
+        return load_path(
+            path, dialect=config.dialect, options=options, max_line_bytes=config.max_line_bytes
+        )
+    raws = remapped(read_records(path, max_line_bytes=config.max_line_bytes), mapping)
+    return load_raw(raws, DialectDetector(mapping.dialect, options))

@@ -13,16 +13,13 @@ notebook (:meth:`TrainedView._repr_html_`).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftprep.config import Config, ConfigError
-from ftprep.dialects import DialectOptions
-from ftprep.load import DialectDetector, Loaded, load_path, load_raw
-from ftprep.load.containers import read_records
 from ftprep.load.paths import InputError
-from ftprep.load.trainer_config import load_trainer_config, remapped
+from ftprep.load.trainer_config import load_configured, load_trainer_config
 from ftprep.model import Example
 from ftprep.targets import get_target
 from ftprep.tokens import make_tokenizer
@@ -147,15 +144,7 @@ def read_example(path: str, line: int, config: Config) -> Example:
     there is none or it does not load."""
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file")
-    trainer_config = load_trainer_config(config)
-    mapping = trainer_config.for_path(path) if trainer_config else None
-    items: Iterable[Loaded]
-    if mapping is not None:  # read as the trainer's configuration maps the file
-        raws = remapped(read_records(path, max_line_bytes=config.max_line_bytes), mapping)
-        items = load_raw(raws, DialectDetector(mapping.dialect, DialectOptions.from_config(config)))
-    else:
-        items = load_path(path, dialect=config.dialect, max_line_bytes=config.max_line_bytes)
-    for item in items:
+    for item in load_configured(path, config, load_trainer_config(config)):
         if item.raw.line == line:
             if item.example is None:
                 reasons = "; ".join(p.message for p in item.problems) or "it does not load"

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # Private-use characters that mark where assistant spans start and end in a rendering.
 _OPEN, _CLOSE = "\ue000", "\ue001"
+# Where each turn of the message loop starts, in templates whose turns are prefix-stable.
+_TURN = "\ue002"
 
 
 class MissingExtra(ImportError):
@@ -71,10 +73,12 @@ class _Budget:
     attribute and item lookup, on every piece of output, and (in the main thread) by an
     alarm, so a loop that does none of these is stopped too."""
 
-    __slots__ = ("deadline",)
+    __slots__ = ("_armed", "_held", "deadline")
 
     def __init__(self) -> None:
         self.deadline = float("inf")
+        self._armed = False
+        self._held = False
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -83,31 +87,52 @@ class _Budget:
                 "(nested loops?)"
             )
 
+    def _expire(self, _signum: int, _frame: object) -> None:
+        if self._armed:
+            self.deadline = 0.0
+            self.check()
+
+    @staticmethod
+    def _may_alarm() -> bool:
+        return threading.current_thread() is threading.main_thread() and (
+            signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else's alarm is set
+        )
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep the alarm's handler installed over the renderings of the block (installing
+        and restoring it around each costs a sixth of a short rendering)."""
+        if self._held or not self._may_alarm():
+            yield
+            return
+        previous = signal.signal(signal.SIGALRM, self._expire)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            signal.signal(signal.SIGALRM, previous)
+
     @contextmanager
     def running(self) -> Iterator[None]:
         """The block under the time limit."""
         self.deadline = time.monotonic() + RENDER_SECONDS
-        alarm = threading.current_thread() is threading.main_thread() and (
-            signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else's alarm is set
-        )
-        armed = [alarm]
-
-        def expire(_signum: int, _frame: object) -> None:
-            if armed[0]:
-                self.deadline = 0.0
-                self.check()
-
+        held = self._held and threading.current_thread() is threading.main_thread()
+        alarm = held or self._may_alarm()
         if alarm:
-            previous = signal.signal(signal.SIGALRM, expire)
+            if not held:
+                previous = signal.signal(signal.SIGALRM, self._expire)
+            self._armed = True
             signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS + 0.05)
         try:
             yield
         finally:
-            armed[0] = False
+            self._armed = False
             self.deadline = float("inf")
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                if not held:
+                    signal.signal(signal.SIGALRM, previous)
 
 
 def _load_config(folder: Path) -> dict[str, Any]:
@@ -173,6 +198,93 @@ def _compile_template(source: str) -> jinja2.Template:
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     template: jinja2.Template = env.from_string(source)
     return template
+
+
+#: Attributes of ``loop`` that depend only on the turns so far, not on those after.
+_LOOKBACK = frozenset(
+    {"index", "index0", "first", "previtem", "cycle", "changed", "depth", "depth0"}
+)
+#: Nodes a constant generation prompt is made of.
+_CONSTANT = ("Output", "TemplateData", "Const", "Name", "Add", "Concat")
+
+
+def _turn_marked(
+    template: jinja2.Template, source: str, specials: dict[str, str]
+) -> tuple[jinja2.Template, str] | None:
+    """For a template whose rendering of the first turns does not depend on the turns after
+    them, the same template writing :data:`_TURN` where each turn starts, and the generation
+    prompt it appends; ``None`` for any other template.
+
+    Such a template's inference prompt for the last answer is the training rendering up to
+    the last turn plus that constant prompt, so it need not be rendered. The template must
+    be: statements that do not read ``messages`` (``{% set x = messages %}`` aside), one loop
+    over the messages whose body reads neither ``messages`` nor ``loop``'s look-ahead
+    (``last``, ``length``, ``revindex``, ``nextitem``), then at most an
+    ``{% if add_generation_prompt %}`` writing constant text and special tokens.
+    """
+    from jinja2 import nodes
+
+    environment = template.environment
+    tree = environment.parse(source)
+    aliases = {"messages"}
+    unsafe = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport, nodes.Block)
+    if any(True for _ in tree.find_all(unsafe)):
+        return None
+
+    def reads(node: nodes.Node, names: set[str]) -> bool:
+        return any(name.name in names for name in node.find_all(nodes.Name))
+
+    body = tree.body
+    start = next((i for i, node in enumerate(body) if isinstance(node, nodes.For)), None)
+    if start is None:
+        return None
+    for node in body[:start]:
+        if (
+            isinstance(node, nodes.Assign)
+            and isinstance(node.target, nodes.Name)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name in aliases
+        ):
+            aliases.add(node.target.name)
+        elif reads(node, aliases | {"add_generation_prompt"}):
+            return None
+    loop = body[start]
+    assert isinstance(loop, nodes.For)
+    if not (
+        isinstance(loop.iter, nodes.Name)
+        and loop.iter.name in aliases
+        and loop.test is None
+        and not loop.else_
+        and not loop.recursive
+    ):
+        return None
+    turn = nodes.Template(loop.body)
+    if reads(turn, aliases | {"add_generation_prompt"}):
+        return None
+    looked = {id(n.node) for n in turn.find_all(nodes.Getattr) if n.attr in _LOOKBACK}
+    if any(n.name == "loop" and id(n) not in looked for n in turn.find_all(nodes.Name)):
+        return None
+    tail = body[start + 1 :]
+    prompt = ""
+    if tail:
+        last = tail[0]
+        if (
+            len(tail) > 1
+            or not isinstance(last, nodes.If)
+            or not isinstance(last.test, nodes.Name)
+            or last.test.name != "add_generation_prompt"
+            or last.elif_
+            or last.else_
+        ):
+            return None
+        constant = nodes.Template(last.body)
+        kinds = {type(n).__name__ for n in constant.find_all(nodes.Node)}
+        names = {n.name for n in constant.find_all(nodes.Name)}
+        if not kinds <= set(_CONSTANT) or not names <= set(specials):
+            return None
+        prompt = environment.from_string(constant).render(**specials)
+    loop.body.insert(0, nodes.Output([nodes.TemplateData(_TURN)]))
+    return environment.from_string(tree), prompt
 
 
 def message_dict(message: Message) -> dict[str, Any]:
@@ -275,6 +387,7 @@ class HFChatTokenizer:
                 "a self-hosted count needs the template the trainer will apply"
             )
         self._template = _compile_template(template)
+        self._globals = dict(self._template.globals)
         self._special = {
             key: _token_text(config.get(key))
             for key in ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -283,6 +396,7 @@ class HFChatTokenizer:
             template
         )
         self._has_generation_prompt = "add_generation_prompt" in template
+        self._turns = _turn_marked(self._template, template, self._special)
         specials = [
             t.content for t in self._tokenizer.get_added_tokens_decoder().values() if t.special
         ]
@@ -313,17 +427,33 @@ class HFChatTokenizer:
         Raises :class:`TemplateLimitError` when the rendering takes over
         :data:`RENDER_SECONDS` or writes over :data:`RENDER_CHARS` (plus 8 per character of
         the messages)."""
-        budget: _Budget = self._template.environment.budget  # type: ignore[attr-defined]
+        return self._render(self._template, messages, tools, add_generation_prompt)
+
+    def _render(
+        self,
+        template: jinja2.Template,
+        messages: Sequence[dict[str, Any]],
+        tools: Any,
+        add_generation_prompt: bool,
+    ) -> str:
+        budget: _Budget = template.environment.budget  # type: ignore[attr-defined]
         limit = RENDER_CHARS + 8 * sum(len(str(m.get("content") or "")) for m in messages)
         pieces: list[str] = []
         size = 0
+        variables = {
+            **self._globals,
+            **self._special,
+            "messages": list(messages),
+            "tools": tools,
+            "add_generation_prompt": add_generation_prompt,
+        }
+        # What Template.generate does, without copying the globals into a new dict twice
+        # per call (a fifth of a short rendering): the variables hold them already.
+        context = template.environment.context_class(
+            template.environment, variables, template.name, template.blocks
+        )
         with budget.running():
-            for piece in self._template.generate(
-                messages=list(messages),
-                tools=tools,
-                add_generation_prompt=add_generation_prompt,
-                **self._special,
-            ):
+            for piece in template.root_render_func(context):
                 size += len(piece)
                 if size > limit:
                     raise TemplateLimitError(
@@ -352,33 +482,35 @@ class HFChatTokenizer:
         results: list[ExampleTokens] = []
         texts: list[str] = []
         plans: list[tuple[ExampleTokens, int, int, bool]] = []
-        for example in examples:
-            result = ExampleTokens()
-            results.append(result)
-            try:
-                rendering = self.rendering(example)
-            except Exception as err:  # the template's own message is the finding
-                result.template_error = f"{type(err).__name__}: {err}"
-                continue
-            result.template = rendering.facts
-            first = len(texts)
-            if rendering.marked is not None:
-                texts.extend(rendering.runs())
-            else:
-                # The whole, then the answers' texts (their place in it is unknown).
-                texts.append(rendering.whole)
-                texts.extend(
-                    m.text()
-                    for m in example.conversation()
-                    if m.role == "assistant" and m.weight != 0
-                )
-            plans.append((result, first, len(texts), rendering.marked is not None))
-            by_role = result.by_role
-            for message in example.conversation():
-                role = message.role if isinstance(message.role, str) else ""
-                by_role[role] = by_role.get(role, 0)
+        budget: _Budget = self._template.environment.budget  # type: ignore[attr-defined]
+        with budget.holding():
+            for example in examples:
+                result = ExampleTokens()
+                results.append(result)
+                try:
+                    rendering = self.rendering(example)
+                except Exception as err:  # the template's own message is the finding
+                    result.template_error = f"{type(err).__name__}: {err}"
+                    continue
+                result.template = rendering.facts
+                first = len(texts)
+                if rendering.marked is not None:
+                    texts.extend(rendering.runs())
+                else:
+                    # The whole, then the answers' texts (their place in it is unknown).
+                    texts.append(rendering.whole)
+                    texts.extend(
+                        m.text()
+                        for m in example.conversation()
+                        if m.role == "assistant" and m.weight != 0
+                    )
+                plans.append((result, first, len(texts), rendering.marked is not None))
+                by_role = result.by_role
+                for message in example.conversation():
+                    role = message.role if isinstance(message.role, str) else ""
+                    by_role[role] = by_role.get(role, 0)
         if texts:
-            sizes = [len(ids) for ids in self._encode_batch(texts)]
+            sizes = self._sizes(texts)
             window = self.window
             for result, first, end, in_runs in plans:
                 if in_runs:
@@ -393,11 +525,13 @@ class HFChatTokenizer:
                     result.segments = runs
         return results
 
-    def _encode_batch(self, texts: list[str]) -> list[list[int]]:
-        # Only the ids are read: the fast variant (tokenizers >= 0.20) skips computing
-        # character offsets and takes about half the time.
+    def _sizes(self, texts: list[str]) -> list[int]:
+        """How many tokens each of ``texts`` encodes to."""
+        # Only the counts are read: the fast variant (tokenizers >= 0.20) skips computing
+        # character offsets and takes about half the time, and len() of an encoding does not
+        # copy its ids into a list.
         encode = getattr(self._tokenizer, "encode_batch_fast", self._tokenizer.encode_batch)
-        return [e.ids for e in encode(texts, add_special_tokens=False)]
+        return [len(e) for e in encode(texts, add_special_tokens=False)]
 
     def rendering(self, example: Example) -> Rendering:
         """Render ``example`` for training, with its trained spans marked, and check what
@@ -406,7 +540,7 @@ class HFChatTokenizer:
         tools = example.tools if isinstance(example.tools, list) else None
         marked: str | None
         if self.has_generation_blocks:
-            marked = self.render(messages, tools)
+            marked, last_turn = self._render_turns(messages, tools)
             whole = _strip_marks(marked)
         else:
             trained = list(messages)
@@ -415,12 +549,13 @@ class HFChatTokenizer:
                 if data["role"] == "assistant" and data["content"] and m.weight != 0:
                     answers.append(data["content"])
                     trained[i] = {**data, "content": f"{_OPEN}{data['content']}{_CLOSE}"}
-            marked = self.render(trained, tools)
+            marked, last_turn = self._render_turns(trained, tools)
             if _spans(marked) == answers and not any(a != a.strip() for a in answers):
                 # Every answer went through untouched and has no edge whitespace a filter
                 # could trim: the unmarked rendering is the marked one without its marks.
                 whole = _strip_marks(marked)
             else:
+                last_turn = None
                 whole = self.render(messages, tools)
                 if _strip_marks(marked) != whole:
                     marked = None  # the template rewrites content (trims it, say)
@@ -431,8 +566,22 @@ class HFChatTokenizer:
         facts.double_bos = self._double_bos(whole)
         last = messages[-1]["role"] if len(messages) > 1 else None
         if self._has_generation_prompt and last == "assistant":
-            facts.prompt_shift = self._prompt_shift(messages, tools, whole)
+            facts.prompt_shift = self._prompt_shift(messages, tools, whole, last_turn)
         return Rendering(whole, marked, facts)
+
+    def _render_turns(
+        self, messages: list[dict[str, Any]], tools: list[Any] | None
+    ) -> tuple[str, int | None]:
+        """The training rendering and, when the template's turns are prefix-stable
+        (:func:`_turn_marked`), where its last turn starts (in the text without span
+        marks)."""
+        if self._turns is None:
+            return self.render(messages, tools), None
+        text = self._render(self._turns[0], messages, tools, False)
+        if text.count(_TURN) != len(messages):  # the data holds the mark itself
+            return self.render(messages, tools), None
+        head = text[: text.rfind(_TURN)].replace(_TURN, "")
+        return text.replace(_TURN, ""), len(_strip_marks(head))
 
     def _check_rendered(
         self,
@@ -484,14 +633,24 @@ class HFChatTokenizer:
         return None
 
     def _prompt_shift(
-        self, messages: list[dict[str, Any]], tools: list[Any] | None, whole: str
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[Any] | None,
+        whole: str,
+        last_turn: int | None,
     ) -> str | None:
         """How the inference prompt for the last answer differs from the training
-        rendering up to that answer (``None`` when it is a prefix of it)."""
-        try:
-            prompt = _strip_marks(self.render(messages[:-1], tools, add_generation_prompt=True))
-        except Exception:  # a template may refuse a conversation ending with the user
-            return None
+        rendering up to that answer (``None`` when it is a prefix of it). With
+        ``last_turn``, where the last turn starts in ``whole`` for a prefix-stable template,
+        the prompt is ``whole`` up to there plus the template's constant generation prompt,
+        which is what rendering it gives."""
+        if last_turn is not None and self._turns is not None:
+            prompt = whole[:last_turn] + self._turns[1]
+        else:
+            try:
+                prompt = _strip_marks(self.render(messages[:-1], tools, add_generation_prompt=True))
+            except Exception:  # a template may refuse a conversation ending with the user
+                return None
         if whole.startswith(prompt):
             return None
         at = next(

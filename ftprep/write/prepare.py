@@ -43,8 +43,9 @@ from ftprep.dialects import Dialect, DialectOptions, get_dialect
 from ftprep.dialects.base import messages_to_dicts
 from ftprep.facts import FactTable
 from ftprep.findings import Finding, Location, Severity, display_path
-from ftprep.load import STDIN, Loaded, load_path
+from ftprep.load import STDIN, Loaded
 from ftprep.load.paths import is_regular_file
+from ftprep.load.trainer_config import load_configured, load_trainer_config
 from ftprep.log import stage
 from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
@@ -424,6 +425,7 @@ class _Pass2:
         self.reviewed = reviewed
         self.problems = ProblemRules(self.config)
         self._tokenizer: Tokenizer | None = None
+        self._trainer_config = load_trainer_config(self.config)
 
     def _dialect_for(self, example: Example) -> Dialect:
         """The target's writer for ``example`` (its DPO format for preference pairs)."""
@@ -457,12 +459,8 @@ class _Pass2:
         return outputs
 
     def _load(self, path: str) -> Iterator[Loaded]:
-        return load_path(
-            path,
-            dialect=self.config.dialect,
-            options=DialectOptions.from_config(self.config),
-            max_line_bytes=self.config.max_line_bytes,
-        )
+        # Through the trainer's mapping of the file, as the check read it.
+        return load_configured(path, self.config, self._trainer_config)
 
     def _route(self, item: Loaded, row: int) -> None:
         facts = self.check.facts
