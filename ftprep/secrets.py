@@ -17,6 +17,7 @@ test cards, the IBANs of the registry's examples) are not.
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 import math
@@ -142,7 +143,8 @@ TOKENS: tuple[Kind, ...] = (
         "OPENAI_KEY",
         ("sk-",),
         _token(
-            r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]{0,200}\d)[A-Za-z0-9_-]{32,200}"
+            r"sk-(?!ant-|or-v1-)(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]{0,200}\d)"
+            r"[A-Za-z0-9_-]{32,200}"
         ),
         _not_fake,
     ),
@@ -300,16 +302,174 @@ TOKENS: tuple[Kind, ...] = (
     ),
 )
 
+
+def _prefixed(name: str, label: str, prefixes: tuple[str, ...], body: str) -> Kind:
+    """A kind whose values are one of ``prefixes`` (its triggers) followed by ``body``."""
+    alternation = "|".join(re.escape(p) for p in prefixes)
+    return Kind(name, label, prefixes, _token(f"(?:{alternation}){body}"), _not_fake)
+
+
+#: Services whose tokens start with a prefix of their own, each in its provider's documented
+#: format: (name, placeholder label, prefixes, what follows the prefix).
+PREFIXED: tuple[Kind, ...] = tuple(_prefixed(*row) for row in (
+    ("OpenRouter API key", "OPENROUTER_KEY", ("sk-or-v1-",), r"[a-f0-9]{64}"),
+    ("Groq API key", "GROQ_KEY", ("gsk_",), r"[A-Za-z0-9]{52}"),
+    ("xAI API key", "XAI_KEY", ("xai-",), r"[A-Za-z0-9]{80}"),
+    ("Perplexity API key", "PERPLEXITY_KEY", ("pplx-",), r"[A-Za-z0-9]{48}"),
+    ("Replicate API token", "REPLICATE_TOKEN", ("r8_",), r"[A-Za-z0-9]{37}"),
+    ("Tavily API key", "TAVILY_KEY", ("tvly-",), r"(?:dev-|prod-)?[A-Za-z0-9]{32}"),
+    ("LangSmith API key", "LANGSMITH_KEY", ("lsv2_pt_", "lsv2_sk_"), r"[a-f0-9]{32}_[a-f0-9]{10}"),
+    ("Pinecone API key", "PINECONE_KEY", ("pcsk_",), r"[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,80}"),
+    ("Notion token", "NOTION_TOKEN", ("ntn_",), r"[A-Za-z0-9]{46}"),
+    ("Shopify token", "SHOPIFY_TOKEN",
+     ("shpat_", "shpca_", "shppa_", "shpss_"), r"[a-fA-F0-9]{32}"),
+    ("Square token", "SQUARE_TOKEN", ("sq0atp-", "sq0csp-"), r"[A-Za-z0-9_-]{22,43}"),
+    ("Brevo API key", "BREVO_KEY", ("xkeysib-", "xsmtpsib-"), r"[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+    ("DigitalOcean token", "DIGITALOCEAN_TOKEN",
+     ("dop_v1_", "doo_v1_", "dor_v1_"), r"[a-f0-9]{64}"),
+    ("Doppler token", "DOPPLER_TOKEN",
+     ("dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."), r"[A-Za-z0-9]{40,44}"),
+    ("HashiCorp Vault token", "VAULT_TOKEN", ("hvs.", "hvb."), r"[A-Za-z0-9_-]{24,400}"),
+    ("Pulumi access token", "PULUMI_TOKEN", ("pul-",), r"[a-f0-9]{40}"),
+    ("Grafana token", "GRAFANA_TOKEN", ("glc_",), r"[A-Za-z0-9+/]{32,400}={0,2}"),
+    ("Grafana token", "GRAFANA_TOKEN", ("glsa_",), r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"),
+    ("New Relic API key", "NEW_RELIC_KEY", ("NRAK-",), r"[A-Z0-9]{27}"),
+    ("Sentry token", "SENTRY_TOKEN", ("sntrys_",), r"eyJ[A-Za-z0-9+/=_]{60,400}"),
+    ("Sentry token", "SENTRY_TOKEN", ("sntryu_",), r"[a-f0-9]{64}"),
+    ("Linear API key", "LINEAR_KEY", ("lin_api_",), r"[A-Za-z0-9]{40}"),
+    ("Postman API key", "POSTMAN_KEY", ("PMAK-",), r"[a-f0-9]{24}-[a-f0-9]{34}"),
+    ("Atlassian API token", "ATLASSIAN_TOKEN", ("ATATT3",), r"[A-Za-z0-9_=-]{150,250}"),
+    ("Bitbucket app password", "BITBUCKET_TOKEN", ("ATBB",), r"[A-Za-z0-9_=.-]{32}"),
+    ("Heroku API key", "HEROKU_KEY", ("HRKU-AA",), r"[A-Za-z0-9_-]{58}"),
+    ("Docker Hub token", "DOCKER_TOKEN", ("dckr_pat_", "dckr_oat_"), r"[A-Za-z0-9_-]{27,32}"),
+    ("Supabase access token", "SUPABASE_TOKEN", ("sbp_",), r"[a-f0-9]{40}"),
+    ("Figma token", "FIGMA_TOKEN", ("figd_",), r"[A-Za-z0-9_-]{40,48}"),
+    ("age secret key", "AGE_SECRET_KEY",
+     ("AGE-SECRET-KEY-1",), r"[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
+    ("1Password service account token", "ONEPASSWORD_TOKEN",
+     ("ops_eyJ",), r"[A-Za-z0-9+/]{200,2000}={0,3}"),
+    ("Netlify token", "NETLIFY_TOKEN", ("nfp_",), r"[A-Za-z0-9]{36}"),
+    ("PlanetScale token", "PLANETSCALE_TOKEN",
+     ("pscale_tkn_", "pscale_pw_", "pscale_oauth_"), r"[A-Za-z0-9=._-]{32,64}"),
+    ("RubyGems API key", "RUBYGEMS_KEY", ("rubygems_",), r"[a-f0-9]{48}"),
+    ("Shippo API token", "SHIPPO_TOKEN", ("shippo_live_", "shippo_test_"), r"[a-f0-9]{40}"),
+    ("Dynatrace API token", "DYNATRACE_TOKEN", ("dt0c01.",), r"[A-Z0-9]{24}\.[A-Z0-9]{64}"),
+    ("EasyPost API key", "EASYPOST_KEY", ("EZAK", "EZTK"), r"[A-Za-z0-9]{54}"),
+    ("Prefect API key", "PREFECT_KEY", ("pnu_",), r"[A-Za-z0-9]{36}"),
+    ("ReadMe API key", "README_KEY", ("rdme_",), r"[a-z0-9]{70}"),
+    ("Duffel API token", "DUFFEL_TOKEN", ("duffel_test_", "duffel_live_"), r"[A-Za-z0-9_=-]{43}"),
+    ("Frame.io API token", "FRAMEIO_TOKEN", ("fio-u-",), r"[A-Za-z0-9_=-]{64}"),
+    ("Buildkite API token", "BUILDKITE_TOKEN", ("bkua_",), r"[a-f0-9]{40}"),
+    ("CircleCI personal token", "CIRCLECI_TOKEN", ("CCIPAT_",), r"[A-Za-z0-9]{22}_[a-f0-9]{40}"),
+    ("Contentful token", "CONTENTFUL_TOKEN", ("CFPAT-",), r"[A-Za-z0-9_-]{43}"),
+    ("HubSpot private app token", "HUBSPOT_TOKEN",
+     ("pat-na1-", "pat-eu1-"), r"[a-f0-9]{8}-(?:[a-f0-9]{4}-){3}[a-f0-9]{12}"),
+    ("Alibaba Cloud access key id", "ALIBABA_KEY", ("LTAI",), r"[A-Za-z0-9]{12,20}"),
+    ("Tencent Cloud secret id", "TENCENT_KEY", ("AKID",), r"[A-Za-z0-9]{32}"),
+    ("Mapbox secret token", "MAPBOX_TOKEN",
+     ("sk.eyJ",), r"[A-Za-z0-9_-]{50,400}\.[A-Za-z0-9_-]{20,100}"),
+))  # fmt: skip
+
+
+def _discord_bot_token(value: str, text: str, start: int, end: int) -> bool:
+    """The first part of a Discord bot token is the bot's user id (a snowflake, 17 to 20
+    digits) in base64url."""
+    first = value.split(".", 1)[0]
+    try:
+        user_id = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))
+    except ValueError:
+        return False
+    return user_id.isdigit() and 17 <= len(user_id) <= 20 and not looks_fake(value)
+
+
+_TWILIO_CONTEXT = re.compile(r"AC[0-9a-f]{32}|(?i:twilio)")
+#: How far around a value the words that say what it is may be.
+_NEAR = 400
+
+
+def _twilio_auth_token(value: str, text: str, start: int, end: int) -> bool:
+    """An auth token is 32 hex digits, like many hashes: it is Twilio's when an account SID
+    (``AC`` + 32 hex) or the word Twilio is near."""
+    near = text[max(0, start - _NEAR) : end + _NEAR]
+    return _TWILIO_CONTEXT.search(near) is not None and not looks_fake(value)
+
+
+#: Kinds whose values have no prefix of their own, found at a prefix inside them or by the
+#: words that come with them.
+ANCHORED: tuple[Kind, ...] = (
+    Kind(
+        "Twilio auth token",
+        "TWILIO_TOKEN",
+        ("auth_token", "AUTH_TOKEN", "authToken", "AuthToken", "auth token", "Auth Token"),
+        re.compile(
+            r"(?i:auth[_ ]?token)[\"']?\s{0,3}[:=,]\s{0,3}[\"']?([0-9a-f]{32})(?![A-Za-z0-9])"
+        ),
+        _twilio_auth_token,
+        group=1,
+    ),
+    Kind(
+        "Discord bot token",
+        "DISCORD_TOKEN",
+        ("discord", "Discord", "DISCORD"),
+        _token(r"[MNO][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}"),
+        _discord_bot_token,
+    ),
+    Kind(
+        "Telegram bot token",
+        "TELEGRAM_TOKEN",
+        (":AA",),
+        _token(r"\d{8,10}:AA[A-Za-z0-9_-]{33}"),
+        _not_fake,
+    ),
+    Kind(
+        "Microsoft Entra client secret",
+        "AZURE_CLIENT_SECRET",
+        ("Q~",),
+        re.compile(
+            r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"
+        ),
+        _not_fake,
+    ),
+    Kind(
+        "Terraform Cloud token",
+        "TERRAFORM_TOKEN",
+        (".atlasv1.",),
+        _token(r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}"),
+        _not_fake,
+    ),
+    Kind(
+        "Firebase Cloud Messaging server key",
+        "FCM_KEY",
+        (":APA91b",),
+        _token(r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134}"),
+        _not_fake,
+    ),
+    Kind(
+        "Microsoft Teams webhook",
+        "TEAMS_WEBHOOK",
+        ("webhook.office.com/webhookb2/",),
+        re.compile(
+            r"webhook\.office\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/"
+            r"[A-Za-z0-9]{32}/[a-f0-9-]{36}"
+        ),
+        _not_fake,
+    ),
+)
+#: Every kind :class:`~ftprep.rules.privacy.ApiKey` reports.
+API_KEYS = (*TOKENS, *PREFIXED, *ANCHORED)
+
 PRIVATE_KEY = Kind(
     "private key",
     "PRIVATE_KEY",
     ("-----BEGIN",),
     re.compile(
         # Possessive and bounded, so that no text makes it backtrack: up to three
-        # header lines (Proc-Type: ...), then two base64 runs.
+        # header lines (Proc-Type: ...), then two base64 runs. Lines may be broken by an
+        # escaped ``\n`` too, as in the JSON key files of Google service accounts.
         r"-----BEGIN (?:[A-Z0-9]{1,40} ){0,8}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:\s*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?(?:\s*+[A-Za-z0-9+/=]{40,}+){2}"
-        r"(?:\s*+[A-Za-z0-9+/=]++)*+(?:\s*+-----END [A-Z0-9 ]{1,80}-----)?"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=]{40,}+){2}"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=]++)*+(?:(?:\s|\\n)*+-----END [A-Z0-9 ]{1,80}-----)?"
     ),
 )
 
@@ -929,6 +1089,17 @@ _NINO = re.compile(
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
 )
 _NINO_CONTEXT = re.compile(r"(?i:national insurance|\bnino\b|\bni number|\bni no\b)")
+#: Lower-case words one of which comes before every national ID number reported.
+NATIONAL_ID_WORDS = (
+    "ssn",
+    "social security",
+    "social sec",
+    "ss#",
+    "national insurance",
+    "nino",
+    "ni number",
+    "ni no",
+)
 #: How far before a number its context may be.
 _CONTEXT_WINDOW = 120
 
@@ -953,7 +1124,14 @@ def find_national_ids(text: str) -> Iterator[tuple[int, int, str, str]]:
 EMAIL_LABEL, PHONE_LABEL, CARD_LABEL, IBAN_LABEL = "EMAIL", "PHONE", "CARD_NUMBER", "IBAN"
 SSN_LABEL, NINO_LABEL = "SSN", "NI_NUMBER"
 
-_PATTERN_KINDS = (*TOKENS, PRIVATE_KEY, JWT, DATABASE_URL, URL_PASSWORD, CONNECTION_STRING_PASSWORD)
+_PATTERN_KINDS = (
+    *API_KEYS,
+    PRIVATE_KEY,
+    JWT,
+    DATABASE_URL,
+    URL_PASSWORD,
+    CONNECTION_STRING_PASSWORD,
+)
 
 
 def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Found]:
@@ -978,10 +1156,12 @@ def find_all(text: str) -> list[tuple[int, int, str]]:
             spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
-    if _digit_count(text) >= _MIN_DIGITS:
+    digits = _digit_count(text)
+    if digits >= _MIN_DIGITS:
         spans += [(s, e, PHONE_LABEL) for s, e, _n in find_phones(text)]
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
+    if digits >= _MIN_ID_DIGITS:
         spans += [
             (s, e, SSN_LABEL if k.startswith("US") else NINO_LABEL)
             for s, e, _n, k in find_national_ids(text)
@@ -1020,8 +1200,10 @@ def _replace(text: str, with_: Callable[[str, str], str]) -> str:
 #: The triggers of the pattern kinds, lower-cased (a superset of what each kind's own trigger
 #: test, folded or not, lets through): most texts skip every kind at once.
 _PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
-#: The fewest digits a phone, card, IBAN or national id number holds.
+#: The fewest digits a phone, card or IBAN holds.
 _MIN_DIGITS = 8
+#: The fewest digits a national ID number holds (a UK NI number has six).
+_MIN_ID_DIGITS = 6
 _NOT_DIGITS = str.maketrans("", "", "0123456789")
 
 
@@ -1030,9 +1212,17 @@ def _digit_count(text: str) -> int:
 
 
 #: What every value :func:`find_all` finds needs besides :data:`_MIN_DIGITS` digits, in
-#: lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret.
+#: lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret, the
+#: words before a national ID number.
 _GATE = AhoCorasick(
-    sorted({"@", *(t.lower() for k in _PATTERN_KINDS for t in k.triggers), *SECRET_WORDS})
+    sorted(
+        {
+            "@",
+            *(t.lower() for k in _PATTERN_KINDS for t in k.triggers),
+            *SECRET_WORDS,
+            *NATIONAL_ID_WORDS,
+        }
+    )
 )
 
 

@@ -84,8 +84,24 @@ class ApiKey(_PatternRule):
     valid checksum, ``github_pat_``), GitLab (``glpat-``...), Hugging Face (``hf_``), Slack
     tokens and webhooks, Discord webhooks, Stripe (``sk_live_``...), Google API keys
     (``AIza``) and OAuth secrets (``GOCSPX-``), Databricks (``dapi``), npm (``npm_``), PyPI
-    (``pypi-``), Twilio (``SK``), SendGrid (``SG.``) and Azure storage keys and SAS
-    signatures.
+    (``pypi-``), Twilio (``SK`` API keys; auth tokens next to an account SID or the word
+    Twilio), SendGrid (``SG.``), Azure storage keys and SAS signatures and Entra client
+    secrets (``Q~``); Discord bot tokens (where the text says Discord, and the first part
+    decodes to a user id), Telegram bot tokens (``123456789:AA...``), Microsoft Teams
+    webhooks, Firebase server keys (``:APA91b``), Terraform Cloud (``.atlasv1.``); the AI
+    services OpenRouter (``sk-or-v1-``), Groq (``gsk_``), xAI (``xai-``), Perplexity
+    (``pplx-``), Replicate (``r8_``), Tavily (``tvly-``), LangSmith (``lsv2_``), Pinecone
+    (``pcsk_``); and Notion (``ntn_``), Shopify (``shpat_``...), Square (``sq0atp-``), Brevo
+    (``xkeysib-``), DigitalOcean (``dop_v1_``), Doppler (``dp.st.``), HashiCorp Vault
+    (``hvs.``), Pulumi (``pul-``), Grafana (``glc_``, ``glsa_``), New Relic (``NRAK-``),
+    Sentry (``sntrys_``, ``sntryu_``), Linear (``lin_api_``), Postman (``PMAK-``), Atlassian
+    (``ATATT3``), Bitbucket (``ATBB``), Heroku (``HRKU-``), Docker Hub (``dckr_pat_``),
+    Supabase (``sbp_``), Figma (``figd_``), age secret keys, 1Password service accounts
+    (``ops_``), Netlify (``nfp_``), PlanetScale (``pscale_``), RubyGems, Shippo, Dynatrace
+    (``dt0c01.``), EasyPost, Prefect (``pnu_``), ReadMe, Duffel, Frame.io, Buildkite
+    (``bkua_``), CircleCI (``CCIPAT_``), Contentful (``CFPAT-``), HubSpot (``pat-na1-``),
+    Alibaba Cloud (``LTAI``), Tencent Cloud (``AKID``) and Mapbox secret tokens
+    (``sk.eyJ``). Each in its provider's documented format.
 
     A fine-tuned model can reproduce its training data verbatim, so a key in the data is a
     key anyone querying the model may extract, and the file itself is now a secret.
@@ -102,7 +118,7 @@ class ApiKey(_PatternRule):
     severity = Severity.ERROR
     summary = "Turn contains an API key or access token"
     hint = "revoke the key, then replace it with a placeholder"
-    kinds = secrets.TOKENS
+    kinds = secrets.API_KEYS
     triggers = _triggers("api-key", kinds)
 
 
@@ -446,11 +462,10 @@ class NationalId(_Redactable):
     summary = "Turn contains a national ID number (SSN, NI number)"
     triggers = Triggers(
         "national-id-context",
-        folded=("ssn", "social security", "social sec", "ss#", "national insurance", "nino",
-                "ni number", "ni no"),
+        folded=secrets.NATIONAL_ID_WORDS,
         min_digits=6,
         tool_arguments=True,
-    )  # fmt: skip
+    )
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
