@@ -219,6 +219,12 @@ KINDS: dict[str, tuple[str, Generator]] = {
     "CircleCI token": ("CIRCLE_TOKEN=", lambda r: f"CCIPAT_{_s(r, 22)}_{_s(r, 40, HEX)}"),
     "HubSpot token": ("HUBSPOT_TOKEN=", lambda r: f"pat-na1-{_uuid(r)}"),
     "Alibaba Cloud key id": ("ALIBABA_CLOUD_ACCESS_KEY_ID=", lambda r: "LTAI" + _s(r, 20)),
+    "Amazon Bedrock key": ("AWS_BEARER_TOKEN_BEDROCK=", lambda r: "ABSK" + _s(r, 128, ALNUM + "+/")),
+    "Fly.io token": ("FLY_API_TOKEN=", lambda r: "fo1_" + _s(r, 43, BASE64URL)),
+    "Sourcegraph token": ("SRC_ACCESS_TOKEN=", lambda r: f"sgp_{_s(r, 16, HEX)}_{_s(r, 40, HEX)}"),
+    "Cloudflare origin CA key": ("CF_ORIGIN_CA_KEY=", lambda r: f"v1.0-{_s(r, 24, HEX)}-{_s(r, 146, HEX)}"),
+    "Artifactory key": ("X-JFrog-Art-Api: ", lambda r: "AKCp" + _s(r, 69)),
+    "OpenShift token": ("oc login --token=", lambda r: "sha256~" + _s(r, 43, BASE64URL)),
     "Google service account key": ('"private_key": "', lambda r: _pem(r, "PRIVATE KEY").replace("\n", "\\n") + '\\n"'),
 }  # fmt: skip
 

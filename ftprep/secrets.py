@@ -368,6 +368,18 @@ PREFIXED: tuple[Kind, ...] = tuple(_prefixed(*row) for row in (
     ("Tencent Cloud secret id", "TENCENT_KEY", ("AKID",), r"[A-Za-z0-9]{32}"),
     ("Mapbox secret token", "MAPBOX_TOKEN",
      ("sk.eyJ",), r"[A-Za-z0-9_-]{50,400}\.[A-Za-z0-9_-]{20,100}"),
+    ("Amazon Bedrock API key", "AWS_BEDROCK_KEY", ("ABSK",), r"[A-Za-z0-9+/]{109,269}={0,2}"),
+    ("Fly.io token", "FLYIO_TOKEN", ("fo1_",), r"[A-Za-z0-9_-]{43}"),
+    ("Fly.io token", "FLYIO_TOKEN", ("fm1a_", "fm1r_", "fm2_"), r"[A-Za-z0-9+/]{100,2000}={0,3}"),
+    ("Sourcegraph token", "SOURCEGRAPH_TOKEN",
+     ("sgp_",), r"(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}"),
+    ("Cloudflare origin CA key", "CLOUDFLARE_KEY", ("v1.0-",), r"[a-f0-9]{24}-[a-f0-9]{146}"),
+    ("JFrog Artifactory API key", "ARTIFACTORY_KEY", ("AKCp",), r"[A-Za-z0-9]{69}"),
+    ("OpenShift user token", "OPENSHIFT_TOKEN", ("sha256~",), r"[A-Za-z0-9_-]{43}"),
+    ("Infracost API key", "INFRACOST_KEY", ("ico-",), r"[A-Za-z0-9]{32}"),
+    ("Clojars token", "CLOJARS_TOKEN", ("CLOJARS_",), r"[a-z0-9]{60}"),
+    ("Flutterwave secret key", "FLUTTERWAVE_KEY",
+     ("FLWSECK_TEST-", "FLWSECK-"), r"[a-h0-9]{32}-X"),
 ))  # fmt: skip
 
 

@@ -100,8 +100,10 @@ class ApiKey(_PatternRule):
     (``ops_``), Netlify (``nfp_``), PlanetScale (``pscale_``), RubyGems, Shippo, Dynatrace
     (``dt0c01.``), EasyPost, Prefect (``pnu_``), ReadMe, Duffel, Frame.io, Buildkite
     (``bkua_``), CircleCI (``CCIPAT_``), Contentful (``CFPAT-``), HubSpot (``pat-na1-``),
-    Alibaba Cloud (``LTAI``), Tencent Cloud (``AKID``) and Mapbox secret tokens
-    (``sk.eyJ``). Each in its provider's documented format.
+    Alibaba Cloud (``LTAI``), Tencent Cloud (``AKID``), Mapbox secret tokens (``sk.eyJ``),
+    Amazon Bedrock (``ABSK``), Fly.io (``fo1_``, ``fm2_``), Sourcegraph (``sgp_``),
+    Cloudflare origin CA keys (``v1.0-``), JFrog (``AKCp``), OpenShift (``sha256~``),
+    Infracost (``ico-``), Clojars and Flutterwave. Each in its provider's documented format.
 
     A fine-tuned model can reproduce its training data verbatim, so a key in the data is a
     key anyone querying the model may extract, and the file itself is now a secret.
