@@ -1158,9 +1158,10 @@ def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Fou
             yield Found(kind, start, end, value)
 
 
-def find_all(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, label)`` of every secret and piece of personal data in ``text``,
-    without overlaps (the earliest, then the longest, wins), in order."""
+def find_all(text: str, labels: frozenset[str] | None = None) -> list[tuple[int, int, str]]:
+    """``(start, end, label)`` of every secret and piece of personal data in ``text`` (of
+    the kinds whose label is in ``labels``, when given), without overlaps (the earliest,
+    then the longest, wins), in order."""
     spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
     if _PATTERN_TRIGGERS.find_matches_as_indexes(lowered):
@@ -1178,6 +1179,8 @@ def find_all(text: str) -> list[tuple[int, int, str]]:
             (s, e, SSN_LABEL if k.startswith("US") else NINO_LABEL)
             for s, e, _n, k in find_national_ids(text)
         ]
+    if labels is not None:
+        spans = [span for span in spans if span[2] in labels]
     spans.sort(key=lambda s: (s[0], -s[1]))
     kept: list[tuple[int, int, str]] = []
     for span in spans:
@@ -1196,8 +1199,10 @@ def mask_secret(secret: str, keep: int = 4) -> str:
     return f"{secret[:keep]}…({len(secret)} chars)"
 
 
-def _replace(text: str, with_: Callable[[str, str], str]) -> str:
-    spans = find_all(text)
+def _replace(
+    text: str, with_: Callable[[str, str], str], labels: frozenset[str] | None = None
+) -> str:
+    spans = find_all(text, labels)
     if not spans:
         return text
     out: list[str] = []
@@ -1255,9 +1260,10 @@ def mask_text(text: str) -> str:
     return _replace(text, lambda value, _label: mask_secret(value))
 
 
-def redact_text(text: str) -> tuple[str, dict[str, int]]:
-    """``text`` with every secret and piece of personal data replaced by a typed placeholder
-    (``[EMAIL]``, ``[AWS_SECRET_KEY]``), and how many of each label were replaced."""
+def redact_text(text: str, labels: frozenset[str] | None = None) -> tuple[str, dict[str, int]]:
+    """``text`` with every secret and piece of personal data (of the kinds whose label is in
+    ``labels``, when given) replaced by a typed placeholder (``[EMAIL]``,
+    ``[AWS_SECRET_KEY]``), and how many of each label were replaced."""
     counts: dict[str, int] = {}
 
     def placeholder(_value: str, label: str) -> str:
@@ -1266,4 +1272,4 @@ def redact_text(text: str) -> tuple[str, dict[str, int]]:
 
     if not may_hold_secrets(text):
         return text, counts
-    return _replace(text, placeholder), counts
+    return _replace(text, placeholder, labels), counts

@@ -19,6 +19,7 @@ reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
@@ -41,6 +42,8 @@ class _Redactable(RecordRule):
     fixable = True
     unsafe_fix = True
     redactable = True
+    labels: ClassVar[frozenset[str]]
+    """The placeholders redaction writes for what the rule finds (``EMAIL``)."""
 
 
 class _PatternRule(_Redactable):
@@ -48,6 +51,11 @@ class _PatternRule(_Redactable):
 
     kinds: ClassVar[tuple[Kind, ...]]
     hint: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kinds" in cls.__dict__:
+            cls.labels = frozenset(kind.label for kind in cls.kinds)
 
     def describe(self, kind: Kind, value: str) -> str:
         """How a found value is shown: masked."""
@@ -193,6 +201,7 @@ class EmailAddress(_Redactable):
     """
 
     code = "P004"
+    labels = frozenset({secrets.EMAIL_LABEL})
     name = "email-address"
     severity = Severity.WARNING
     summary = "Turn contains an e-mail address"
@@ -247,6 +256,7 @@ class PhoneNumber(_Redactable):
     """
 
     code = "P005"
+    labels = frozenset({secrets.PHONE_LABEL})
     name = "phone-number"
     severity = Severity.INFO
     summary = "Turn contains a phone number"
@@ -311,6 +321,7 @@ class PaymentCardNumber(_Redactable):
     """
 
     code = "P006"
+    labels = frozenset({secrets.CARD_LABEL})
     name = "payment-card"
     severity = Severity.ERROR
     summary = "Turn contains a payment card number"
@@ -387,6 +398,7 @@ class SecretAssignment(_Redactable):
     """
 
     code = "P008"
+    labels = frozenset({secrets.SECRET_ASSIGNMENT.label})
     name = "secret-assignment"
     severity = Severity.WARNING
     summary = "Turn assigns a secret to a password or key name"
@@ -422,6 +434,7 @@ class BankAccount(_Redactable):
     """
 
     code = "P009"
+    labels = frozenset({secrets.IBAN_LABEL})
     name = "bank-account"
     severity = Severity.WARNING
     summary = "Turn contains a bank account number (IBAN)"
@@ -459,6 +472,7 @@ class NationalId(_Redactable):
     """
 
     code = "P010"
+    labels = frozenset({secrets.SSN_LABEL, secrets.NINO_LABEL})
     name = "national-id"
     severity = Severity.ERROR
     summary = "Turn contains a national ID number (SSN, NI number)"
@@ -496,3 +510,14 @@ RULES: tuple[type[RecordRule], ...] = (
     BankAccount,
     NationalId,
 )
+
+
+def redaction_labels(codes: Iterable[str]) -> dict[str, str]:
+    """The placeholder labels of the privacy rules with ``codes``, each with its rule's code."""
+    wanted = set(codes)
+    return {
+        label: rule.code for rule in _REDACTABLE if rule.code in wanted for label in rule.labels
+    }
+
+
+_REDACTABLE: tuple[type[_Redactable], ...] = tuple(r for r in RULES if issubclass(r, _Redactable))
