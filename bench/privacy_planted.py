@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ftprep.config import Config
-from ftprep.secrets import github_checksum, iban_valid, luhn_valid
+from ftprep.secrets import github_checksum, iban_valid, luhn_valid, verhoeff_valid
 from ftprep.validate.check import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +115,48 @@ def _nino(r: random.Random) -> str:
     second = r.choice("ABCEHJKLMPRSTWXY")
     digits = " ".join(f"{r.randrange(10, 99)}" for _ in range(3))
     return f"{first}{second} {digits} {r.choice('ABCD')}"
+
+
+def _sin(r: random.Random) -> str:
+    digits = _luhn(r, str(r.choice((1, 2, 3, 4, 5, 6, 7, 9))), 9)
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def _aadhaar(r: random.Random) -> str:
+    body = str(r.randrange(2, 10)) + "".join(r.choice(string.digits) for _ in range(10))
+    digits = next(body + c for c in string.digits if verhoeff_valid(body + c))
+    return f"{digits[:4]} {digits[4:8]} {digits[8:]}"
+
+
+def _dni(r: random.Random) -> str:
+    number = r.randrange(10**7, 10**8)
+    return f"{number:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[number % 23]}"
+
+
+def _nie(r: random.Random) -> str:
+    first, number = r.randrange(3), r.randrange(10**6, 10**7)
+    return (
+        f"{'XYZ'[first]}{number:07d}{'TRWAGMYFPDXBNJZSQVHLCKE'[int(f'{first}{number:07d}') % 23]}"
+    )
+
+
+def _nir(r: random.Random) -> str:
+    body = f"{r.randrange(1, 3)}{r.randrange(40, 99)}{r.randrange(1, 13):02d}{r.randrange(1, 96):02d}{r.randrange(1, 999):03d}{r.randrange(1, 999):03d}"
+    key = 97 - int(body) % 97
+    return f"{body[0]} {body[1:3]} {body[3:5]} {body[5:7]} {body[7:10]} {body[10:13]} {key:02d}"
+
+
+def _steuer_id(r: random.Random) -> str:
+    while True:
+        digits = r.sample("0123456789", 9)
+        if digits[0] == "0":
+            continue
+        digits.insert(r.randrange(1, 10), r.choice(digits))
+        product = 10
+        for char in digits:
+            product = ((int(char) + product) % 10 or 10) * 2 % 11
+        number = "".join(digits) + str((11 - product) % 10)
+        return f"{number[:2]} {number[2:5]} {number[5:8]} {number[8:]}"
 
 
 def _uuid(r: random.Random) -> str:
@@ -219,6 +261,12 @@ KINDS: dict[str, tuple[str, Generator]] = {
     "CircleCI token": ("CIRCLE_TOKEN=", lambda r: f"CCIPAT_{_s(r, 22)}_{_s(r, 40, HEX)}"),
     "HubSpot token": ("HUBSPOT_TOKEN=", lambda r: f"pat-na1-{_uuid(r)}"),
     "Alibaba Cloud key id": ("ALIBABA_CLOUD_ACCESS_KEY_ID=", lambda r: "LTAI" + _s(r, 20)),
+    "Canadian SIN": ("my social insurance number is ", _sin),
+    "Aadhaar number": ("Aadhaar: ", _aadhaar),
+    "Spanish DNI": ("DNI ", _dni),
+    "Spanish NIE": ("NIE: ", _nie),
+    "French NIR": ("numéro de sécurité sociale : ", _nir),
+    "German Steuer-ID": ("Steuer-ID: ", _steuer_id),
     "Amazon Bedrock key": ("AWS_BEARER_TOKEN_BEDROCK=", lambda r: "ABSK" + _s(r, 128, ALNUM + "+/")),
     "Fly.io token": ("FLY_API_TOKEN=", lambda r: "fo1_" + _s(r, 43, BASE64URL)),
     "Sourcegraph token": ("SRC_ACCESS_TOKEN=", lambda r: f"sgp_{_s(r, 16, HEX)}_{_s(r, 40, HEX)}"),
@@ -259,6 +307,12 @@ LOOK_ALIKES: dict[str, tuple[str, Generator]] = {
     "Discord-shaped string, no id": ("discord ", lambda r: f"M{_s(r, 23, BASE64URL)}.{_s(r, 6, BASE64URL)}.{_s(r, 27, BASE64URL)}"),
     "Telegram documentation token": ("bot token ", lambda r: "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"),
     "age public key": ("recipient ", lambda r: "age1" + _s(r, 58, "qpzry9x8gf2tvdw0s3jn54khce6mua7l")),
+    "SIN failing Luhn": ("SIN: ", lambda r: next(f"{n[:3]} {n[3:6]} {n[6:]}" for n in (str(r.randrange(10**8, 8 * 10**8)) for _ in range(99)) if not luhn_valid(n))),
+    "placeholder SIN": ("social insurance number ", lambda r: r.choice(["123 456 789", "111 111 118", "046 454 286"])),
+    "placeholder Aadhaar": ("Aadhaar number ", lambda r: r.choice(["2222 2222 2222", "9999 9999 9999", "2345 6789 0123"])),
+    "DNI with a wrong letter": ("DNI ", lambda r: (lambda d: d[:-1] + ("A" if d[-1] != "A" else "B"))(_dni(r))),
+    "Steuer-ID test number": ("Steuer-ID ", lambda r: r.choice(["86095742719", "47036892816", "65929970489"])),
+    "twelve digits without context": ("invoice ", lambda r: _aadhaar(r)),
     "placeholder Shopify token": ("X-Shopify-Access-Token: ", lambda r: "shpat_" + "x" * 32),
 }  # fmt: skip
 
@@ -270,8 +324,9 @@ def _answers() -> list[str]:
 
 def _plant(answer: str, phrase: str, value: str) -> str:
     middle = answer.find(". ", len(answer) // 3)
-    cut = middle + 2 if middle >= 0 else len(answer)
-    return f"{answer[:cut]}{phrase}{value} {answer[cut:]}"
+    if middle < 0:  # no sentence ends after the first third: after the answer, as a line
+        return f"{answer}\n{phrase}{value}"
+    return f"{answer[: middle + 2]}{phrase}{value} {answer[middle + 2 :]}"
 
 
 def _record(prompt: str, answer: str) -> dict[str, object]:

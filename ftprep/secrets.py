@@ -1093,48 +1093,215 @@ def find_ibans(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
-_SSN_CONTEXT = re.compile(r"(?i:\bssn\b|social security|\bss#|\bsocial sec)")
 #: SSNs printed in advertising and documentation (the Woolworth wallet card, ``123-45-6789``).
 _EXAMPLE_SSNS = frozenset({"078051120", "219099999", "123456789", "111111111"})
 _NINO = re.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
 )
-_NINO_CONTEXT = re.compile(r"(?i:national insurance|\bnino\b|\bni number|\bni no\b)")
-#: Lower-case words one of which comes before every national ID number reported.
-NATIONAL_ID_WORDS = (
-    "ssn",
-    "social security",
-    "social sec",
-    "ss#",
-    "national insurance",
-    "nino",
-    "ni number",
-    "ni no",
-)
 #: How far before a number its context may be.
 _CONTEXT_WINDOW = 120
 
 
-def find_national_ids(text: str) -> Iterator[tuple[int, int, str, str]]:
-    """``(start, end, number, kind)`` of US social security numbers and UK national
-    insurance numbers in ``text``, where the words before say that is what they are."""
-    for match in _SSN.finditer(text):
-        window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
-        digits = _digits(match.group(0))
-        if digits not in _EXAMPLE_SSNS and _SSN_CONTEXT.search(window):
-            yield match.start(), match.end(), match.group(0), "US social security number"
-    for match in _NINO.finditer(text):
-        window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
-        if _NINO_CONTEXT.search(window):
-            yield match.start(), match.end(), match.group(0), "UK national insurance number"
+def placeholder_digits(digits: str) -> bool:
+    """Digits a person types as an example: one or two digits repeated (``111 111 118``), or
+    a run up or down (``123456789``)."""
+    return (
+        len(set(digits)) <= 2
+        or digits in "01234567890123456789"
+        or digits in "98765432109876543210"
+    )
+
+
+def _sin_valid(number: str) -> bool:
+    """A Canadian social insurance number: nine digits with a valid Luhn checksum."""
+    digits = _digits(number)
+    return luhn_valid(digits) and not placeholder_digits(digits)
+
+
+_VERHOEFF_D = (
+    "0123456789", "1234067895", "2340178956", "3401289567", "4012395678",
+    "5987604321", "6598710432", "7659821043", "8765932104", "9876543210",
+)  # fmt: skip
+_VERHOEFF_P = (
+    "0123456789", "1576283094", "5803796142", "8916043527",
+    "9453126870", "4286573901", "2793806415", "7046913258",
+)  # fmt: skip
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """The Verhoeff checksum of a string of digits (its last digit) is valid."""
+    check = 0
+    for i, char in enumerate(reversed(digits)):
+        check = int(_VERHOEFF_D[check][int(_VERHOEFF_P[i % 8][int(char)])])
+    return check == 0
+
+
+def _aadhaar_valid(number: str) -> bool:
+    """An Indian Aadhaar number: twelve digits, the first 2-9, the last a Verhoeff check."""
+    digits = _digits(number)
+    return verhoeff_valid(digits) and not placeholder_digits(digits[:-1])
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _dni_valid(number: str) -> bool:
+    """A Spanish DNI (eight digits) or NIE (``X``/``Y``/``Z`` and seven digits) whose last
+    letter is the check letter of the number."""
+    compact = number.replace("-", "").replace(" ", "")
+    body = compact[:-1]
+    digits = str("XYZ".index(body[0])) + body[1:] if body[0] in "XYZ" else body
+    return _DNI_LETTERS[int(digits) % 23] == compact[-1] and not placeholder_digits(digits)
+
+
+def _nir_valid(number: str) -> bool:
+    """A French NIR (social security number): thirteen characters (Corsica's departments
+    are ``2A``/``2B``) and a key of 97 minus their remainder modulo 97."""
+    compact = number.replace(" ", "")
+    body, key = compact[:13], compact[13:]
+    numeric = body.replace("2A", "19", 1).replace("2B", "18", 1) if body[5] == "2" else body
+    if not numeric.isdigit() or placeholder_digits(numeric[5:]):
+        return False
+    return 97 - int(numeric) % 97 == int(key)
+
+
+def _steuer_id_valid(number: str) -> bool:
+    """A German tax ID (Steuer-ID): eleven digits, the first not 0; in the first ten one
+    digit occurs twice or three times and the others at most once; the last is the ISO 7064
+    MOD 11,10 check digit."""
+    digits = _digits(number)
+    counts = sorted((digits[:10].count(d) for d in set(digits[:10])), reverse=True)
+    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] != 1):
+        return False
+    product = 10
+    for char in digits[:10]:
+        total = (int(char) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10 == int(digits[10])
+
+
+@dataclass(frozen=True, slots=True)
+class NationalIdKind:
+    """One country's national ID number: reported where one of the context ``words``
+    (lower case, a cheap test) occurs and ``context`` matches in the words before it, and
+    ``valid`` accepts it (its checksum; never a placeholder), unless it is one of the
+    ``examples`` documentation prints (compact: without spaces or dashes)."""
+
+    name: str
+    label: str
+    words: tuple[str, ...]
+    context: re.Pattern[str]
+    regex: re.Pattern[str]
+    valid: Callable[[str], bool]
+    digits: int
+    """The fewest ASCII digits a number holds."""
+    examples: frozenset[str] = frozenset()
+
+
+NATIONAL_IDS: tuple[NationalIdKind, ...] = (
+    NationalIdKind(
+        "US social security number",
+        "SSN",
+        ("ssn", "social security", "social sec", "ss#"),
+        re.compile(r"(?i:\bssn\b|social security|\bss#|\bsocial sec)"),
+        _SSN,
+        lambda number: True,
+        9,
+        _EXAMPLE_SSNS,
+    ),
+    NationalIdKind(
+        "UK national insurance number",
+        "NI_NUMBER",
+        ("national insurance", "nino", "ni number", "ni no"),
+        re.compile(r"(?i:national insurance|\bnino\b|\bni number|\bni no\b)"),
+        _NINO,
+        lambda number: True,
+        6,
+    ),
+    NationalIdKind(
+        "Canadian social insurance number",
+        "SIN",
+        ("social insurance", "assurance sociale", "sin:", "sin #", "sin#", "sin number",
+         "sin no"),
+        re.compile(r"(?i:social insurance|assurance sociale)|\bSIN\b"),
+        re.compile(r"(?<![\d-])[1-79]\d\d([- ]?)\d{3}\1\d{3}(?![\d-])"),
+        _sin_valid,
+        9,
+        frozenset({"046454286"}),  # the specimen card of Service Canada
+    ),
+    NationalIdKind(
+        "Indian Aadhaar number",
+        "AADHAAR",
+        ("aadhaar", "aadhar", "uidai"),
+        re.compile(r"(?i:aadhaa?r|uidai)"),
+        re.compile(r"(?<![\d-])[2-9]\d{3}([- ]?)\d{4}\1\d{4}(?![\d-])"),
+        _aadhaar_valid,
+        12,
+    ),
+    NationalIdKind(
+        "Spanish DNI/NIE number",
+        "DNI",
+        ("dni", "nie", "nif", "documento nacional"),
+        re.compile(r"\b(?:DNI|NIE|NIF)\b|(?i:documento nacional)"),
+        re.compile(r"(?<![A-Za-z0-9])(?:\d{8}|[XYZ]\d{7})[- ]?[A-HJ-NP-TV-Z](?![A-Za-z0-9])"),
+        _dni_valid,
+        7,
+    ),
+    NationalIdKind(
+        "French social security number (NIR)",
+        "NIR",
+        ("sociale", "nir", "insee", "vitale"),
+        re.compile(r"(?i:s[ée]curit[ée] sociale|carte vitale|\binsee\b)|\bNIR\b"),
+        re.compile(
+            r"(?<![\dA-Za-z])[12] ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?\d{3}"
+            r" ?\d\d(?![\dA-Za-z])"
+        ),
+        _nir_valid,
+        13,
+        frozenset({"255081416802538"}),  # Wikipedia's and the administration's example
+    ),
+    NationalIdKind(
+        "German tax ID (Steuer-ID)",
+        "STEUER_ID",
+        ("steuer", "identifikationsnummer"),
+        re.compile(r"(?i:steuer-?id|steuer-?identifikationsnummer|identifikationsnummer)"),
+        re.compile(r"(?<![\d-])[1-9]\d(?: ?\d{3}){3}(?![\d-])"),
+        _steuer_id_valid,
+        11,
+        # The Federal Central Tax Office's test numbers, printed in tax software manuals.
+        frozenset({"86095742719", "47036892816", "65929970489", "57549285017", "25768131411"}),
+    ),
+)  # fmt: skip
+#: Lower-case words one of which comes before every national ID number reported.
+NATIONAL_ID_WORDS = tuple(word for kind in NATIONAL_IDS for word in kind.words)
+#: The label of each national ID kind, by name.
+NATIONAL_ID_LABELS = {kind.name: kind.label for kind in NATIONAL_IDS}
+
+
+def find_national_ids(text: str, lowered: str | None = None) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, number, kind)`` of the national ID numbers in ``text`` (US SSN, UK NI
+    number, Canadian SIN, Aadhaar, Spanish DNI/NIE, French NIR, German Steuer-ID) where the
+    words before say that is what they are and their checksum, where they have one, holds."""
+    low = text.lower() if lowered is None else lowered
+    for kind in NATIONAL_IDS:
+        if not any(word in low for word in kind.words):
+            continue
+        for match in kind.regex.finditer(text):
+            window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
+            number = match.group(0)
+            if (
+                kind.context.search(window)
+                and kind.valid(number)
+                and number.replace(" ", "").replace("-", "") not in kind.examples
+            ):
+                yield match.start(), match.end(), number, kind.name
 
 
 # --- one pass for masking and redaction -------------------------------------------------
 
 #: The label each personal-data kind is redacted with.
 EMAIL_LABEL, PHONE_LABEL, CARD_LABEL, IBAN_LABEL = "EMAIL", "PHONE", "CARD_NUMBER", "IBAN"
-SSN_LABEL, NINO_LABEL = "SSN", "NI_NUMBER"
 
 _PATTERN_KINDS = (
     *API_KEYS,
@@ -1175,10 +1342,7 @@ def find_all(text: str, labels: frozenset[str] | None = None) -> list[tuple[int,
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
     if digits >= _MIN_ID_DIGITS:
-        spans += [
-            (s, e, SSN_LABEL if k.startswith("US") else NINO_LABEL)
-            for s, e, _n, k in find_national_ids(text)
-        ]
+        spans += [(s, e, NATIONAL_ID_LABELS[k]) for s, e, _n, k in find_national_ids(text, lowered)]
     if labels is not None:
         spans = [span for span in spans if span[2] in labels]
     spans.sort(key=lambda s: (s[0], -s[1]))
@@ -1220,7 +1384,7 @@ _PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t 
 #: The fewest digits a phone, card or IBAN holds.
 _MIN_DIGITS = 8
 #: The fewest digits a national ID number holds (a UK NI number has six).
-_MIN_ID_DIGITS = 6
+_MIN_ID_DIGITS = min(kind.digits for kind in NATIONAL_IDS)
 _NOT_DIGITS = str.maketrans("", "", "0123456789")
 
 
@@ -1230,14 +1394,14 @@ def _digit_count(text: str) -> int:
 
 #: What every value :func:`find_all` finds needs besides :data:`_MIN_DIGITS` digits, in
 #: lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret, the
-#: words before a national ID number.
+#: words before a national ID number of fewer digits.
 _GATE = AhoCorasick(
     sorted(
         {
             "@",
             *(t.lower() for k in _PATTERN_KINDS for t in k.triggers),
             *SECRET_WORDS,
-            *NATIONAL_ID_WORDS,
+            *(w for kind in NATIONAL_IDS if kind.digits < _MIN_DIGITS for w in kind.words),
         }
     )
 )

@@ -461,21 +461,27 @@ class BankAccount(_Redactable):
 class NationalId(_Redactable):
     """A turn contains a national identity number where the words before it say so: a US
     social security number after ``SSN`` or ``social security``, a UK national insurance
-    number after ``national insurance`` or ``NI number``.
+    number after ``national insurance`` or ``NI number``, a Canadian social insurance
+    number (``SIN``, Luhn checksum), an Indian Aadhaar number (Verhoeff checksum), a Spanish
+    DNI or NIE (``DNI``, ``NIE``, ``NIF``; check letter), a French NIR (``sécurité
+    sociale``, ``NIR``; mod-97 key) or a German tax ID (``Steuer-ID``; ISO 7064 check digit
+    and its digit pattern).
 
     These numbers unlock credit, tax and benefits in their owner's name. Without context a
-    nine-digit number is as likely an order id, so context is required; numbers that are
-    never issued (``000``, ``666``, ``9xx`` areas) and the famous advertising ones
-    (``078-05-1120``, ``123-45-6789``) are not reported.
+    nine-digit number is as likely an order id, so context is required, and so is the
+    checksum where the format has one; numbers that are never issued (``000``, ``666``,
+    ``9xx`` SSN areas), placeholders (one digit repeated, ``123456789``) and the famous
+    documentation ones (``078-05-1120``, the SIN specimen ``046 454 286``, the tax office's
+    test IDs) are not reported.
 
     Fix: remove the number or replace it with a placeholder.
     """
 
     code = "P010"
-    labels = frozenset({secrets.SSN_LABEL, secrets.NINO_LABEL})
+    labels = frozenset(secrets.NATIONAL_ID_LABELS.values())
     name = "national-id"
     severity = Severity.ERROR
-    summary = "Turn contains a national ID number (SSN, NI number)"
+    summary = "Turn contains a national ID number (SSN, NI number, SIN, Aadhaar...)"
     triggers = Triggers(
         "national-id-context",
         folded=secrets.NATIONAL_ID_WORDS,
