@@ -1242,7 +1242,7 @@ NATIONAL_IDS: tuple[NationalIdKind, ...] = (
     NationalIdKind(
         "Spanish DNI/NIE number",
         "DNI",
-        ("dni", "nie", "nif", "documento nacional"),
+        ("dni", "nie:", "nie ", "nif:", "nif ", "documento nacional"),
         re.compile(r"\b(?:DNI|NIE|NIF)\b|(?i:documento nacional)"),
         re.compile(r"(?<![A-Za-z0-9])(?:\d{8}|[XYZ]\d{7})[- ]?[A-HJ-NP-TV-Z](?![A-Za-z0-9])"),
         _dni_valid,
@@ -1285,7 +1285,7 @@ def find_national_ids(text: str, lowered: str | None = None) -> Iterator[tuple[i
     words before say that is what they are and their checksum, where they have one, holds."""
     low = text.lower() if lowered is None else lowered
     for kind in NATIONAL_IDS:
-        if not any(word in low for word in kind.words):
+        if not any(word in low for word in kind.words) or not kind.context.search(text):
             continue
         for match in kind.regex.finditer(text):
             window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
