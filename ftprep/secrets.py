@@ -1325,15 +1325,36 @@ def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Fou
             yield Found(kind, start, end, value)
 
 
+class KindIndex:
+    """Which of ``kinds`` a text may hold, found with one scan for all their triggers (in
+    the lower-cased text: a superset of what each kind's own trigger test lets through)
+    instead of one substring search per trigger."""
+
+    def __init__(self, kinds: Iterable[Kind]) -> None:
+        self.kinds = tuple(kinds)
+        triggers = sorted({t.lower() for k in self.kinds for t in k.triggers})
+        self._scan = AhoCorasick(triggers)
+        self._owners = [
+            [i for i, k in enumerate(self.kinds) if trigger in {t.lower() for t in k.triggers}]
+            for trigger in triggers
+        ]
+
+    def present(self, lowered: str) -> list[Kind]:
+        """The kinds, in order, one of whose triggers occurs in ``lowered``."""
+        hit: set[int] = set()
+        for index, _start, _end in self._scan.find_matches_as_indexes(lowered, overlapping=True):
+            hit.update(self._owners[index])
+        return [self.kinds[i] for i in sorted(hit)]
+
+
 def find_all(text: str, labels: frozenset[str] | None = None) -> list[tuple[int, int, str]]:
     """``(start, end, label)`` of every secret and piece of personal data in ``text`` (of
     the kinds whose label is in ``labels``, when given), without overlaps (the earliest,
     then the longest, wins), in order."""
     spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
-    if _PATTERN_TRIGGERS.find_matches_as_indexes(lowered):
-        for kind in _PATTERN_KINDS:
-            spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
+    for kind in _PATTERN_INDEX.present(lowered):
+        spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
     digits = _digit_count(text)
@@ -1378,9 +1399,7 @@ def _replace(
     return "".join(out)
 
 
-#: The triggers of the pattern kinds, lower-cased (a superset of what each kind's own trigger
-#: test, folded or not, lets through): most texts skip every kind at once.
-_PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
+_PATTERN_INDEX = KindIndex(_PATTERN_KINDS)
 #: The fewest digits a phone, card or IBAN holds.
 _MIN_DIGITS = 8
 #: The fewest digits a national ID number holds (a UK NI number has six).

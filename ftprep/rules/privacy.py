@@ -52,10 +52,13 @@ class _PatternRule(_Redactable):
     kinds: ClassVar[tuple[Kind, ...]]
     hint: ClassVar[str]
 
+    index: ClassVar[secrets.KindIndex]
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if "kinds" in cls.__dict__:
             cls.labels = frozenset(kind.label for kind in cls.kinds)
+            cls.index = secrets.KindIndex(cls.kinds)
 
     def describe(self, kind: Kind, value: str) -> str:
         """How a found value is shown: masked."""
@@ -64,10 +67,8 @@ class _PatternRule(_Redactable):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         for item in ctx.view_of(example).scanned_texts:
-            lowered = None
-            for kind in self.kinds:
-                if kind.folded and lowered is None:
-                    lowered = item.text.lower()
+            lowered = item.text.lower()
+            for kind in self.index.present(lowered):
                 for found in secrets.find_kind(kind, item.text, lowered):
                     findings.append(
                         self.finding(
