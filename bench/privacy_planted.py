@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ftprep.config import Config
-from ftprep.secrets import github_checksum, iban_valid, luhn_valid
+from ftprep.secrets import github_checksum, iban_valid, luhn_valid, verhoeff_valid
 from ftprep.validate.check import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +117,65 @@ def _nino(r: random.Random) -> str:
     return f"{first}{second} {digits} {r.choice('ABCD')}"
 
 
+def _sin(r: random.Random) -> str:
+    digits = _luhn(r, str(r.choice((1, 2, 3, 4, 5, 6, 7, 9))), 9)
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def _aadhaar(r: random.Random) -> str:
+    body = str(r.randrange(2, 10)) + "".join(r.choice(string.digits) for _ in range(10))
+    digits = next(body + c for c in string.digits if verhoeff_valid(body + c))
+    return f"{digits[:4]} {digits[4:8]} {digits[8:]}"
+
+
+def _dni(r: random.Random) -> str:
+    number = r.randrange(10**7, 10**8)
+    return f"{number:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[number % 23]}"
+
+
+def _nie(r: random.Random) -> str:
+    first, number = r.randrange(3), r.randrange(10**6, 10**7)
+    return (
+        f"{'XYZ'[first]}{number:07d}{'TRWAGMYFPDXBNJZSQVHLCKE'[int(f'{first}{number:07d}') % 23]}"
+    )
+
+
+def _nir(r: random.Random) -> str:
+    body = f"{r.randrange(1, 3)}{r.randrange(40, 99)}{r.randrange(1, 13):02d}{r.randrange(1, 96):02d}{r.randrange(1, 999):03d}{r.randrange(1, 999):03d}"
+    key = 97 - int(body) % 97
+    return f"{body[0]} {body[1:3]} {body[3:5]} {body[5:7]} {body[7:10]} {body[10:13]} {key:02d}"
+
+
+def _steuer_id(r: random.Random) -> str:
+    while True:
+        digits = r.sample("0123456789", 9)
+        if digits[0] == "0":
+            continue
+        digits.insert(r.randrange(1, 10), r.choice(digits))
+        product = 10
+        for char in digits:
+            product = ((int(char) + product) % 10 or 10) * 2 % 11
+        number = "".join(digits) + str((11 - product) % 10)
+        return f"{number[:2]} {number[2:5]} {number[5:8]} {number[8:]}"
+
+
+def _uuid(r: random.Random) -> str:
+    return f"{_s(r, 8, HEX)}-{_s(r, 4, HEX)}-4{_s(r, 3, HEX)}-a{_s(r, 3, HEX)}-{_s(r, 12, HEX)}"
+
+
+def _discord(r: random.Random) -> str:
+    user_id = str(r.randrange(10**17, 10**19)).encode()
+    first = base64.urlsafe_b64encode(user_id).decode().rstrip("=")
+    return f"{first}.{_s(r, 6, ALNUM + '_-')}.{_s(r, r.choice((27, 38)), ALNUM + '_-')}"
+
+
+def _twilio(r: random.Random) -> str:
+    return f"account_sid = 'AC{_s(r, 32, HEX)}'\nauth_token = '{_s(r, 32, HEX)}'"
+
+
+BASE64URL = ALNUM + "_-"
+
+
 #: kind -> (how the value is introduced, generator).
 KINDS: dict[str, tuple[str, Generator]] = {
     "OpenAI project key": ("export OPENAI_API_KEY=", lambda r: "sk-proj-" + _s(r, 48, ALNUM + "_-")),
@@ -161,12 +220,66 @@ KINDS: dict[str, tuple[str, Generator]] = {
     "IBAN (FR)": ("pay to ", lambda r: _iban(r, "FR", 23)),
     "US SSN": ("my SSN is ", _ssn),
     "UK NI number": ("National Insurance number: ", _nino),
+    "Twilio auth token": ("from twilio.rest import Client\n", _twilio),
+    "Discord bot token": ("DISCORD_TOKEN=", _discord),
+    "Telegram bot token": ("TELEGRAM_BOT_TOKEN=", lambda r: f"{r.randrange(10**8, 10**10)}:AA{_s(r, 33, BASE64URL)}"),
+    "Microsoft Entra client secret": ("AZURE_CLIENT_SECRET=", lambda r: f"{_s(r, 3)}{r.randrange(10)}Q~{_s(r, 34, ALNUM + '_~.-')}"),
+    "Terraform Cloud token": ("TFE_TOKEN=", lambda r: f"{_s(r, 14)}.atlasv1.{_s(r, 67)}"),
+    "Firebase server key": ("serverKey: ", lambda r: f"AAAA{_s(r, 7, BASE64URL)}:APA91b{_s(r, 134, BASE64URL)}"),
+    "Teams webhook": ("webhook: ", lambda r: f"https://acme.webhook.office.com/webhookb2/{_uuid(r)}@{_uuid(r)}/IncomingWebhook/{_s(r, 32, HEX)}/{_uuid(r)}"),
+    "OpenRouter key": ("OPENROUTER_API_KEY=", lambda r: "sk-or-v1-" + _s(r, 64, HEX)),
+    "Groq key": ("GROQ_API_KEY=", lambda r: "gsk_" + _s(r, 52)),
+    "xAI key": ("XAI_API_KEY=", lambda r: "xai-" + _s(r, 80)),
+    "Perplexity key": ("PPLX_API_KEY=", lambda r: "pplx-" + _s(r, 48)),
+    "Replicate token": ("REPLICATE_API_TOKEN=", lambda r: "r8_" + _s(r, 37)),
+    "Tavily key": ("TAVILY_API_KEY=", lambda r: "tvly-dev-" + _s(r, 32)),
+    "LangSmith key": ("LANGSMITH_API_KEY=", lambda r: f"lsv2_pt_{_s(r, 32, HEX)}_{_s(r, 10, HEX)}"),
+    "Pinecone key": ("PINECONE_API_KEY=", lambda r: f"pcsk_{_s(r, 5)}_{_s(r, 63)}"),
+    "Notion token": ("NOTION_TOKEN=", lambda r: f"ntn_{r.randrange(10**10, 10**11)}{_s(r, 35)}"),
+    "Shopify token": ("X-Shopify-Access-Token: ", lambda r: "shpat_" + _s(r, 32, HEX)),
+    "Square token": ("SQUARE_ACCESS_TOKEN=", lambda r: "sq0atp-" + _s(r, 22, BASE64URL)),
+    "Brevo key": ("api-key: ", lambda r: f"xkeysib-{_s(r, 64, HEX)}-{_s(r, 16)}"),
+    "DigitalOcean token": ("DIGITALOCEAN_TOKEN=", lambda r: "dop_v1_" + _s(r, 64, HEX)),
+    "Doppler token": ("DOPPLER_TOKEN=", lambda r: "dp.st." + _s(r, 43)),
+    "Vault token": ("VAULT_TOKEN=", lambda r: "hvs." + _s(r, 91, BASE64URL)),
+    "Pulumi token": ("PULUMI_ACCESS_TOKEN=", lambda r: "pul-" + _s(r, 40, HEX)),
+    "Grafana service account token": ("GRAFANA_TOKEN=", lambda r: f"glsa_{_s(r, 32)}_{_s(r, 8, HEX)}"),
+    "New Relic key": ("NEW_RELIC_API_KEY=", lambda r: "NRAK-" + _s(r, 27, UPPER_DIGITS)),
+    "Sentry user token": ("SENTRY_AUTH_TOKEN=", lambda r: "sntryu_" + _s(r, 64, HEX)),
+    "Linear key": ("LINEAR_API_KEY=", lambda r: "lin_api_" + _s(r, 40)),
+    "Postman key": ("POSTMAN_API_KEY=", lambda r: f"PMAK-{_s(r, 24, HEX)}-{_s(r, 34, HEX)}"),
+    "Atlassian token": ("JIRA_API_TOKEN=", lambda r: f"ATATT3xFfGF0{_s(r, 171, BASE64URL)}={_s(r, 8, HEX).upper()}"),
+    "Heroku key": ("HEROKU_API_KEY=", lambda r: "HRKU-AA" + _s(r, 58, BASE64URL)),
+    "Docker Hub token": ("docker login -u acme -p ", lambda r: "dckr_pat_" + _s(r, 27, BASE64URL)),
+    "Supabase token": ("SUPABASE_ACCESS_TOKEN=", lambda r: "sbp_" + _s(r, 40, HEX)),
+    "age secret key": ("key: ", lambda r: "AGE-SECRET-KEY-1" + _s(r, 58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L")),
+    "Netlify token": ("NETLIFY_AUTH_TOKEN=", lambda r: "nfp_" + _s(r, 36)),
+    "PlanetScale password": ("password: ", lambda r: "pscale_pw_" + _s(r, 43, BASE64URL)),
+    "RubyGems key": ("GEM_HOST_API_KEY=", lambda r: "rubygems_" + _s(r, 48, HEX)),
+    "Dynatrace token": ("DT_API_TOKEN=", lambda r: f"dt0c01.{_s(r, 24, UPPER_DIGITS)}.{_s(r, 64, UPPER_DIGITS)}"),
+    "Buildkite token": ("BUILDKITE_API_TOKEN=", lambda r: "bkua_" + _s(r, 40, HEX)),
+    "CircleCI token": ("CIRCLE_TOKEN=", lambda r: f"CCIPAT_{_s(r, 22)}_{_s(r, 40, HEX)}"),
+    "HubSpot token": ("HUBSPOT_TOKEN=", lambda r: f"pat-na1-{_uuid(r)}"),
+    "Alibaba Cloud key id": ("ALIBABA_CLOUD_ACCESS_KEY_ID=", lambda r: "LTAI" + _s(r, 20)),
+    "Canadian SIN": ("my social insurance number is ", _sin),
+    "Aadhaar number": ("Aadhaar: ", _aadhaar),
+    "Spanish DNI": ("DNI ", _dni),
+    "Spanish NIE": ("NIE: ", _nie),
+    "French NIR": ("numéro de sécurité sociale : ", _nir),
+    "German Steuer-ID": ("Steuer-ID: ", _steuer_id),
+    "Amazon Bedrock key": ("AWS_BEARER_TOKEN_BEDROCK=", lambda r: "ABSK" + _s(r, 128, ALNUM + "+/")),
+    "Fly.io token": ("FLY_API_TOKEN=", lambda r: "fo1_" + _s(r, 43, BASE64URL)),
+    "Sourcegraph token": ("SRC_ACCESS_TOKEN=", lambda r: f"sgp_{_s(r, 16, HEX)}_{_s(r, 40, HEX)}"),
+    "Cloudflare origin CA key": ("CF_ORIGIN_CA_KEY=", lambda r: f"v1.0-{_s(r, 24, HEX)}-{_s(r, 146, HEX)}"),
+    "Artifactory key": ("X-JFrog-Art-Api: ", lambda r: "AKCp" + _s(r, 69)),
+    "OpenShift token": ("oc login --token=", lambda r: "sha256~" + _s(r, 43, BASE64URL)),
+    "Google service account key": ('"private_key": "', lambda r: _pem(r, "PRIVATE KEY").replace("\n", "\\n") + '\\n"'),
 }  # fmt: skip
 
 #: Values that must not be reported: documentation placeholders and look-alikes.
 LOOK_ALIKES: dict[str, tuple[str, Generator]] = {
     "git SHA": ("commit ", lambda r: _s(r, 40, HEX)),
-    "UUID": ("id ", lambda r: f"{_s(r, 8, HEX)}-{_s(r, 4, HEX)}-4{_s(r, 3, HEX)}-a{_s(r, 3, HEX)}-{_s(r, 12, HEX)}"),
+    "UUID": ("id ", _uuid),
     "ISBN": ("ISBN ", lambda r: f"978-{r.randrange(1, 9)}-{r.randrange(100, 999)}-{r.randrange(10000, 99999)}-{r.randrange(10)}"),
     "Luhn-failing number": ("card number ", lambda r: next(n for n in (_s(r, 16, string.digits) for _ in range(99)) if not luhn_valid(n) and n[0] == "4")),
     "version string": ("requires ", lambda r: f"v{r.randrange(1, 20)}.{r.randrange(40)}.{r.randrange(40)}"),
@@ -189,6 +302,18 @@ LOOK_ALIKES: dict[str, tuple[str, Generator]] = {
     "SSH remote": ("git clone ", lambda r: "git@github.com:acme/app.git"),
     "hex colour and size": ("color ", lambda r: f"#{_s(r, 6, HEX)} 1920x1080"),
     "base64 blob": ("data ", lambda r: base64.b64encode(r.randbytes(30)).decode()),
+    "Twilio account SID alone": ("account_sid = ", lambda r: f"'AC{_s(r, 32, HEX)}'"),
+    "MD5 checksum": ("md5 ", lambda r: _s(r, 32, HEX)),
+    "Discord-shaped string, no id": ("discord ", lambda r: f"M{_s(r, 23, BASE64URL)}.{_s(r, 6, BASE64URL)}.{_s(r, 27, BASE64URL)}"),
+    "Telegram documentation token": ("bot token ", lambda r: "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"),
+    "age public key": ("recipient ", lambda r: "age1" + _s(r, 58, "qpzry9x8gf2tvdw0s3jn54khce6mua7l")),
+    "SIN failing Luhn": ("SIN: ", lambda r: next(f"{n[:3]} {n[3:6]} {n[6:]}" for n in (str(r.randrange(10**8, 8 * 10**8)) for _ in range(99)) if not luhn_valid(n))),
+    "placeholder SIN": ("social insurance number ", lambda r: r.choice(["123 456 789", "111 111 118", "046 454 286"])),
+    "placeholder Aadhaar": ("Aadhaar number ", lambda r: r.choice(["2222 2222 2222", "9999 9999 9999", "2345 6789 0123"])),
+    "DNI with a wrong letter": ("DNI ", lambda r: (lambda d: d[:-1] + ("A" if d[-1] != "A" else "B"))(_dni(r))),
+    "Steuer-ID test number": ("Steuer-ID ", lambda r: r.choice(["86095742719", "47036892816", "65929970489"])),
+    "twelve digits without context": ("invoice ", lambda r: _aadhaar(r)),
+    "placeholder Shopify token": ("X-Shopify-Access-Token: ", lambda r: "shpat_" + "x" * 32),
 }  # fmt: skip
 
 
@@ -199,8 +324,9 @@ def _answers() -> list[str]:
 
 def _plant(answer: str, phrase: str, value: str) -> str:
     middle = answer.find(". ", len(answer) // 3)
-    cut = middle + 2 if middle >= 0 else len(answer)
-    return f"{answer[:cut]}{phrase}{value} {answer[cut:]}"
+    if middle < 0:  # no sentence ends after the first third: after the answer, as a line
+        return f"{answer}\n{phrase}{value}"
+    return f"{answer[: middle + 2]}{phrase}{value} {answer[middle + 2 :]}"
 
 
 def _record(prompt: str, answer: str) -> dict[str, object]:

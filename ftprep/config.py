@@ -185,9 +185,32 @@ class PrepareConfig(_Section):
     """Which findings leave a record out (:class:`RejectPolicy`)."""
     fixes: list[str] = Field(default_factory=lambda: list(FIXES))
     """Safe fixes applied to message text: ``whitespace`` (trim stray whitespace), ``nfc``."""
-    redact: bool = False
+    redact: bool | list[str] = False
     """Replace secrets and personal data with typed placeholders (``[EMAIL]``) in the outputs
-    instead of rejecting the records the privacy rules report (``--redact``)."""
+    instead of rejecting the records the privacy rules report: ``true`` (``--redact``) for
+    every privacy rule, or the code prefixes of those to redact. The others stay with the
+    reject policy, which rejects (``[prepare.reject] select``, errors by default) or keeps
+    the record with the finding counted (``ignore``)::
+
+        [tool.ftprep.prepare]
+        redact = ["P004", "P005"]   # e-mail addresses, phone numbers: [EMAIL], [PHONE]
+
+        [tool.ftprep.prepare.reject]
+        select = ["P009"]           # IBANs reject their record (a warning otherwise)
+        ignore = ["P003"]           # JWTs are kept as they are, counted
+    """
+
+    @field_validator("redact")
+    @classmethod
+    def _redact_upper(cls, redact: bool | list[str]) -> bool | list[str]:
+        return redact if isinstance(redact, bool) else [c.strip().upper() for c in redact]
+
+    def redacts(self, code: str) -> bool:
+        """Whether the values a finding of ``code`` reports are redacted (by
+        :attr:`redact`; only the privacy rules' findings are redactable)."""
+        if isinstance(self.redact, bool):
+            return self.redact
+        return any(prefix == "ALL" or code.startswith(prefix) for prefix in self.redact)
 
     @field_validator("fixes")
     @classmethod

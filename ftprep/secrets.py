@@ -17,6 +17,7 @@ test cards, the IBANs of the registry's examples) are not.
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 import math
@@ -142,7 +143,8 @@ TOKENS: tuple[Kind, ...] = (
         "OPENAI_KEY",
         ("sk-",),
         _token(
-            r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]{0,200}\d)[A-Za-z0-9_-]{32,200}"
+            r"sk-(?!ant-|or-v1-)(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]{0,200}\d)"
+            r"[A-Za-z0-9_-]{32,200}"
         ),
         _not_fake,
     ),
@@ -300,16 +302,186 @@ TOKENS: tuple[Kind, ...] = (
     ),
 )
 
+
+def _prefixed(name: str, label: str, prefixes: tuple[str, ...], body: str) -> Kind:
+    """A kind whose values are one of ``prefixes`` (its triggers) followed by ``body``."""
+    alternation = "|".join(re.escape(p) for p in prefixes)
+    return Kind(name, label, prefixes, _token(f"(?:{alternation}){body}"), _not_fake)
+
+
+#: Services whose tokens start with a prefix of their own, each in its provider's documented
+#: format: (name, placeholder label, prefixes, what follows the prefix).
+PREFIXED: tuple[Kind, ...] = tuple(_prefixed(*row) for row in (
+    ("OpenRouter API key", "OPENROUTER_KEY", ("sk-or-v1-",), r"[a-f0-9]{64}"),
+    ("Groq API key", "GROQ_KEY", ("gsk_",), r"[A-Za-z0-9]{52}"),
+    ("xAI API key", "XAI_KEY", ("xai-",), r"[A-Za-z0-9]{80}"),
+    ("Perplexity API key", "PERPLEXITY_KEY", ("pplx-",), r"[A-Za-z0-9]{48}"),
+    ("Replicate API token", "REPLICATE_TOKEN", ("r8_",), r"[A-Za-z0-9]{37}"),
+    ("Tavily API key", "TAVILY_KEY", ("tvly-",), r"(?:dev-|prod-)?[A-Za-z0-9]{32}"),
+    ("LangSmith API key", "LANGSMITH_KEY", ("lsv2_pt_", "lsv2_sk_"), r"[a-f0-9]{32}_[a-f0-9]{10}"),
+    ("Pinecone API key", "PINECONE_KEY", ("pcsk_",), r"[A-Za-z0-9]{4,8}_[A-Za-z0-9]{40,80}"),
+    ("Notion token", "NOTION_TOKEN", ("ntn_",), r"[A-Za-z0-9]{46}"),
+    ("Shopify token", "SHOPIFY_TOKEN",
+     ("shpat_", "shpca_", "shppa_", "shpss_"), r"[a-fA-F0-9]{32}"),
+    ("Square token", "SQUARE_TOKEN", ("sq0atp-", "sq0csp-"), r"[A-Za-z0-9_-]{22,43}"),
+    ("Brevo API key", "BREVO_KEY", ("xkeysib-", "xsmtpsib-"), r"[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+    ("DigitalOcean token", "DIGITALOCEAN_TOKEN",
+     ("dop_v1_", "doo_v1_", "dor_v1_"), r"[a-f0-9]{64}"),
+    ("Doppler token", "DOPPLER_TOKEN",
+     ("dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."), r"[A-Za-z0-9]{40,44}"),
+    ("HashiCorp Vault token", "VAULT_TOKEN", ("hvs.", "hvb."), r"[A-Za-z0-9_-]{24,400}"),
+    ("Pulumi access token", "PULUMI_TOKEN", ("pul-",), r"[a-f0-9]{40}"),
+    ("Grafana token", "GRAFANA_TOKEN", ("glc_",), r"[A-Za-z0-9+/]{32,400}={0,2}"),
+    ("Grafana token", "GRAFANA_TOKEN", ("glsa_",), r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"),
+    ("New Relic API key", "NEW_RELIC_KEY", ("NRAK-",), r"[A-Z0-9]{27}"),
+    ("Sentry token", "SENTRY_TOKEN", ("sntrys_",), r"eyJ[A-Za-z0-9+/=_]{60,400}"),
+    ("Sentry token", "SENTRY_TOKEN", ("sntryu_",), r"[a-f0-9]{64}"),
+    ("Linear API key", "LINEAR_KEY", ("lin_api_",), r"[A-Za-z0-9]{40}"),
+    ("Postman API key", "POSTMAN_KEY", ("PMAK-",), r"[a-f0-9]{24}-[a-f0-9]{34}"),
+    ("Atlassian API token", "ATLASSIAN_TOKEN", ("ATATT3",), r"[A-Za-z0-9_=-]{150,250}"),
+    ("Bitbucket app password", "BITBUCKET_TOKEN", ("ATBB",), r"[A-Za-z0-9_=.-]{32}"),
+    ("Heroku API key", "HEROKU_KEY", ("HRKU-AA",), r"[A-Za-z0-9_-]{58}"),
+    ("Docker Hub token", "DOCKER_TOKEN", ("dckr_pat_", "dckr_oat_"), r"[A-Za-z0-9_-]{27,32}"),
+    ("Supabase access token", "SUPABASE_TOKEN", ("sbp_",), r"[a-f0-9]{40}"),
+    ("Figma token", "FIGMA_TOKEN", ("figd_",), r"[A-Za-z0-9_-]{40,48}"),
+    ("age secret key", "AGE_SECRET_KEY",
+     ("AGE-SECRET-KEY-1",), r"[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
+    ("1Password service account token", "ONEPASSWORD_TOKEN",
+     ("ops_eyJ",), r"[A-Za-z0-9+/]{200,2000}={0,3}"),
+    ("Netlify token", "NETLIFY_TOKEN", ("nfp_",), r"[A-Za-z0-9]{36}"),
+    ("PlanetScale token", "PLANETSCALE_TOKEN",
+     ("pscale_tkn_", "pscale_pw_", "pscale_oauth_"), r"[A-Za-z0-9=._-]{32,64}"),
+    ("RubyGems API key", "RUBYGEMS_KEY", ("rubygems_",), r"[a-f0-9]{48}"),
+    ("Shippo API token", "SHIPPO_TOKEN", ("shippo_live_", "shippo_test_"), r"[a-f0-9]{40}"),
+    ("Dynatrace API token", "DYNATRACE_TOKEN", ("dt0c01.",), r"[A-Z0-9]{24}\.[A-Z0-9]{64}"),
+    ("EasyPost API key", "EASYPOST_KEY", ("EZAK", "EZTK"), r"[A-Za-z0-9]{54}"),
+    ("Prefect API key", "PREFECT_KEY", ("pnu_",), r"[A-Za-z0-9]{36}"),
+    ("ReadMe API key", "README_KEY", ("rdme_",), r"[a-z0-9]{70}"),
+    ("Duffel API token", "DUFFEL_TOKEN", ("duffel_test_", "duffel_live_"), r"[A-Za-z0-9_=-]{43}"),
+    ("Frame.io API token", "FRAMEIO_TOKEN", ("fio-u-",), r"[A-Za-z0-9_=-]{64}"),
+    ("Buildkite API token", "BUILDKITE_TOKEN", ("bkua_",), r"[a-f0-9]{40}"),
+    ("CircleCI personal token", "CIRCLECI_TOKEN", ("CCIPAT_",), r"[A-Za-z0-9]{22}_[a-f0-9]{40}"),
+    ("Contentful token", "CONTENTFUL_TOKEN", ("CFPAT-",), r"[A-Za-z0-9_-]{43}"),
+    ("HubSpot private app token", "HUBSPOT_TOKEN",
+     ("pat-na1-", "pat-eu1-"), r"[a-f0-9]{8}-(?:[a-f0-9]{4}-){3}[a-f0-9]{12}"),
+    ("Alibaba Cloud access key id", "ALIBABA_KEY", ("LTAI",), r"[A-Za-z0-9]{12,20}"),
+    ("Tencent Cloud secret id", "TENCENT_KEY", ("AKID",), r"[A-Za-z0-9]{32}"),
+    ("Mapbox secret token", "MAPBOX_TOKEN",
+     ("sk.eyJ",), r"[A-Za-z0-9_-]{50,400}\.[A-Za-z0-9_-]{20,100}"),
+    ("Amazon Bedrock API key", "AWS_BEDROCK_KEY", ("ABSK",), r"[A-Za-z0-9+/]{109,269}={0,2}"),
+    ("Fly.io token", "FLYIO_TOKEN", ("fo1_",), r"[A-Za-z0-9_-]{43}"),
+    ("Fly.io token", "FLYIO_TOKEN", ("fm1a_", "fm1r_", "fm2_"), r"[A-Za-z0-9+/]{100,2000}={0,3}"),
+    ("Sourcegraph token", "SOURCEGRAPH_TOKEN",
+     ("sgp_",), r"(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}"),
+    ("Cloudflare origin CA key", "CLOUDFLARE_KEY", ("v1.0-",), r"[a-f0-9]{24}-[a-f0-9]{146}"),
+    ("JFrog Artifactory API key", "ARTIFACTORY_KEY", ("AKCp",), r"[A-Za-z0-9]{69}"),
+    ("OpenShift user token", "OPENSHIFT_TOKEN", ("sha256~",), r"[A-Za-z0-9_-]{43}"),
+    ("Infracost API key", "INFRACOST_KEY", ("ico-",), r"[A-Za-z0-9]{32}"),
+    ("Clojars token", "CLOJARS_TOKEN", ("CLOJARS_",), r"[a-z0-9]{60}"),
+    ("Flutterwave secret key", "FLUTTERWAVE_KEY",
+     ("FLWSECK_TEST-", "FLWSECK-"), r"[a-h0-9]{32}-X"),
+))  # fmt: skip
+
+
+def _discord_bot_token(value: str, text: str, start: int, end: int) -> bool:
+    """The first part of a Discord bot token is the bot's user id (a snowflake, 17 to 20
+    digits) in base64url."""
+    first = value.split(".", 1)[0]
+    try:
+        user_id = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))
+    except ValueError:
+        return False
+    return user_id.isdigit() and 17 <= len(user_id) <= 20 and not looks_fake(value)
+
+
+_TWILIO_CONTEXT = re.compile(r"AC[0-9a-f]{32}|(?i:twilio)")
+#: How far around a value the words that say what it is may be.
+_NEAR = 400
+
+
+def _twilio_auth_token(value: str, text: str, start: int, end: int) -> bool:
+    """An auth token is 32 hex digits, like many hashes: it is Twilio's when an account SID
+    (``AC`` + 32 hex) or the word Twilio is near."""
+    near = text[max(0, start - _NEAR) : end + _NEAR]
+    return _TWILIO_CONTEXT.search(near) is not None and not looks_fake(value)
+
+
+#: Kinds whose values have no prefix of their own, found at a prefix inside them or by the
+#: words that come with them.
+ANCHORED: tuple[Kind, ...] = (
+    Kind(
+        "Twilio auth token",
+        "TWILIO_TOKEN",
+        ("auth_token", "AUTH_TOKEN", "authToken", "AuthToken", "auth token", "Auth Token"),
+        re.compile(
+            r"(?i:auth[_ ]?token)[\"']?\s{0,3}[:=,]\s{0,3}[\"']?([0-9a-f]{32})(?![A-Za-z0-9])"
+        ),
+        _twilio_auth_token,
+        group=1,
+    ),
+    Kind(
+        "Discord bot token",
+        "DISCORD_TOKEN",
+        ("discord", "Discord", "DISCORD"),
+        _token(r"[MNO][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}"),
+        _discord_bot_token,
+    ),
+    Kind(
+        "Telegram bot token",
+        "TELEGRAM_TOKEN",
+        (":AA",),
+        _token(r"\d{8,10}:AA[A-Za-z0-9_-]{33}"),
+        _not_fake,
+    ),
+    Kind(
+        "Microsoft Entra client secret",
+        "AZURE_CLIENT_SECRET",
+        ("Q~",),
+        re.compile(
+            r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"
+        ),
+        _not_fake,
+    ),
+    Kind(
+        "Terraform Cloud token",
+        "TERRAFORM_TOKEN",
+        (".atlasv1.",),
+        _token(r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}"),
+        _not_fake,
+    ),
+    Kind(
+        "Firebase Cloud Messaging server key",
+        "FCM_KEY",
+        (":APA91b",),
+        _token(r"AAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{134}"),
+        _not_fake,
+    ),
+    Kind(
+        "Microsoft Teams webhook",
+        "TEAMS_WEBHOOK",
+        ("webhook.office.com/webhookb2/",),
+        re.compile(
+            r"webhook\.office\.com/webhookb2/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/"
+            r"[A-Za-z0-9]{32}/[a-f0-9-]{36}"
+        ),
+        _not_fake,
+    ),
+)
+#: Every kind :class:`~ftprep.rules.privacy.ApiKey` reports.
+API_KEYS = (*TOKENS, *PREFIXED, *ANCHORED)
+
 PRIVATE_KEY = Kind(
     "private key",
     "PRIVATE_KEY",
     ("-----BEGIN",),
     re.compile(
         # Possessive and bounded, so that no text makes it backtrack: up to three
-        # header lines (Proc-Type: ...), then two base64 runs.
+        # header lines (Proc-Type: ...), then two base64 runs. Lines may be broken by an
+        # escaped ``\n`` too, as in the JSON key files of Google service accounts.
         r"-----BEGIN (?:[A-Z0-9]{1,40} ){0,8}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:\s*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?(?:\s*+[A-Za-z0-9+/=]{40,}+){2}"
-        r"(?:\s*+[A-Za-z0-9+/=]++)*+(?:\s*+-----END [A-Z0-9 ]{1,80}-----)?"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=:-][^\n]{0,256}+){0,3}?"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=]{40,}+){2}"
+        r"(?:(?:\s|\\n)*+[A-Za-z0-9+/=]++)*+(?:(?:\s|\\n)*+-----END [A-Z0-9 ]{1,80}-----)?"
     ),
 )
 
@@ -924,39 +1096,224 @@ def find_ibans(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
-_SSN_CONTEXT = re.compile(r"(?i:\bssn\b|social security|\bss#|\bsocial sec)")
 #: SSNs printed in advertising and documentation (the Woolworth wallet card, ``123-45-6789``).
 _EXAMPLE_SSNS = frozenset({"078051120", "219099999", "123456789", "111111111"})
 _NINO = re.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])"
 )
-_NINO_CONTEXT = re.compile(r"(?i:national insurance|\bnino\b|\bni number|\bni no\b)")
 #: How far before a number its context may be.
 _CONTEXT_WINDOW = 120
 
 
-def find_national_ids(text: str) -> Iterator[tuple[int, int, str, str]]:
-    """``(start, end, number, kind)`` of US social security numbers and UK national
-    insurance numbers in ``text``, where the words before say that is what they are."""
-    for match in _SSN.finditer(text):
-        window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
-        digits = _digits(match.group(0))
-        if digits not in _EXAMPLE_SSNS and _SSN_CONTEXT.search(window):
-            yield match.start(), match.end(), match.group(0), "US social security number"
-    for match in _NINO.finditer(text):
-        window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
-        if _NINO_CONTEXT.search(window):
-            yield match.start(), match.end(), match.group(0), "UK national insurance number"
+def placeholder_digits(digits: str) -> bool:
+    """Digits a person types as an example: one or two digits repeated (``111 111 118``), or
+    a run up or down (``123456789``)."""
+    return (
+        len(set(digits)) <= 2
+        or digits in "01234567890123456789"
+        or digits in "98765432109876543210"
+    )
+
+
+def _sin_valid(number: str) -> bool:
+    """A Canadian social insurance number: nine digits with a valid Luhn checksum."""
+    digits = _digits(number)
+    return luhn_valid(digits) and not placeholder_digits(digits)
+
+
+_VERHOEFF_D = (
+    "0123456789", "1234067895", "2340178956", "3401289567", "4012395678",
+    "5987604321", "6598710432", "7659821043", "8765932104", "9876543210",
+)  # fmt: skip
+_VERHOEFF_P = (
+    "0123456789", "1576283094", "5803796142", "8916043527",
+    "9453126870", "4286573901", "2793806415", "7046913258",
+)  # fmt: skip
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """The Verhoeff checksum of a string of digits (its last digit) is valid."""
+    check = 0
+    for i, char in enumerate(reversed(digits)):
+        check = int(_VERHOEFF_D[check][int(_VERHOEFF_P[i % 8][int(char)])])
+    return check == 0
+
+
+def _aadhaar_valid(number: str) -> bool:
+    """An Indian Aadhaar number: twelve digits, the first 2-9, the last a Verhoeff check."""
+    digits = _digits(number)
+    return verhoeff_valid(digits) and not placeholder_digits(digits[:-1])
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _dni_valid(number: str) -> bool:
+    """A Spanish DNI (eight digits) or NIE (``X``/``Y``/``Z`` and seven digits) whose last
+    letter is the check letter of the number."""
+    compact = number.replace("-", "").replace(" ", "")
+    body = compact[:-1]
+    digits = str("XYZ".index(body[0])) + body[1:] if body[0] in "XYZ" else body
+    return _DNI_LETTERS[int(digits) % 23] == compact[-1] and not placeholder_digits(digits)
+
+
+def _nir_valid(number: str) -> bool:
+    """A French NIR (social security number): thirteen characters (Corsica's departments
+    are ``2A``/``2B``) and a key of 97 minus their remainder modulo 97."""
+    compact = number.replace(" ", "")
+    body, key = compact[:13], compact[13:]
+    numeric = body.replace("2A", "19", 1).replace("2B", "18", 1) if body[5] == "2" else body
+    if not numeric.isdigit() or placeholder_digits(numeric[5:]):
+        return False
+    return 97 - int(numeric) % 97 == int(key)
+
+
+def _steuer_id_valid(number: str) -> bool:
+    """A German tax ID (Steuer-ID): eleven digits, the first not 0; in the first ten one
+    digit occurs twice or three times and the others at most once; the last is the ISO 7064
+    MOD 11,10 check digit."""
+    digits = _digits(number)
+    counts = sorted((digits[:10].count(d) for d in set(digits[:10])), reverse=True)
+    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] != 1):
+        return False
+    product = 10
+    for char in digits[:10]:
+        total = (int(char) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10 == int(digits[10])
+
+
+@dataclass(frozen=True, slots=True)
+class NationalIdKind:
+    """One country's national ID number: reported where one of the context ``words``
+    (lower case, a cheap test) occurs and ``context`` matches in the words before it, and
+    ``valid`` accepts it (its checksum; never a placeholder), unless it is one of the
+    ``examples`` documentation prints (compact: without spaces or dashes)."""
+
+    name: str
+    label: str
+    words: tuple[str, ...]
+    context: re.Pattern[str]
+    regex: re.Pattern[str]
+    valid: Callable[[str], bool]
+    digits: int
+    """The fewest ASCII digits a number holds."""
+    examples: frozenset[str] = frozenset()
+
+
+NATIONAL_IDS: tuple[NationalIdKind, ...] = (
+    NationalIdKind(
+        "US social security number",
+        "SSN",
+        ("ssn", "social security", "social sec", "ss#"),
+        re.compile(r"(?i:\bssn\b|social security|\bss#|\bsocial sec)"),
+        _SSN,
+        lambda number: True,
+        9,
+        _EXAMPLE_SSNS,
+    ),
+    NationalIdKind(
+        "UK national insurance number",
+        "NI_NUMBER",
+        ("national insurance", "nino", "ni number", "ni no"),
+        re.compile(r"(?i:national insurance|\bnino\b|\bni number|\bni no\b)"),
+        _NINO,
+        lambda number: True,
+        6,
+    ),
+    NationalIdKind(
+        "Canadian social insurance number",
+        "SIN",
+        ("social insurance", "assurance sociale", "sin:", "sin #", "sin#", "sin number",
+         "sin no"),
+        re.compile(r"(?i:social insurance|assurance sociale)|\bSIN\b"),
+        re.compile(r"(?<![\d-])[1-79]\d\d([- ]?)\d{3}\1\d{3}(?![\d-])"),
+        _sin_valid,
+        9,
+        frozenset({"046454286"}),  # the specimen card of Service Canada
+    ),
+    NationalIdKind(
+        "Indian Aadhaar number",
+        "AADHAAR",
+        ("aadhaar", "aadhar", "uidai"),
+        re.compile(r"(?i:aadhaa?r|uidai)"),
+        re.compile(r"(?<![\d-])[2-9]\d{3}([- ]?)\d{4}\1\d{4}(?![\d-])"),
+        _aadhaar_valid,
+        12,
+    ),
+    NationalIdKind(
+        "Spanish DNI/NIE number",
+        "DNI",
+        ("dni", "nie:", "nie ", "nif:", "nif ", "documento nacional"),
+        re.compile(r"\b(?:DNI|NIE|NIF)\b|(?i:documento nacional)"),
+        re.compile(r"(?<![A-Za-z0-9])(?:\d{8}|[XYZ]\d{7})[- ]?[A-HJ-NP-TV-Z](?![A-Za-z0-9])"),
+        _dni_valid,
+        7,
+    ),
+    NationalIdKind(
+        "French social security number (NIR)",
+        "NIR",
+        ("sociale", "nir", "insee", "vitale"),
+        re.compile(r"(?i:s[ée]curit[ée] sociale|carte vitale|\binsee\b)|\bNIR\b"),
+        re.compile(
+            r"(?<![\dA-Za-z])[12] ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?\d{3}"
+            r" ?\d\d(?![\dA-Za-z])"
+        ),
+        _nir_valid,
+        13,
+        frozenset({"255081416802538"}),  # Wikipedia's and the administration's example
+    ),
+    NationalIdKind(
+        "German tax ID (Steuer-ID)",
+        "STEUER_ID",
+        ("steuer", "identifikationsnummer"),
+        re.compile(r"(?i:steuer-?id|steuer-?identifikationsnummer|identifikationsnummer)"),
+        re.compile(r"(?<![\d-])[1-9]\d(?: ?\d{3}){3}(?![\d-])"),
+        _steuer_id_valid,
+        11,
+        # The Federal Central Tax Office's test numbers, printed in tax software manuals.
+        frozenset({"86095742719", "47036892816", "65929970489", "57549285017", "25768131411"}),
+    ),
+)  # fmt: skip
+#: Lower-case words one of which comes before every national ID number reported.
+NATIONAL_ID_WORDS = tuple(word for kind in NATIONAL_IDS for word in kind.words)
+#: The label of each national ID kind, by name.
+NATIONAL_ID_LABELS = {kind.name: kind.label for kind in NATIONAL_IDS}
+
+
+def find_national_ids(text: str, lowered: str | None = None) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, number, kind)`` of the national ID numbers in ``text`` (US SSN, UK NI
+    number, Canadian SIN, Aadhaar, Spanish DNI/NIE, French NIR, German Steuer-ID) where the
+    words before say that is what they are and their checksum, where they have one, holds."""
+    low = text.lower() if lowered is None else lowered
+    for kind in NATIONAL_IDS:
+        if not any(word in low for word in kind.words) or not kind.context.search(text):
+            continue
+        for match in kind.regex.finditer(text):
+            window = text[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
+            number = match.group(0)
+            if (
+                kind.context.search(window)
+                and kind.valid(number)
+                and number.replace(" ", "").replace("-", "") not in kind.examples
+            ):
+                yield match.start(), match.end(), number, kind.name
 
 
 # --- one pass for masking and redaction -------------------------------------------------
 
 #: The label each personal-data kind is redacted with.
 EMAIL_LABEL, PHONE_LABEL, CARD_LABEL, IBAN_LABEL = "EMAIL", "PHONE", "CARD_NUMBER", "IBAN"
-SSN_LABEL, NINO_LABEL = "SSN", "NI_NUMBER"
 
-_PATTERN_KINDS = (*TOKENS, PRIVATE_KEY, JWT, DATABASE_URL, URL_PASSWORD, CONNECTION_STRING_PASSWORD)
+_PATTERN_KINDS = (
+    *API_KEYS,
+    PRIVATE_KEY,
+    JWT,
+    DATABASE_URL,
+    URL_PASSWORD,
+    CONNECTION_STRING_PASSWORD,
+)
 
 
 def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Found]:
@@ -974,24 +1331,46 @@ def find_kind(kind: Kind, text: str, lowered: str | None = None) -> Iterator[Fou
             yield Found(kind, start, end, value)
 
 
-def find_all(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, label)`` of every secret and piece of personal data in ``text``,
-    without overlaps (the earliest, then the longest, wins), in order."""
+class KindIndex:
+    """Which of ``kinds`` a text may hold, found with one scan for all their triggers (in
+    the lower-cased text: a superset of what each kind's own trigger test lets through)
+    instead of one substring search per trigger."""
+
+    def __init__(self, kinds: Iterable[Kind]) -> None:
+        self.kinds = tuple(kinds)
+        triggers = sorted({t.lower() for k in self.kinds for t in k.triggers})
+        self._scan = AhoCorasick(triggers)
+        self._owners = [
+            [i for i, k in enumerate(self.kinds) if trigger in {t.lower() for t in k.triggers}]
+            for trigger in triggers
+        ]
+
+    def present(self, lowered: str) -> list[Kind]:
+        """The kinds, in order, one of whose triggers occurs in ``lowered``."""
+        hit: set[int] = set()
+        for index, _start, _end in self._scan.find_matches_as_indexes(lowered, overlapping=True):
+            hit.update(self._owners[index])
+        return [self.kinds[i] for i in sorted(hit)]
+
+
+def find_all(text: str, labels: frozenset[str] | None = None) -> list[tuple[int, int, str]]:
+    """``(start, end, label)`` of every secret and piece of personal data in ``text`` (of
+    the kinds whose label is in ``labels``, when given), without overlaps (the earliest,
+    then the longest, wins), in order."""
     spans: list[tuple[int, int, str]] = []
     lowered = text.lower()
-    if _PATTERN_TRIGGERS.find_matches_as_indexes(lowered):
-        for kind in _PATTERN_KINDS:
-            spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
+    for kind in _PATTERN_INDEX.present(lowered):
+        spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
     if _may_hold_numbers(text):
         spans += [(s, e, PHONE_LABEL) for s, e, _n in find_phones(text)]
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
-        spans += [
-            (s, e, SSN_LABEL if k.startswith("US") else NINO_LABEL)
-            for s, e, _n, k in find_national_ids(text)
-        ]
+    if digit_count(text) >= _MIN_ID_DIGITS:
+        spans += [(s, e, NATIONAL_ID_LABELS[k]) for s, e, _n, k in find_national_ids(text, lowered)]
+    if labels is not None:
+        spans = [span for span in spans if span[2] in labels]
     spans.sort(key=lambda s: (s[0], -s[1]))
     kept: list[tuple[int, int, str]] = []
     for span in spans:
@@ -1010,8 +1389,10 @@ def mask_secret(secret: str, keep: int = 4) -> str:
     return f"{secret[:keep]}…({len(secret)} chars)"
 
 
-def _replace(text: str, with_: Callable[[str, str], str]) -> str:
-    spans = find_all(text)
+def _replace(
+    text: str, with_: Callable[[str, str], str], labels: frozenset[str] | None = None
+) -> str:
+    spans = find_all(text, labels)
     if not spans:
         return text
     out: list[str] = []
@@ -1023,16 +1404,16 @@ def _replace(text: str, with_: Callable[[str, str], str]) -> str:
     return "".join(out)
 
 
-#: The triggers of the pattern kinds, lower-cased (a superset of what each kind's own trigger
-#: test, folded or not, lets through): most texts skip every kind at once.
-_PATTERN_TRIGGERS = AhoCorasick(sorted({t.lower() for k in _PATTERN_KINDS for t in k.triggers}))
+_PATTERN_INDEX = KindIndex(_PATTERN_KINDS)
 #: The fewest digits an international phone number holds.
 _MIN_DIGITS = 8
+#: The fewest digits a national ID number holds (a UK NI number has six).
+_MIN_ID_DIGITS = min(kind.digits for kind in NATIONAL_IDS)
 #: What a North American phone, card or social security number holds: eight digits with at
 #: most two separators between neighbours (``(415) 555-2671``, ``4242 4242 ...``).
 _DENSE_DIGITS = re.compile(r"\d(?:[ .()-]{0,2}\d){7}")
-#: What an IBAN or a UK national insurance number starts with.
-_LETTERS_DIGITS = re.compile(r"[A-Z]{2} ?\d\d")
+#: What an IBAN starts with.
+_LETTERS_DIGITS = re.compile(r"[A-Z]{2}\d\d")
 
 
 def digit_count(text: str) -> int:
@@ -1043,8 +1424,8 @@ def digit_count(text: str) -> int:
 
 
 def _may_hold_numbers(text: str) -> bool:
-    """Whether ``text`` may hold a phone, card, IBAN or national id number: digits spread
-    over a text (line numbers, a sum) are not enough."""
+    """Whether ``text`` may hold a phone, card or IBAN number: digits spread over a text
+    (line numbers, a sum) are not enough."""
     digits = digit_count(text)
     if digits < 2:
         return False
@@ -1054,9 +1435,17 @@ def _may_hold_numbers(text: str) -> bool:
 
 
 #: What every value :func:`find_all` finds but the numbers of :func:`_may_hold_numbers`
-#: needs, in lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret.
+#: needs, in lower-cased text: an ``@``, a pattern kind's trigger, a word that names a secret,
+#: the words before a national ID number.
 _GATE = AhoCorasick(
-    sorted({"@", *(t.lower() for k in _PATTERN_KINDS for t in k.triggers), *SECRET_WORDS})
+    sorted(
+        {
+            "@",
+            *(t.lower() for k in _PATTERN_KINDS for t in k.triggers),
+            *SECRET_WORDS,
+            *NATIONAL_ID_WORDS,
+        }
+    )
 )
 
 
@@ -1077,9 +1466,10 @@ def mask_text(text: str) -> str:
     return _replace(text, lambda value, _label: mask_secret(value))
 
 
-def redact_text(text: str) -> tuple[str, dict[str, int]]:
-    """``text`` with every secret and piece of personal data replaced by a typed placeholder
-    (``[EMAIL]``, ``[AWS_SECRET_KEY]``), and how many of each label were replaced."""
+def redact_text(text: str, labels: frozenset[str] | None = None) -> tuple[str, dict[str, int]]:
+    """``text`` with every secret and piece of personal data (of the kinds whose label is in
+    ``labels``, when given) replaced by a typed placeholder (``[EMAIL]``,
+    ``[AWS_SECRET_KEY]``), and how many of each label were replaced."""
     counts: dict[str, int] = {}
 
     def placeholder(_value: str, label: str) -> str:
@@ -1088,4 +1478,4 @@ def redact_text(text: str) -> tuple[str, dict[str, int]]:
 
     if not may_hold_secrets(text):
         return text, counts
-    return _replace(text, placeholder), counts
+    return _replace(text, placeholder, labels), counts

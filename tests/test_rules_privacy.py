@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from ftprep import secrets
 from ftprep.config import Config
 from ftprep.findings import Finding
 from ftprep.model import Example
@@ -174,3 +175,30 @@ def test_digit_shapes_never_hide_a_card_or_phone_number(text: str) -> None:
         assert _INTERNATIONAL_SHAPE in shapes
     if PHONE_NANP.search(text):
         assert any(shape in shapes for shape in _NANP_TAIL_SHAPES)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Her social insurance number is 130 692 544.", "Canadian social insurance number"),
+        ("Aadhaar: 2363 4523 1237", None),  # Verhoeff fails
+        ("My DNI is 16959625T.", "Spanish DNI/NIE number"),
+        ("NIE X6089470A, please.", None),  # the check letter of X6089470 is not A
+        ("sécurité sociale : 1 84 12 76 451 089 46", "French social security number (NIR)"),
+        ("sécurité sociale : 1 84 12 76 451 089 47", None),  # the key fails
+        ("Steuer-ID: 86 095 742 719", None),  # the tax office's test number
+        ("Steuer-ID: 12 345 678 901", None),  # a run, and the digit pattern fails
+        ("SIN: 046 454 286", None),  # Service Canada's specimen
+        ("Order 130 692 544 shipped.", None),  # no context
+    ],
+)
+def test_national_ids_need_context_and_checksum(text: str, kind: str | None) -> None:
+    found = [k for _s, _e, _n, k in secrets.find_national_ids(text)]
+    assert found == ([kind] if kind else [])
+
+
+def test_national_id_checksums() -> None:
+    assert secrets.verhoeff_valid("2363") and not secrets.verhoeff_valid("2364")
+    assert secrets._nir_valid("2 55 08 14 168 025 38")  # valid, but an example: not reported
+    assert all(secrets._steuer_id_valid(n) for n in ("86095742719", "47036892816"))
+    assert not secrets._steuer_id_valid("86095742718")

@@ -19,6 +19,7 @@ reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from pydantic import Field
@@ -40,6 +41,8 @@ class _Redactable(RecordRule):
     fixable = True
     unsafe_fix = True
     redactable = True
+    labels: ClassVar[frozenset[str]]
+    """The placeholders redaction writes for what the rule finds (``EMAIL``)."""
 
 
 class _PatternRule(_Redactable):
@@ -48,6 +51,14 @@ class _PatternRule(_Redactable):
     kinds: ClassVar[tuple[Kind, ...]]
     hint: ClassVar[str]
 
+    index: ClassVar[secrets.KindIndex]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kinds" in cls.__dict__:
+            cls.labels = frozenset(kind.label for kind in cls.kinds)
+            cls.index = secrets.KindIndex(cls.kinds)
+
     def describe(self, kind: Kind, value: str) -> str:
         """How a found value is shown: masked."""
         return f"{kind.name} {mask_secret(value)}"
@@ -55,10 +66,8 @@ class _PatternRule(_Redactable):
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
         for item in ctx.view_of(example).scanned_texts:
-            lowered = None
-            for kind in self.kinds:
-                if kind.folded and lowered is None:
-                    lowered = item.text.lower()
+            lowered = item.text.lower()
+            for kind in self.index.present(lowered):
                 for found in secrets.find_kind(kind, item.text, lowered):
                     findings.append(
                         self.finding(
@@ -83,8 +92,26 @@ class ApiKey(_PatternRule):
     valid checksum, ``github_pat_``), GitLab (``glpat-``...), Hugging Face (``hf_``), Slack
     tokens and webhooks, Discord webhooks, Stripe (``sk_live_``...), Google API keys
     (``AIza``) and OAuth secrets (``GOCSPX-``), Databricks (``dapi``), npm (``npm_``), PyPI
-    (``pypi-``), Twilio (``SK``), SendGrid (``SG.``) and Azure storage keys and SAS
-    signatures.
+    (``pypi-``), Twilio (``SK`` API keys; auth tokens next to an account SID or the word
+    Twilio), SendGrid (``SG.``), Azure storage keys and SAS signatures and Entra client
+    secrets (``Q~``); Discord bot tokens (where the text says Discord, and the first part
+    decodes to a user id), Telegram bot tokens (``123456789:AA...``), Microsoft Teams
+    webhooks, Firebase server keys (``:APA91b``), Terraform Cloud (``.atlasv1.``); the AI
+    services OpenRouter (``sk-or-v1-``), Groq (``gsk_``), xAI (``xai-``), Perplexity
+    (``pplx-``), Replicate (``r8_``), Tavily (``tvly-``), LangSmith (``lsv2_``), Pinecone
+    (``pcsk_``); and Notion (``ntn_``), Shopify (``shpat_``...), Square (``sq0atp-``), Brevo
+    (``xkeysib-``), DigitalOcean (``dop_v1_``), Doppler (``dp.st.``), HashiCorp Vault
+    (``hvs.``), Pulumi (``pul-``), Grafana (``glc_``, ``glsa_``), New Relic (``NRAK-``),
+    Sentry (``sntrys_``, ``sntryu_``), Linear (``lin_api_``), Postman (``PMAK-``), Atlassian
+    (``ATATT3``), Bitbucket (``ATBB``), Heroku (``HRKU-``), Docker Hub (``dckr_pat_``),
+    Supabase (``sbp_``), Figma (``figd_``), age secret keys, 1Password service accounts
+    (``ops_``), Netlify (``nfp_``), PlanetScale (``pscale_``), RubyGems, Shippo, Dynatrace
+    (``dt0c01.``), EasyPost, Prefect (``pnu_``), ReadMe, Duffel, Frame.io, Buildkite
+    (``bkua_``), CircleCI (``CCIPAT_``), Contentful (``CFPAT-``), HubSpot (``pat-na1-``),
+    Alibaba Cloud (``LTAI``), Tencent Cloud (``AKID``), Mapbox secret tokens (``sk.eyJ``),
+    Amazon Bedrock (``ABSK``), Fly.io (``fo1_``, ``fm2_``), Sourcegraph (``sgp_``),
+    Cloudflare origin CA keys (``v1.0-``), JFrog (``AKCp``), OpenShift (``sha256~``),
+    Infracost (``ico-``), Clojars and Flutterwave. Each in its provider's documented format.
 
     A fine-tuned model can reproduce its training data verbatim, so a key in the data is a
     key anyone querying the model may extract, and the file itself is now a secret.
@@ -101,7 +128,7 @@ class ApiKey(_PatternRule):
     severity = Severity.ERROR
     summary = "Turn contains an API key or access token"
     hint = "revoke the key, then replace it with a placeholder"
-    kinds = secrets.TOKENS
+    kinds = secrets.API_KEYS
     triggers = _triggers("api-key", kinds)
 
 
@@ -174,6 +201,7 @@ class EmailAddress(_Redactable):
     """
 
     code = "P004"
+    labels = frozenset({secrets.EMAIL_LABEL})
     name = "email-address"
     severity = Severity.WARNING
     summary = "Turn contains an e-mail address"
@@ -229,6 +257,7 @@ class PhoneNumber(_Redactable):
     """
 
     code = "P005"
+    labels = frozenset({secrets.PHONE_LABEL})
     name = "phone-number"
     severity = Severity.INFO
     summary = "Turn contains a phone number"
@@ -293,6 +322,7 @@ class PaymentCardNumber(_Redactable):
     """
 
     code = "P006"
+    labels = frozenset({secrets.CARD_LABEL})
     name = "payment-card"
     severity = Severity.ERROR
     summary = "Turn contains a payment card number"
@@ -369,6 +399,7 @@ class SecretAssignment(_Redactable):
     """
 
     code = "P008"
+    labels = frozenset({secrets.SECRET_ASSIGNMENT.label})
     name = "secret-assignment"
     severity = Severity.WARNING
     summary = "Turn assigns a secret to a password or key name"
@@ -404,6 +435,7 @@ class BankAccount(_Redactable):
     """
 
     code = "P009"
+    labels = frozenset({secrets.IBAN_LABEL})
     name = "bank-account"
     severity = Severity.WARNING
     summary = "Turn contains a bank account number (IBAN)"
@@ -430,27 +462,33 @@ class BankAccount(_Redactable):
 class NationalId(_Redactable):
     """A turn contains a national identity number where the words before it say so: a US
     social security number after ``SSN`` or ``social security``, a UK national insurance
-    number after ``national insurance`` or ``NI number``.
+    number after ``national insurance`` or ``NI number``, a Canadian social insurance
+    number (``SIN``, Luhn checksum), an Indian Aadhaar number (Verhoeff checksum), a Spanish
+    DNI or NIE (``DNI``, ``NIE``, ``NIF``; check letter), a French NIR (``sécurité
+    sociale``, ``NIR``; mod-97 key) or a German tax ID (``Steuer-ID``; ISO 7064 check digit
+    and its digit pattern).
 
     These numbers unlock credit, tax and benefits in their owner's name. Without context a
-    nine-digit number is as likely an order id, so context is required; numbers that are
-    never issued (``000``, ``666``, ``9xx`` areas) and the famous advertising ones
-    (``078-05-1120``, ``123-45-6789``) are not reported.
+    nine-digit number is as likely an order id, so context is required, and so is the
+    checksum where the format has one; numbers that are never issued (``000``, ``666``,
+    ``9xx`` SSN areas), placeholders (one digit repeated, ``123456789``) and the famous
+    documentation ones (``078-05-1120``, the SIN specimen ``046 454 286``, the tax office's
+    test IDs) are not reported.
 
     Fix: remove the number or replace it with a placeholder.
     """
 
     code = "P010"
+    labels = frozenset(secrets.NATIONAL_ID_LABELS.values())
     name = "national-id"
     severity = Severity.ERROR
-    summary = "Turn contains a national ID number (SSN, NI number)"
+    summary = "Turn contains a national ID number (SSN, NI number, SIN, Aadhaar...)"
     triggers = Triggers(
         "national-id-context",
-        folded=("ssn", "social security", "social sec", "ss#", "national insurance", "nino",
-                "ni number", "ni no"),
+        folded=secrets.NATIONAL_ID_WORDS,
         min_digits=6,
         tool_arguments=True,
-    )  # fmt: skip
+    )
 
     def check(self, example: Example, ctx: RecordContext) -> list[Finding]:
         findings: list[Finding] = []
@@ -479,3 +517,14 @@ RULES: tuple[type[RecordRule], ...] = (
     BankAccount,
     NationalId,
 )
+
+
+def redaction_labels(codes: Iterable[str]) -> dict[str, str]:
+    """The placeholder labels of the privacy rules with ``codes``, each with its rule's code."""
+    wanted = set(codes)
+    return {
+        label: rule.code for rule in _REDACTABLE if rule.code in wanted for label in rule.labels
+    }
+
+
+_REDACTABLE: tuple[type[_Redactable], ...] = tuple(r for r in RULES if issubclass(r, _Redactable))

@@ -109,6 +109,14 @@ def validate_rule_config(config: Config) -> None:
     check_selectors(config.ignore, f"ignore{place}")
     for pattern, codes in config.per_file_ignores.items():
         check_selectors(codes, f"per-file-ignores {pattern!r}{place}")
+    if isinstance(config.prepare.redact, list):
+        redactable = rule_codes(redactable=True)
+        for code in config.prepare.redact:
+            if code != "ALL" and not any(c.startswith(code) for c in redactable):
+                raise ConfigError(
+                    f"prepare.redact{place}: {code!r} selects no privacy rule "
+                    f"({', '.join(sorted(redactable))})"
+                )
     for key in (*config.rules, *config.severity):
         try:
             rule = rule_for(key)

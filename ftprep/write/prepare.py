@@ -51,6 +51,7 @@ from ftprep.model import Example, Message
 from ftprep.rules.dataset import TooFewExamples
 from ftprep.rules.duplicates import ContainedEvalItem, HoldoutLeakage
 from ftprep.rules.load import UnreadableFile
+from ftprep.rules.privacy import redaction_labels
 from ftprep.rules.registry import ProblemRules, dataset_rules, default_rejects, rule_codes
 from ftprep.split import (
     SplitSpec,
@@ -320,7 +321,7 @@ def _reject(
 ) -> set[int]:
     """Mark the rows the reject policy, a failed load or the reviewer (``rejected``) leaves
     out (``clean`` false, their ``reasons`` filled); return the rows kept redacted instead
-    (``prepare.redact``: their only findings to reject on are redactable values)."""
+    (``prepare.redact``: their only findings to reject on are values it redacts)."""
     facts, config = check.facts, check.config
     policy = config.prepare.reject
     defaults = default_rejects()
@@ -330,7 +331,7 @@ def _reject(
         reasons[row] = [reason(f) for f in found] or [
             drop_reason("not-loaded", "the record did not load (its load rule is switched off)")
         ]
-    redactable = rule_codes(redactable=True) if config.prepare.redact else frozenset()
+    redactable = redacted_codes(config)
     redact: set[int] = set()
     for row, found in by_row.items():
         if redactable and any(f.code in redactable for f in found):
@@ -349,6 +350,11 @@ def _reject(
         clean[row] = False
         reasons[row] = [why, *reasons.get(row, [])]
     return redact
+
+
+def redacted_codes(config: Config) -> frozenset[str]:
+    """The codes of the privacy rules whose values ``prepare.redact`` replaces."""
+    return frozenset(c for c in rule_codes(redactable=True) if config.prepare.redacts(c))
 
 
 def eval_entry(example: Example) -> dict[str, Any] | None:
@@ -386,6 +392,8 @@ class _Tally:
     trained: Counter[str] = field(default_factory=Counter)
     fixes: Counter[str] = field(default_factory=Counter)
     redactions: Counter[str] = field(default_factory=Counter)
+    redacted_by: Counter[str] = field(default_factory=Counter)
+    """Values redacted per code of the rule that finds them."""
     rejected_by: Counter[str] = field(default_factory=Counter)
     writer_findings: Counter[str] = field(default_factory=Counter)
     eval_skipped: int = 0
@@ -424,6 +432,8 @@ class _Pass2:
         self.tally = _Tally()
         self.reviewed = reviewed
         self.problems = ProblemRules(self.config)
+        self.redacting = redaction_labels(redacted_codes(self.config))
+        self.redacted_labels = frozenset(self.redacting)
         self._tokenizer: Tokenizer | None = None
         self._trainer_config = load_trainer_config(self.config)
 
@@ -482,8 +492,10 @@ class _Pass2:
             example = self.reviewed.edited(row, example)
         fixed = apply_fixes(example, self.config.prepare.fixes)
         if row in self.plan.redact:
-            redacted = redact_example(example)
+            redacted = redact_example(example, self.redacted_labels)
             self.tally.redactions.update(redacted)
+            for label, count in redacted.items():
+                self.tally.redacted_by[self.redacting[label]] += count
             if redacted:
                 fixed.append("redact")
         line, problems = encode(self._dialect_for(example), example)
@@ -817,6 +829,7 @@ def _manifest(
         manifest["against"] = contamination(check)
     if config.prepare.redact:
         manifest["redactions"] = dict(sorted(tally.redactions.items()))
+        manifest["redactions_by_code"] = dict(sorted(tally.redacted_by.items()))
     if stratify:
         manifest["strata"] = {
             name: {s: tally.strata.get(name, Counter())[s] for s in SPLITS[:2]}

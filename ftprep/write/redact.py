@@ -17,35 +17,35 @@ from ftprep.model import ContentPart, Example, FunctionCall, ToolCall
 from ftprep.secrets import redact_text
 
 
-def _redact(text: str, counts: Counter[str]) -> str:
-    redacted, found = redact_text(text)
+def _redact(text: str, counts: Counter[str], labels: frozenset[str] | None = None) -> str:
+    redacted, found = redact_text(text, labels)
     counts.update(found)
     return redacted
 
 
-def redact_example(example: Example) -> Counter[str]:
+def redact_example(example: Example, labels: frozenset[str] | None = None) -> Counter[str]:
     """Redact, in place, every text of ``example`` a secret can hide in (message contents
-    and text parts, names, tool-call and function-call arguments); the placeholders written,
-    by label."""
+    and text parts, names, tool-call and function-call arguments), of the kinds labelled
+    ``labels`` (every kind when ``None``); the placeholders written, by label."""
     counts: Counter[str] = Counter()
     for _field, _index, message in example.iter_messages():
         content = message.content
         if isinstance(content, str):
-            message.content = _redact(content, counts)
+            message.content = _redact(content, counts, labels)
         elif isinstance(content, list):
             for part in content:
                 if isinstance(part, ContentPart) and isinstance(part.text, str):
-                    part.text = _redact(part.text, counts)
+                    part.text = _redact(part.text, counts, labels)
         if isinstance(message.name, str):
-            message.name = _redact(message.name, counts)
+            message.name = _redact(message.name, counts, labels)
         if isinstance(message.tool_calls, list):
             for call in message.tool_calls:
                 function = call.function if isinstance(call, ToolCall) else None
                 if isinstance(function, FunctionCall) and isinstance(function.arguments, str):
-                    function.arguments = _redact(function.arguments, counts)
+                    function.arguments = _redact(function.arguments, counts, labels)
         legacy = message.function_call
         if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-            legacy["arguments"] = _redact(legacy["arguments"], counts)
+            legacy["arguments"] = _redact(legacy["arguments"], counts, labels)
     return counts
 
 
