@@ -355,25 +355,36 @@ class ExampleView:
         """
         if self.example.label is False:
             return ()
-        return tuple(
-            Turn(field_name, index, message, text, "assistant")
-            for (field_name, index, message), role, text in zip(
-                self.entries, self.role_names, self.texts, strict=True
-            )
-            if role == "assistant" and text and field_name != "rejected" and message.weight != 0
-        )
+        entries, texts = self.entries, self.texts
+        found = []
+        for at in self._assistants():
+            field_name, index, message = entries[at]
+            text = texts[at]
+            if text and field_name != "rejected" and message.weight != 0:
+                found.append(Turn(field_name, index, message, text, "assistant"))
+        return tuple(found)
 
     @cached
     def rejected_answers(self) -> tuple[Turn, ...]:
         """The assistant turns of ``rejected``: not trained on as answers, but a pair whose
         rejected side is cut off or empty teaches that, not the preference."""
+        entries, texts = self.entries, self.texts
         return tuple(
-            Turn(field_name, index, message, text, "assistant")
-            for (field_name, index, message), role, text in zip(
-                self.entries, self.role_names, self.texts, strict=True
-            )
-            if field_name == "rejected" and role == "assistant" and text
+            Turn("rejected", entries[at][1], entries[at][2], texts[at], "assistant")
+            for at in self._assistants()
+            if entries[at][0] == "rejected" and texts[at]
         )
+
+    def _assistants(self) -> list[int]:
+        """The positions of the assistant entries (found by C-level list scans: every record
+        asks)."""
+        names = self.role_names
+        found: list[int] = []
+        at = -1
+        for _ in range(names.count("assistant")):
+            at = names.index("assistant", at + 1)
+            found.append(at)
+        return found
 
     @cached
     def lowered_answers(self) -> tuple[str, ...]:
