@@ -4,6 +4,9 @@ the same facts as plain ``in`` tests on each text, and never fewer."""
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
+import subprocess
 import sys
 from pathlib import Path
 
@@ -211,3 +214,26 @@ def test_malformed_tables_are_refused() -> None:
     huge[verify_end : verify_end + 4] = (0xFFFFFFFF).to_bytes(4, sys.byteorder)
     with pytest.raises(ValueError, match="malformed"):
         _triggers.compile(bytes(huge))
+
+
+def test_triggers_unpickled_in_another_process_hash_as_there() -> None:
+    # Triggers keep their hash; string hashes differ between processes (PYTHONHASHSEED), so an
+    # unpickled trigger must hash as one built in the receiving process.
+    trigger = Triggers("api-key", exact=("sk-", "AKIA"), tool_arguments=True)
+    script = (
+        "import pickle, sys\n"
+        "from ftprep.rules.base import Triggers\n"
+        "t = pickle.loads(sys.stdin.buffer.read())\n"
+        "fresh = Triggers('api-key', exact=('sk-', 'AKIA'), tool_arguments=True)\n"
+        "print(hash(t) == hash(fresh) and t in {fresh})\n"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            input=pickle.dumps(trigger),
+            capture_output=True,
+            env=env,
+            check=True,
+        ).stdout
+        assert out.strip() == b"True"

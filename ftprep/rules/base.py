@@ -62,6 +62,21 @@ class Triggers:
         # would hash every substring each time.
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Triggers], tuple[Any, ...]]:
+        # Rebuilt through __init__ where unpickled: string hashes differ between processes.
+        return (
+            Triggers,
+            (
+                self.name,
+                self.exact,
+                self.folded,
+                self.shapes,
+                self.any_byte,
+                self.min_digits,
+                self.tool_arguments,
+            ),
+        )
+
     def __post_init__(self) -> None:
         object.__setattr__(
             self,
