@@ -33,7 +33,7 @@ from ftprep.load import load_path, load_records
 from ftprep.load.containers import DEFAULT_MAX_LINE_BYTES
 from ftprep.load.memory import as_files, renamed
 from ftprep.load.paths import Inputs, PathLike, expand_paths, input_bytes, require_readable
-from ftprep.load.trainer_config import with_trainer_window
+from ftprep.load.trainer_config import with_trainer_settings
 from ftprep.log import stage
 from ftprep.model import Example
 from ftprep.progress import progress_bar
@@ -80,11 +80,12 @@ def resolve_config(
 ) -> Config:
     """The configuration of a run over ``inputs``: ``config`` itself, the file it names, or
     the one closest to the inputs (:func:`~ftprep.config.config_for_inputs`); with the non-``None``
-    ``overrides`` applied, the training window taken from the trainer configuration when
-    none is given (:func:`~ftprep.load.trainer_config.with_trainer_window`), and the target,
+    ``overrides`` applied, the trainer and the training window taken from the trainer
+    configuration where not given (:func:`~ftprep.load.trainer_config.with_trainer_settings`),
+    and the target,
     model and dialect names checked. The command line
     and the Python API both resolve their configuration here."""
-    resolved = with_trainer_window(base_config(inputs, config).with_overrides(**overrides))
+    resolved = with_trainer_settings(base_config(inputs, config).with_overrides(**overrides))
     check_names(resolved)
     return resolved
 

@@ -250,3 +250,14 @@ def test_prepare_reads_renamed_columns_through_the_entry(tmp_path: Path) -> None
         ("L011", "the row has no column 'answer' (the response column) (llamafactory entry 'qa')")
     ]
     assert _prepared(tmp_path / "detected")["train"] == []
+
+
+@needs.path_mark(LLAMAFACTORY, "needs ../shared/realdata")
+def test_a_dataset_info_configuration_means_llamafactory_unless_told_otherwise() -> None:
+    from ftprep.api import resolve_config
+
+    info = str(LLAMAFACTORY / "dataset_info.json")
+    paths = [str(LLAMAFACTORY / FILES[0])]
+    assert resolve_config(paths, Config(), trainer_config=info).trainer == "llamafactory"
+    assert resolve_config(paths, Config(trainer="trl"), trainer_config=info).trainer == "trl"
+    assert resolve_config(paths, Config()).trainer is None

@@ -254,6 +254,8 @@ class TrainerConfig:
     """The mappings of a trainer configuration, by resolved data file path."""
 
     source: str
+    trainer: str
+    """The trainer the configuration is for (``axolotl`` or ``llamafactory``)."""
     mappings: dict[str, TrainerMapping] = field(default_factory=dict)
     sequence_len: int | None = None
     """The training sequence length the configuration sets (Axolotl's ``sequence_len``)."""
@@ -280,10 +282,11 @@ def read_trainer_config(path: str) -> TrainerConfig:
         text = location.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read the trainer configuration {path}: {err}") from None
-    result = TrainerConfig(path)
     if location.suffix in (".yml", ".yaml"):
+        result = TrainerConfig(path, "axolotl")
         _read_axolotl(text, location, result)
     else:
+        result = TrainerConfig(path, "llamafactory")
         _read_llamafactory(text, location, result)
     return result
 
@@ -353,14 +356,18 @@ def load_trainer_config(config: Config) -> TrainerConfig | None:
     return read_trainer_config(config.trainer_config)
 
 
-def with_trainer_window(config: Config) -> Config:
-    """``config`` with its ``max-tokens`` (the training window) taken from the trainer
-    configuration (Axolotl's ``sequence_len``) when it gives none itself. LLaMA-Factory's
-    ``cutoff_len`` is in its training arguments, not in ``dataset_info.json``."""
-    if config.max_tokens is not None or config.trainer_config is None:
+def with_trainer_settings(config: Config) -> Config:
+    """``config`` with what the trainer configuration says and ``config`` does not: the
+    trainer (``axolotl`` for an Axolotl YAML, ``llamafactory`` for a ``dataset_info.json``)
+    and ``max-tokens``, the training window (Axolotl's ``sequence_len``; LLaMA-Factory's
+    ``cutoff_len`` is in its training arguments, not in ``dataset_info.json``)."""
+    if config.trainer_config is None or (
+        config.max_tokens is not None and config.trainer is not None
+    ):
         return config
-    window = read_trainer_config(config.trainer_config).sequence_len
-    return config if window is None else config.with_overrides(max_tokens=window)
+    read = read_trainer_config(config.trainer_config)
+    window = config.max_tokens if config.max_tokens is not None else read.sequence_len
+    return config.with_overrides(max_tokens=window, trainer=config.trainer or read.trainer)
 
 
 def remapped(raws: Iterable[RawRecord], mapping: TrainerMapping) -> Iterator[RawRecord]:
