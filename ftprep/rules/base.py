@@ -14,7 +14,7 @@ Three kinds share this base:
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -64,35 +64,14 @@ class Triggers:
 
     def __reduce__(self) -> tuple[type[Triggers], tuple[Any, ...]]:
         # Rebuilt through __init__ where unpickled: string hashes differ between processes.
-        return (
-            Triggers,
-            (
-                self.name,
-                self.exact,
-                self.folded,
-                self.shapes,
-                self.any_byte,
-                self.min_digits,
-                self.tool_arguments,
-            ),
-        )
+        return Triggers, self._declared()
+
+    def _declared(self) -> tuple[Any, ...]:
+        """The values given to ``__init__``, in its order."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.init)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "_hash",
-            hash(
-                (
-                    self.name,
-                    self.exact,
-                    self.folded,
-                    self.shapes,
-                    self.any_byte,
-                    self.min_digits,
-                    self.tool_arguments,
-                )
-            ),
-        )
+        object.__setattr__(self, "_hash", hash(self._declared()))
         kinds = [s for s in (self.exact, self.folded, self.shapes) if s]
         if len(kinds) > 1:
             raise ValueError(f"trigger {self.name!r}: one kind of substring")
