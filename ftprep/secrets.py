@@ -1363,11 +1363,12 @@ def find_all(text: str, labels: frozenset[str] | None = None) -> list[tuple[int,
         spans += [(f.start, f.end, kind.label) for f in find_kind(kind, text, lowered)]
     spans += [(s, e, SECRET_ASSIGNMENT.label) for s, e, _v in find_assignments(text, lowered)]
     spans += [(s, e, EMAIL_LABEL) for s, e, _a, _d in find_emails(text)]
-    if _may_hold_numbers(text):
+    digits = digit_count(text)
+    if _may_hold_numbers(text, digits):
         spans += [(s, e, PHONE_LABEL) for s, e, _n in find_phones(text)]
         spans += [(s, e, CARD_LABEL) for s, e, _d, _b in find_cards(text)]
         spans += [(s, e, IBAN_LABEL) for s, e, _i in find_ibans(text)]
-    if digit_count(text) >= _MIN_ID_DIGITS:
+    if digits >= _MIN_ID_DIGITS:
         spans += [(s, e, NATIONAL_ID_LABELS[k]) for s, e, _n, k in find_national_ids(text, lowered)]
     if labels is not None:
         spans = [span for span in spans if span[2] in labels]
@@ -1423,10 +1424,9 @@ def digit_count(text: str) -> int:
     return len(raw) - len(raw.translate(None, b"0123456789"))
 
 
-def _may_hold_numbers(text: str) -> bool:
-    """Whether ``text`` may hold a phone, card or IBAN number: digits spread over a text
-    (line numbers, a sum) are not enough."""
-    digits = digit_count(text)
+def _may_hold_numbers(text: str, digits: int) -> bool:
+    """Whether ``text`` (which holds ``digits`` ASCII digits) may hold a phone, card or IBAN
+    number: digits spread over a text (line numbers, a sum) are not enough."""
     if digits < 2:
         return False
     return (digits >= _MIN_DIGITS and ("+" in text or _DENSE_DIGITS.search(text) is not None)) or (
@@ -1453,7 +1453,8 @@ def may_hold_secrets(text: str) -> bool:
     """Whether ``text`` may hold anything :func:`find_all` finds (a cheap test: false means
     it holds nothing)."""
     return len(text) >= 8 and (
-        bool(_GATE.find_matches_as_indexes(text.lower())) or _may_hold_numbers(text)
+        bool(_GATE.find_matches_as_indexes(text.lower()))
+        or _may_hold_numbers(text, digit_count(text))
     )
 
 
