@@ -25,7 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ftprep.model import Example, Message
+from ftprep.tokens.bytelevel import PieceCounter
 from ftprep.tokens.chat import ExampleTokens, TemplateFacts
 
 if TYPE_CHECKING:
@@ -371,9 +374,15 @@ class HFChatTokenizer:
             )
         self.name = str(location)
         self.window = window
+        self._file = tokenizer_file
         self._tokenizer: tokenizers.Tokenizer = tokenizers_module.Tokenizer.from_file(
             str(tokenizer_file)
         )
+        # A tokenizer.json may carry the settings it was last used with: counts are of the
+        # whole text, and each text's own.
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._counter: PieceCounter | bool | None = False  # False: not looked at yet
         config = _load_config(folder)
         template = config.get("chat_template")
         if chat_template is not None:
@@ -526,7 +535,16 @@ class HFChatTokenizer:
         return results
 
     def _sizes(self, texts: list[str]) -> list[int]:
-        """How many tokens each of ``texts`` encodes to."""
+        """How many tokens each of ``texts`` encodes to: by a :class:`PieceCounter` where the
+        tokenizer is byte-level and the text ASCII, else by the tokenizer."""
+        if self._counter is False:
+            spec = orjson.loads(self._file.read_bytes())
+            self._counter = PieceCounter.of(self._tokenizer, spec)
+        if isinstance(self._counter, PieceCounter):
+            return self._counter.sizes(texts, self._encoded_sizes)
+        return self._encoded_sizes(texts)
+
+    def _encoded_sizes(self, texts: list[str]) -> list[int]:
         # Only the counts are read: the fast variant (tokenizers >= 0.20) skips computing
         # character offsets and takes about half the time, and len() of an encoding does not
         # copy its ids into a list.

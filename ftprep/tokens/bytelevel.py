@@ -1,0 +1,412 @@
+"""Exact token counts of ASCII text for a byte-level ``tokenizer.json``, without
+``tokenizers``' whole pipeline.
+
+``tokenizers`` spends most of an encoding around its model: added-token search, an Oniguruma
+pre-tokenizer, byte-to-character mapping and an ``Encoding`` with a string per token. For
+ASCII text each of those steps is simple to follow exactly:
+
+- added tokens are cut out leftmost-longest, those matched before normalizing first, as
+  ``tokenizers`` does;
+- the normalizers a byte-level tokenizer uses (NFC, NFKC...) leave ASCII as it is;
+- the pre-tokenizer's regular expression, with its Unicode classes (``\\p{L}``, ``\\s``...)
+  replaced by their ASCII members, is a plain :mod:`re` pattern, and the text between its
+  matches is a piece too (``Split`` with ``Isolated``);
+- each piece is counted by the tokenizer's own model (``Model.tokenize``), once, in a bounded
+  cache.
+
+So a piece's count is the model's, whatever its merges. Texts with other characters, and
+tokenizers built from other parts, are encoded by ``tokenizers`` itself. Before it is used,
+the pattern's pieces are compared with the tokenizer's own pre-tokenizer on a probe text of
+every ASCII character in many contexts; any difference sends everything to ``tokenizers``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: The regular expression of ``ByteLevel(use_regex=True)`` (GPT-2's pre-tokenizer).
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+#: How many distinct pieces the cache keeps before it starts again.
+CACHE_LIMIT = 1 << 18
+
+_ASCII = [chr(c) for c in range(128)]
+#: ASCII's Unicode whitespace (``White_Space``; not the separators 0x1c-0x1f).
+_SPACE = frozenset("\t\n\x0b\x0c\r ")
+_ESCAPED_SETS: dict[str, frozenset[str]] = {
+    "s": _SPACE,
+    "d": frozenset("0123456789"),
+    "w": frozenset(c for c in _ASCII if c.isalnum() or c == "_"),
+}
+_LITERAL_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\x0c", "v": "\x0b", "e": "\x1b"}
+#: Normalizers that leave ASCII text unchanged.
+_ASCII_NEUTRAL = frozenset({"NFC", "NFD", "NFKC", "NFKD"})
+
+#: The byte-level alphabet for ASCII: printable characters stand for themselves, the others
+#: (space, controls, DEL) for the characters 256 upwards, in byte order.
+_BYTE_CHARS = str.maketrans(
+    {c: chr(256 + n) for n, c in enumerate([*range(0x21), 0x7F])}
+    | {c: chr(c) for c in range(0x21, 0x7F)}
+)
+
+
+class UnsupportedPattern(ValueError):
+    """The regular expression uses syntax this module does not translate."""
+
+
+#: Unicode's general categories and their groups (``\\p{L}``, ``\\p{Lu}``...).
+_CATEGORIES = frozenset(
+    group + sub
+    for group, subs in {
+        "L": "ultmo",
+        "M": "nce",
+        "N": "dlo",
+        "P": "cdseifo",
+        "S": "mcko",
+        "Z": "slp",
+        "C": "cfson",
+    }.items()
+    for sub in ("", *subs)
+)
+
+
+def _category_members(name: str) -> frozenset[str]:
+    if name not in _CATEGORIES:  # scripts, blocks, binary properties: not translated
+        raise UnsupportedPattern(f"property \\p{{{name}}}")
+    return frozenset(c for c in _ASCII if unicodedata.category(c).startswith(name))
+
+
+def _escape(pattern: str, at: int) -> tuple[frozenset[str] | str, int]:
+    """The escape at ``pattern[at]`` (just after the backslash): a set of ASCII characters
+    or a literal character, and where the pattern goes on."""
+    char = pattern[at]
+    if char in "pP":
+        end = pattern.find("}", at)
+        if pattern[at + 1 : at + 2] != "{" or end < 0:
+            raise UnsupportedPattern(f"\\{char} without braces")
+        members = _category_members(pattern[at + 2 : end])
+        return (members if char == "p" else frozenset(_ASCII) - members), end + 1
+    if char.lower() in _ESCAPED_SETS:
+        members = _ESCAPED_SETS[char.lower()]
+        return (members if char.islower() else frozenset(_ASCII) - members), at + 1
+    if char in _LITERAL_ESCAPES:
+        return _LITERAL_ESCAPES[char], at + 1
+    if char == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", pattern[at + 1 : at + 3]):
+        return chr(int(pattern[at + 1 : at + 3], 16)), at + 3
+    if char.isascii() and not char.isalnum():
+        return char, at + 1
+    raise UnsupportedPattern(f"escape \\{char}")
+
+
+def _bracket(pattern: str, at: int, folding: bool) -> tuple[frozenset[str], int]:
+    """The ASCII members of the class that starts at ``pattern[at]`` (``[``); under
+    ``(?i`` (``folding``) only of literal characters and ranges."""
+    at += 1
+    negated = pattern[at : at + 1] == "^"
+    at += negated
+    members: set[str] = set()
+    first = True
+    while True:
+        if at >= len(pattern):
+            raise UnsupportedPattern("unclosed [")
+        char = pattern[at]
+        if char == "]" and not first:
+            break
+        if char == "[" or pattern.startswith("&&", at) or (char == "]" and first):
+            raise UnsupportedPattern("nested class or intersection")
+        first = False
+        item: frozenset[str] | str
+        if char == "\\":
+            item, at = _escape(pattern, at + 1)
+        else:
+            item, at = char, at + 1
+        if isinstance(item, frozenset):
+            if folding:
+                raise UnsupportedPattern("class escape under (?i")
+            members |= item
+            continue
+        if pattern[at : at + 1] == "-" and pattern[at + 1 : at + 2] not in ("]", ""):
+            high: frozenset[str] | str
+            if pattern[at + 1] == "\\":
+                high, at = _escape(pattern, at + 2)
+            else:
+                high, at = pattern[at + 1], at + 2
+            if isinstance(high, frozenset):
+                raise UnsupportedPattern("range ending in a class")
+            members.update(c for c in _ASCII if item <= c <= high)
+        elif item.isascii():
+            members.add(item)
+    return (frozenset(_ASCII) - members if negated else frozenset(members)), at + 1
+
+
+def _class(members: frozenset[str]) -> str:
+    if not members:
+        return "(?!)"
+    return "[" + "".join(re.escape(c) for c in sorted(members)) + "]"
+
+
+_GROUPS = {"(?:": "(?:", "(?=": "(?=", "(?!": "(?!", "(?i:": "(?i:"}
+
+
+def ascii_pattern(pattern: str) -> str:
+    """``pattern`` (Oniguruma syntax, as in a ``tokenizer.json``) as a :mod:`re` pattern that
+    splits ASCII text the same way. Raises :class:`UnsupportedPattern` for syntax whose
+    meaning could differ between the engines (``^``, ``\\b``, backreferences, a quantifier
+    after ``{n,m}``, flags other than a scoped ``(?i:``, ``\\p{..}`` or ``\\s`` under ``(?i``,
+    non-ASCII literals)."""
+    out: list[str] = []
+    scopes: list[bool] = []  # per open group: whether it is case-insensitive
+    at = 0
+    while at < len(pattern):
+        char = pattern[at]
+        folding = any(scopes)
+        if char == "\\":
+            item, at = _escape(pattern, at + 1)
+            if isinstance(item, frozenset) and folding:
+                raise UnsupportedPattern("class under (?i")
+            out.append(_class(item) if isinstance(item, frozenset) else re.escape(item))
+        elif char == "[":
+            members, at = _bracket(pattern, at, folding)
+            out.append(_class(members))
+        elif char == "(":
+            opening = next((g for g in _GROUPS if pattern.startswith(g, at)), None)
+            if opening is None and pattern[at + 1 : at + 2] == "?":
+                raise UnsupportedPattern(f"group {pattern[at : at + 4]}")
+            out.append(_GROUPS.get(opening or "", "(?:"))  # no capture: findall wants matches
+            scopes.append(opening == "(?i:")
+            at += len(opening or "(")
+        elif char == ")":
+            if not scopes:
+                raise UnsupportedPattern("unbalanced )")
+            scopes.pop()
+            out.append(char)
+            at += 1
+        elif char in "?*+":
+            if out and out[-1].endswith("}"):  # {n,m}+: possessive or nested, by syntax
+                raise UnsupportedPattern("quantifier after {n,m}")
+            possessive = pattern[at + 1 : at + 2] == "+"
+            out.append(pattern[at : at + 1 + possessive])
+            at += 1 + possessive
+        elif char == "{":
+            end = pattern.find("}", at)
+            if end < 0 or not re.fullmatch(r"\d+(,\d*)?", pattern[at + 1 : end]):
+                raise UnsupportedPattern("{ that is not a repeat")
+            out.append(pattern[at : end + 1])
+            at = end + 1
+        elif char == "|":
+            out.append(char)
+            at += 1
+        elif char == "^":
+            raise UnsupportedPattern("anchor ^")
+        elif char == "$":  # the end of a line, in Oniguruma's default (Ruby) syntax
+            out.append("(?=\\n|\\Z)")
+            at += 1
+        elif char == ".":
+            out.append("[^\\n]")
+            at += 1
+        elif char.isascii():
+            out.append(re.escape(char))
+            at += 1
+        else:
+            raise UnsupportedPattern(f"non-ASCII literal {char!r}")
+    if scopes:
+        raise UnsupportedPattern("unclosed (")
+    return "".join(out)
+
+
+def _probe() -> str:
+    """Every ASCII character beside letters, digits, spaces, apostrophes and line breaks, and
+    runs of them: where pre-tokenizers differ, if they do."""
+    parts = [
+        f"{left}{c}{right}"
+        for c in _ASCII
+        for left in ("a", "0", " ", "'", "\n")
+        for right in ("a", "Z", "0", " ", "  x", "\n", "\r\n", "s", ".")
+    ]
+    words = "I'm don't they'LL WE'RE it's 12345 1,234.5 x__y a   b  \n\n  end"
+    return "|".join(parts) + words + "".join(_ASCII) + "".join(reversed(_ASCII))
+
+
+def _pre_tokenizer_pattern(spec: Any) -> re.Pattern[str] | None:
+    """The one regular expression of a byte-level pre-tokenizer, for ASCII text: ``ByteLevel``
+    with its own (GPT-2's), or a ``Split`` (isolated) followed by a ``ByteLevel`` without
+    one; ``None`` for any other pre-tokenizer or a pattern :func:`ascii_pattern` refuses."""
+    if not isinstance(spec, dict):
+        return None
+    parts = spec.get("pretokenizers") if spec.get("type") == "Sequence" else [spec]
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        return None
+    *splits, last = parts
+    if last.get("type") != "ByteLevel" or last.get("add_prefix_space"):
+        return None
+    source: str | None = None
+    if not splits and last.get("use_regex", True):
+        source = GPT2_PATTERN
+    elif len(splits) == 1 and not last.get("use_regex", True):
+        split = splits[0]
+        pattern = split.get("pattern")
+        if (
+            split.get("type") == "Split"
+            and split.get("behavior") == "Isolated"
+            and not split.get("invert")
+            and isinstance(pattern, dict)
+        ):
+            if isinstance(pattern.get("String"), str):
+                return re.compile(re.escape(pattern["String"]))
+            source = pattern.get("Regex")
+    if not isinstance(source, str):
+        return None
+    try:
+        return re.compile(ascii_pattern(source), re.ASCII)
+    except (UnsupportedPattern, re.error):
+        return None
+
+
+def _neutral(normalizer: Any) -> bool:
+    if normalizer is None:
+        return True
+    if not isinstance(normalizer, dict):
+        return False
+    if normalizer.get("type") == "Sequence":
+        return all(_neutral(n) for n in normalizer.get("normalizers") or ())
+    return normalizer.get("type") in _ASCII_NEUTRAL
+
+
+def _alternation(tokens: Sequence[str]) -> re.Pattern[str] | None:
+    """Leftmost-longest search for ``tokens`` (longest first in the alternation)."""
+    ascii_tokens = sorted({t for t in tokens if t and t.isascii()}, key=lambda t: (-len(t), t))
+    if not ascii_tokens:
+        return None
+    return re.compile("|".join(re.escape(t) for t in ascii_tokens))
+
+
+class PieceCounter:
+    """Counts ASCII texts for a byte-level tokenizer (see the module's docstring); built by
+    :meth:`of`, which says ``None`` for a tokenizer it cannot follow exactly."""
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        pattern: re.Pattern[str],
+        raw_tokens: re.Pattern[str] | None,
+        normalized_tokens: re.Pattern[str] | None,
+    ):
+        self._tokenizer = tokenizer
+        self._pieces = pattern
+        self._raw = raw_tokens
+        self._normalized = normalized_tokens
+        self._cache: dict[str, int] = {}
+        self._tokenize: Callable[[str], list[Any]] | None = None
+
+    @classmethod
+    def of(cls, tokenizer: Any, spec: dict[str, Any]) -> PieceCounter | None:
+        """A counter for ``tokenizer`` (a ``tokenizers.Tokenizer``) whose ``tokenizer.json``
+        is ``spec``, or ``None`` when its parts are not all ones this module follows: a
+        byte-level pre-tokenizer with a translatable pattern, a normalizer that leaves ASCII
+        alone, no BPE dropout, added tokens without ``lstrip``/``rstrip``/``single_word``,
+        special tokens split out; and when the translated pattern cuts the probe text
+        otherwise than the tokenizer's pre-tokenizer."""
+        pattern = _pre_tokenizer_pattern(spec.get("pre_tokenizer"))
+        model = spec.get("model")
+        added = spec.get("added_tokens") or []
+        if (
+            pattern is None
+            or not _neutral(spec.get("normalizer"))
+            or not isinstance(model, dict)
+            or model.get("dropout")
+            or getattr(tokenizer, "encode_special_tokens", False)
+            or any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added)
+        ):
+            return None
+        normalizer = tokenizer.normalizer
+        raw = [t["content"] for t in added if not t.get("normalized")]
+        normalized = [
+            normalizer.normalize_str(t["content"]) if normalizer else t["content"]
+            for t in added
+            if t.get("normalized")
+        ]
+        counter = cls(tokenizer, pattern, _alternation(raw), _alternation(normalized))
+        probe = _probe()
+        mapped = [p.translate(_BYTE_CHARS) for p in counter._split(probe)]
+        theirs = [p for p, _ in tokenizer.pre_tokenizer.pre_tokenize_str(probe)]
+        return counter if mapped == theirs else None
+
+    def sizes(self, texts: Sequence[str], encode: Callable[[list[str]], list[int]]) -> list[int]:
+        """How many tokens each of ``texts`` encodes to; ``encode`` counts the texts that are
+        not all ASCII, with the tokenizer itself."""
+        sizes = [0] * len(texts)
+        others: list[int] = []
+        for index, text in enumerate(texts):
+            if text.isascii():
+                sizes[index] = self._size(text)
+            else:
+                others.append(index)
+        if others:
+            for index, size in zip(others, encode([texts[i] for i in others]), strict=True):
+                sizes[index] = size
+        return sizes
+
+    def _size(self, text: str) -> int:
+        segments = self._raw.split(text) if self._raw is not None else [text]
+        size = len(segments) - 1
+        if self._normalized is not None:
+            split = self._normalized.split
+            parts = [part for segment in segments for part in split(segment)]
+            size += len(parts) - len(segments)
+            segments = parts
+        cache = self._cache
+        for segment in segments:
+            pieces = self._split(segment)
+            try:
+                size += sum(map(cache.__getitem__, pieces))
+            except KeyError:
+                size += self._fill(pieces)
+        return size
+
+    def _split(self, segment: str) -> list[str]:
+        """The pre-tokenizer's pieces of an ASCII ``segment``: the pattern's matches and the
+        text between them."""
+        pieces: list[str] = self._pieces.findall(segment)
+        if sum(map(len, pieces)) == len(segment):
+            return pieces
+        pieces = []
+        end = 0
+        for match in self._pieces.finditer(segment):
+            if match.start() > end:
+                pieces.append(segment[end : match.start()])
+            if match.end() > match.start():
+                pieces.append(match.group())
+            end = match.end()
+        if end < len(segment):
+            pieces.append(segment[end:])
+        return pieces
+
+    def _fill(self, pieces: list[str]) -> int:
+        """Count ``pieces`` with the model, caching what is new."""
+        if self._tokenize is None:
+            self._tokenize = self._tokenizer.model.tokenize
+        cache = self._cache
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        size = 0
+        for piece in pieces:
+            count = cache.get(piece)
+            if count is None:
+                count = cache[piece] = len(self._tokenize(piece.translate(_BYTE_CHARS)))
+            size += count
+        return size
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cache and the model's bound method (rebuilt on use)."""
+        return {
+            "_tokenizer": self._tokenizer,
+            "_pieces": self._pieces,
+            "_raw": self._raw,
+            "_normalized": self._normalized,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache={}, _tokenize=None)
