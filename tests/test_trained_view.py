@@ -247,8 +247,8 @@ def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
 ) -> None:
     """Templates whose turns never look ahead get their inference prompt from the training
     rendering (one rendering per example); the facts are those of rendering it, data that
-    holds the turn mark included. A template that looks ahead or reads ``messages`` outside
-    its loop is rendered twice."""
+    holds the turn mark included. A template that looks ahead, or reads a message other than
+    the first outside its loop, is rendered twice."""
     from ftprep.model import Example
     from ftprep.tokens.hf import _TURN, HFChatTokenizer
 
@@ -261,6 +261,14 @@ def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
             _chat(("user", f"a{_TURN}b"), ("assistant", SHORT)),
             json.dumps(
                 {
+                    **json.loads(
+                        _chat(("system", "Be brief."), ("user", USER), ("assistant", SHORT))
+                    ),
+                    "tools": [{"type": "function", "function": {"name": "now", "parameters": {}}}],
+                }
+            ),
+            json.dumps(
+                {
                     "messages": [
                         {"role": "user", "content": USER},
                         {"role": "assistant", "content": SHORT, "reasoning_content": "Be kind."},
@@ -271,8 +279,14 @@ def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
     ]
     looks_ahead = tmp_path / "looks_ahead.jinja"
     looks_ahead.write_text(LOOKS_AHEAD, encoding="utf-8")
+    reads_last = tmp_path / "reads_last.jinja"  # reads a message other than the first
+    reads_last.write_text(
+        "{% if messages[-1]['role'] == 'assistant' %}(answered){% endif %}"
+        + LOOKS_AHEAD.replace("{% if loop.last %} (last){% endif %}", ""),
+        encoding="utf-8",
+    )
     derived = set()
-    for template in [*sorted(tf.TEMPLATES.glob("*.jinja")), looks_ahead]:
+    for template in [*sorted(tf.TEMPLATES.glob("*.jinja")), looks_ahead, reads_last]:
         counter = HFChatTokenizer(models / "chatml", chat_template=template)
         if counter._turns is None:
             continue
@@ -284,6 +298,7 @@ def test_the_inference_prompt_is_derived_only_where_rendering_it_gives_the_same(
             counter._turns = turns
     assert derived == {
         "chatml_eos_outside.jinja",
+        "chatml_generation.jinja",
         "gemma_generation.jinja",
         "llama3.jinja",
         "no_system.jinja",

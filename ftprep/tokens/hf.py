@@ -220,9 +220,9 @@ def _turn_marked(
 
     Such a template's inference prompt for the last answer is the training rendering up to
     the last turn plus that constant prompt, so it need not be rendered. The template must
-    be: statements that do not read ``messages`` (``{% set x = messages %}`` aside), one loop
-    over the messages whose body reads neither ``messages`` nor ``loop``'s look-ahead
-    (``last``, ``length``, ``revindex``, ``nextitem``), then at most an
+    be: statements that read ``messages`` only as ``messages[0]`` (``{% set x = messages %}``
+    aside), one loop over the messages whose body reads neither ``messages`` nor ``loop``'s
+    look-ahead (``last``, ``length``, ``revindex``, ``nextitem``), then at most an
     ``{% if add_generation_prompt %}`` writing constant text and special tokens.
     """
     from jinja2 import nodes
@@ -237,6 +237,16 @@ def _turn_marked(
     def reads(node: nodes.Node, names: set[str]) -> bool:
         return any(name.name in names for name in node.find_all(nodes.Name))
 
+    def reads_past_first(node: nodes.Node, names: set[str]) -> bool:
+        """Whether ``node`` reads the messages other than as ``messages[0]`` (which is the
+        same message in the inference prompt's shorter conversation)."""
+        firsts = {
+            id(item.node)
+            for item in node.find_all(nodes.Getitem)
+            if isinstance(item.arg, nodes.Const) and item.arg.value == 0
+        }
+        return any(n.name in names and id(n) not in firsts for n in node.find_all(nodes.Name))
+
     body = tree.body
     start = next((i for i, node in enumerate(body) if isinstance(node, nodes.For)), None)
     if start is None:
@@ -249,7 +259,7 @@ def _turn_marked(
             and node.node.name in aliases
         ):
             aliases.add(node.target.name)
-        elif reads(node, aliases | {"add_generation_prompt"}):
+        elif reads(node, {"add_generation_prompt"}) or reads_past_first(node, aliases):
             return None
     loop = body[start]
     assert isinstance(loop, nodes.For)
