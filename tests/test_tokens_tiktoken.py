@@ -55,7 +55,7 @@ def test_toy_counts_equal_the_cookbook_formula(encoding: str) -> None:
     for record in _lines(COOKBOOK / "toy_chat_fine_tuning.jsonl"):
         counted = counter.count(Example.model_validate(record))
         assert counted.total == cookbook_count(record["messages"], encoding)
-        assert len(counted.ids) == len(counted.per_message) == len(record["messages"])
+        assert len(counted.per_message) == len(record["messages"])
 
 
 def test_names_cost_one_token_more(cl100k: TiktokenChatCounter) -> None:
@@ -137,7 +137,7 @@ def test_preference_pairs_count_the_longer_branch(o200k: TiktokenChatCounter) ->
     )
     with_long = o200k.count(Example.model_validate({"messages": prompt + long}))
     assert pair.total == with_long.total
-    assert len(pair.ids) == 3
+    assert len(pair.per_message) == 3
 
 
 def test_refusals_and_images_are_counted(o200k: TiktokenChatCounter) -> None:
@@ -217,8 +217,8 @@ def test_bundled_encodings_pickle_by_name(encoding: str) -> None:
 
 
 def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatCounter) -> None:
-    # The counter keeps recent system prompts encoded; counts and ids must not depend on it,
-    # also past the number of prompts it keeps.
+    # The counter keeps recent system prompts encoded; counts must not depend on it, also past
+    # the number of prompts it keeps.
     records = [
         {
             "messages": [
@@ -236,7 +236,7 @@ def test_repeated_system_prompts_count_as_if_counted_afresh(o200k: TiktokenChatC
         counted = o200k.count(Example.model_validate(record))
         fresh = TiktokenChatCounter("o200k_base").count(Example.model_validate(record))
         assert counted.total == fresh.total == cookbook_count(record["messages"], "o200k_base")
-        assert counted.ids == fresh.ids
+        assert counted.per_message == fresh.per_message
 
 
 @pytest.mark.parametrize(
@@ -279,21 +279,6 @@ def test_compact_ids_fall_back_to_the_packed_list(monkeypatch: pytest.MonkeyPatc
         encode = ids_encoder(encoding)
         assert encode.__name__ == "packed"
         assert np.frombuffer(encode(text), dtype=np.uint32).tolist() == expected
-
-
-def test_counter_keeps_each_messages_ids_compactly() -> None:
-    counter = TiktokenChatCounter("o200k_base")
-    record = {
-        "messages": [
-            {"role": "user", "content": "Hi there"},
-            {"role": "assistant", "content": "Hello!"},
-        ]
-    }
-    counted = counter.count(Example.model_validate(record))
-    assert [np.frombuffer(ids, dtype=np.uint32).tolist() for ids in counted.ids] == [
-        counter.encode("Hi there"),
-        counter.encode("Hello!"),
-    ]
 
 
 @pytest.mark.parametrize("encoding", ["cl100k_base", "o200k_base"])

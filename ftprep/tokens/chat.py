@@ -63,17 +63,15 @@ class ExampleTokens:
 
     ``total`` is what the provider counts against the per-example limit and bills;
     ``trained`` the tokens of assistant turns that are trained on (weight not 0);
-    ``by_role`` the content tokens per role; ``per_message`` each message's cost and ``ids``
-    the token ids of each message's text as native uint32 bytes (``np.frombuffer(ids,
-    np.uint32)``), both in :meth:`Example.iter_messages` order (the ids feed near-duplicate
-    shingles; counters that render whole conversations leave them empty).
+    ``by_role`` the content tokens per role; ``per_message`` each message's cost, in
+    :meth:`Example.iter_messages` order (counters that render whole conversations leave it
+    empty).
     """
 
     total: int = 0
     trained: int = 0
     by_role: dict[str, int] = field(default_factory=dict)
     per_message: list[int] = field(default_factory=list)
-    ids: list[bytes] = field(default_factory=list)
     template_error: str | None = None
     """Set when a chat template raised for the example (self-hosted tokenizers)."""
     segments: list[int] | None = None
@@ -137,7 +135,7 @@ class TiktokenChatCounter:
         self._encode = self._encoding.encode_ordinary
         self._ids = ids_encoder(self._encoding)
         self._small: dict[str, int] = {}
-        self._prompts: dict[str, bytes] = {}
+        self._prompts: dict[str, int] = {}
         self._tools = TOOL_OVERHEADS.get(encoding, TOOL_OVERHEADS["o200k_base"])
 
     def _small_count(self, text: str) -> int:
@@ -149,16 +147,16 @@ class TiktokenChatCounter:
                 self._small[text] = cached
         return cached
 
-    def _prompt_ids(self, text: str) -> bytes:
+    def _prompt_tokens(self, text: str) -> int:
         # A system prompt usually repeats on every record of a file: encode each distinct one
         # once.
-        ids = self._prompts.get(text)
-        if ids is None:
-            ids = self._ids(text)
+        count = self._prompts.get(text)
+        if count is None:
+            count = len(self._ids(text)) >> 2
             if len(self._prompts) >= _PROMPTS_KEPT:
                 self._prompts.clear()
-            self._prompts[text] = ids
-        return ids
+            self._prompts[text] = count
+        return count
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens are treated as ordinary text)."""
@@ -193,7 +191,6 @@ class TiktokenChatCounter:
     def count(self, example: Example) -> ExampleTokens:
         """Count ``example``: messages (or prompt plus the longer preference branch), tools."""
         per_message: list[int] = []
-        all_ids: list[bytes] = []
         by_role: dict[str, int] = {}
         prompt = longer_branch = 0
         encode = self._ids
@@ -214,14 +211,14 @@ class TiktokenChatCounter:
                 if type(content) is str and message.__pydantic_fields_set__ <= _PLAIN_KEYS:
                     # The common message, role and text (and a weight): nothing else to count.
                     if role in SYSTEM_ROLES:
-                        ids = self._prompt_ids(content)
+                        text_tokens = self._prompt_tokens(content)
                     else:
-                        ids = encode(content)
+                        text_tokens = len(encode(content)) >> 2
                     cost = 0
                 else:
-                    ids = encode(content if isinstance(content, str) else message.text())
+                    text = content if isinstance(content, str) else message.text()
+                    text_tokens = len(encode(text)) >> 2
                     cost = self._beyond_text_cost(message)
-                text_tokens = len(ids) >> 2
                 role_tokens = role_costs.get(role)
                 if role_tokens is None:
                     role_tokens = self._small_count(role)
@@ -230,7 +227,6 @@ class TiktokenChatCounter:
                 if role == "assistant" and message.weight != 0:
                     trained += cost - TOKENS_PER_MESSAGE - role_tokens
                 per_message.append(cost)
-                all_ids.append(ids)
                 branch += cost
             if field_name == "messages":
                 prompt = branch
@@ -241,7 +237,7 @@ class TiktokenChatCounter:
             total += self.tools_cost(example.tools)
         if example.functions is not None:
             total += self.tools_cost(example.functions)
-        return ExampleTokens(total, trained, by_role, per_message, all_ids)
+        return ExampleTokens(total, trained, by_role, per_message)
 
     def _beyond_text_cost(self, message: Message) -> int:
         """What a message costs besides its role and text: images, name, tool calls, legacy

@@ -211,6 +211,25 @@ _LOOKBACK = frozenset(
 _CONSTANT = ("Output", "TemplateData", "Const", "Name", "Add", "Concat")
 
 
+def _reads(node: jinja2.nodes.Node, names: set[str]) -> bool:
+    from jinja2 import nodes
+
+    return any(name.name in names for name in node.find_all(nodes.Name))
+
+
+def _reads_past_first(node: jinja2.nodes.Node, names: set[str]) -> bool:
+    """Whether ``node`` reads the messages (``names``) other than as ``messages[0]``, which is
+    the same message in the inference prompt's shorter conversation."""
+    from jinja2 import nodes
+
+    firsts = {
+        id(item.node)
+        for item in node.find_all(nodes.Getitem)
+        if isinstance(item.arg, nodes.Const) and item.arg.value == 0
+    }
+    return any(n.name in names and id(n) not in firsts for n in node.find_all(nodes.Name))
+
+
 def _turn_marked(
     template: jinja2.Template, source: str, specials: dict[str, str]
 ) -> tuple[jinja2.Template, str] | None:
@@ -234,19 +253,6 @@ def _turn_marked(
     if any(True for _ in tree.find_all(unsafe)):
         return None
 
-    def reads(node: nodes.Node, names: set[str]) -> bool:
-        return any(name.name in names for name in node.find_all(nodes.Name))
-
-    def reads_past_first(node: nodes.Node, names: set[str]) -> bool:
-        """Whether ``node`` reads the messages other than as ``messages[0]`` (which is the
-        same message in the inference prompt's shorter conversation)."""
-        firsts = {
-            id(item.node)
-            for item in node.find_all(nodes.Getitem)
-            if isinstance(item.arg, nodes.Const) and item.arg.value == 0
-        }
-        return any(n.name in names and id(n) not in firsts for n in node.find_all(nodes.Name))
-
     body = tree.body
     start = next((i for i, node in enumerate(body) if isinstance(node, nodes.For)), None)
     if start is None:
@@ -259,7 +265,7 @@ def _turn_marked(
             and node.node.name in aliases
         ):
             aliases.add(node.target.name)
-        elif reads(node, {"add_generation_prompt"}) or reads_past_first(node, aliases):
+        elif _reads(node, {"add_generation_prompt"}) or _reads_past_first(node, aliases):
             return None
     loop = body[start]
     assert isinstance(loop, nodes.For)
@@ -272,7 +278,7 @@ def _turn_marked(
     ):
         return None
     turn = nodes.Template(loop.body)
-    if reads(turn, aliases | {"add_generation_prompt"}):
+    if _reads(turn, aliases | {"add_generation_prompt"}):
         return None
     looked = {id(n.node) for n in turn.find_all(nodes.Getattr) if n.attr in _LOOKBACK}
     if any(n.name == "loop" and id(n) not in looked for n in turn.find_all(nodes.Name)):
