@@ -231,7 +231,17 @@ def test_ascii_pattern_translations(pattern: str, text: str, pieces: list[str]) 
 
 @pytest.mark.parametrize(
     "pattern",
-    [r"\p{Han}", r"(?<name>a)", r"^a", r"\d{2}+", r"[[:alpha:]]", r"\bx", r"é", r"(?i:\p{L})"],
+    [
+        r"\p{Han}",
+        r"(?<name>a)",
+        r"^a",
+        r"\d{2}+",
+        r"[[:alpha:]]",
+        r"\bx",
+        r"é",
+        r"\xe9",
+        r"(?i:\p{L})",
+    ],
 )
 def test_ascii_pattern_refuses_what_could_mean_otherwise(pattern: str) -> None:
     with pytest.raises(UnsupportedPattern):

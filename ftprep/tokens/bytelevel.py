@@ -94,8 +94,8 @@ def _escape(pattern: str, at: int) -> tuple[frozenset[str] | str, int]:
         return (members if char.islower() else frozenset(_ASCII) - members), at + 1
     if char in _LITERAL_ESCAPES:
         return _LITERAL_ESCAPES[char], at + 1
-    if char == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", pattern[at + 1 : at + 3]):
-        return chr(int(pattern[at + 1 : at + 3], 16)), at + 3
+    if char == "x" and re.fullmatch(r"[0-7][0-9A-Fa-f]", pattern[at + 1 : at + 3]):
+        return chr(int(pattern[at + 1 : at + 3], 16)), at + 3  # above 7f it is a byte
     if char.isascii() and not char.isalnum():
         return char, at + 1
     raise UnsupportedPattern(f"escape \\{char}")

@@ -13,6 +13,7 @@ local file or folder.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import signal
@@ -398,7 +399,6 @@ class HFChatTokenizer:
         # whole text, and each text's own.
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._counter: PieceCounter | bool | None = False  # False: not looked at yet
         config = _load_config(folder)
         template = config.get("chat_template")
         if chat_template is not None:
@@ -553,12 +553,13 @@ class HFChatTokenizer:
     def _sizes(self, texts: list[str]) -> list[int]:
         """How many tokens each of ``texts`` encodes to: by a :class:`PieceCounter` where the
         tokenizer is byte-level and the text ASCII, else by the tokenizer."""
-        if self._counter is False:
-            spec = orjson.loads(self._file.read_bytes())
-            self._counter = PieceCounter.of(self._tokenizer, spec)
-        if isinstance(self._counter, PieceCounter):
+        if self._counter is not None:
             return self._counter.sizes(texts, self._encoded_sizes)
         return self._encoded_sizes(texts)
+
+    @functools.cached_property
+    def _counter(self) -> PieceCounter | None:
+        return PieceCounter.of(self._tokenizer, orjson.loads(self._file.read_bytes()))
 
     def _encoded_sizes(self, texts: list[str]) -> list[int]:
         # Only the counts are read: the fast variant (tokenizers >= 0.20) skips computing
