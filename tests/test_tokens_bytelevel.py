@@ -160,12 +160,15 @@ def test_text_between_a_patterns_matches_is_a_piece_too() -> None:
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In pieces, and in their length: a long piece (a base64 blob) is counted, not kept."""
     monkeypatch.setattr(bytelevel, "CACHE_LIMIT", 50)
     tokenizer = TOKENIZERS["gpt2"]()
     counter = counter_of(tokenizer)
-    texts = [t for t in real_texts() if t.isascii()][:2000]
+    blob = "QUJD" * 100
+    texts = [*[t for t in real_texts() if t.isascii()][:2000], f"key: {blob}", blob]
     assert counter.sizes(texts, theirs(tokenizer)) == theirs(tokenizer)(texts)
     assert len(counter._cache) <= 50 + max(len(counter._split(t)) for t in texts)
+    assert max(map(len, counter._cache)) <= bytelevel.CACHED_PIECE
     copy = pickle.loads(pickle.dumps(counter))
     assert copy.sizes(texts[:50], theirs(tokenizer)) == theirs(tokenizer)(texts[:50])
 

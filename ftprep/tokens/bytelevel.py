@@ -30,8 +30,10 @@ from typing import Any
 #: The regular expression of ``ByteLevel(use_regex=True)`` (GPT-2's pre-tokenizer).
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
-#: How many distinct pieces the cache keeps before it starts again.
+#: How many distinct pieces the cache keeps before it starts again, and the longest piece it
+#: keeps (longer ones, base64 blobs and the like, seldom repeat): at most ~40 MB.
 CACHE_LIMIT = 1 << 18
+CACHED_PIECE = 64
 
 _ASCII = [chr(c) for c in range(128)]
 #: ASCII's Unicode whitespace (``White_Space``; not the separators 0x1c-0x1f).
@@ -395,7 +397,9 @@ class PieceCounter:
         for piece in pieces:
             count = cache.get(piece)
             if count is None:
-                count = cache[piece] = len(self._tokenize(piece.translate(_BYTE_CHARS)))
+                count = len(self._tokenize(piece.translate(_BYTE_CHARS)))
+                if len(piece) <= CACHED_PIECE:
+                    cache[piece] = count
             size += count
         return size
 
