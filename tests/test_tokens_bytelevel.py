@@ -1,9 +1,12 @@
 """Counts of ASCII text without ``tokenizers``' pipeline (:mod:`ftprep.tokens.bytelevel`)
-equal ``tokenizers``' own, for byte-level BPEs with real pre-tokenizer patterns (GPT-2's,
-cl100k's as Llama 3 ships it, o200k's), on real datasets' texts and on random strings."""
+equal ``tokenizers``' own, on real datasets' texts and on random strings: for two real
+pretrained tokenizers (``fixtures/tokenizers/real``: MiniMind's, SmolLM2's) and for BPEs
+trained here with real pre-tokenizer patterns (GPT-2's, cl100k's as Llama 3 ships it, and as
+OLMo 2 splits with it, o200k's)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import pickle
 import random
@@ -103,11 +106,35 @@ def o200k_normalized() -> Any:
     return tokenizer
 
 
+REAL = FIXTURES / "tokenizers" / "real"
+
+
+def real(name: str) -> Any:
+    """A real pretrained tokenizer of ``fixtures/tokenizers/real`` (see its README)."""
+    data = gzip.decompress((REAL / name / "tokenizer.json.gz").read_bytes())
+    return tokenizers.Tokenizer.from_str(data.decode("utf-8"))
+
+
+def olmo2_shaped() -> Any:
+    """OLMo 2's pre-tokenizer: Llama 3's pattern, its matches kept (``Removed``, inverted)."""
+    from tokenizers import Regex, pre_tokenizers
+
+    split = pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="removed", invert=True)
+    return trained(
+        pre_tokenizers.Sequence(
+            [split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+        )
+    )
+
+
 TOKENIZERS = {
+    "minimind": lambda: real("minimind"),
+    "smollm2": lambda: real("smollm2-135m-instruct"),
     "gpt2": lambda: tokenizers.Tokenizer.from_file(
         str(FIXTURES / "tokenizers" / "bpe" / "tokenizer.json")
     ),
     "llama3": llama3_shaped,
+    "olmo2": olmo2_shaped,
     "o200k-nfc": o200k_normalized,
 }
 
@@ -147,7 +174,8 @@ def test_counts_of_random_ascii_strings_are_the_tokenizers_own(name: str) -> Non
     counter = counter_of(tokenizer)
     rng = random.Random(23)
     alphabet = [*map(chr, range(128)), *["a", "Z", "s", "'", " ", "\n", "0", "<tool>", "ion"] * 8]
-    alphabet += [*SPECIALS, "'S", "'ll", "  ", "\r\n", "\x0b", "\x1c"]
+    own = [token["content"] for token in _spec(tokenizer)["added_tokens"]]
+    alphabet += [*SPECIALS, *own, "'S", "'ll", "  ", "\r\n", "\x0b", "\x1c", "123456"]
     texts = ["".join(rng.choices(alphabet, k=rng.randrange(40))) for _ in range(4000)]
     assert counter.sizes(texts, theirs(tokenizer)) == theirs(tokenizer)(texts)
 
@@ -156,6 +184,26 @@ def test_text_between_a_patterns_matches_is_a_piece_too() -> None:
     tokenizer = trained(split_then_bytes(r"[A-Za-z]+|\d"))
     counter = counter_of(tokenizer)
     texts = [*real_texts()[:3000], "", "  ,;  x", "12 ab-cd!!"]
+    assert counter.sizes(texts, theirs(tokenizer)) == theirs(tokenizer)(texts)
+
+
+def test_splits_in_sequence_split_each_others_pieces() -> None:
+    from tokenizers import Regex, pre_tokenizers
+
+    tokenizer = trained(
+        pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Digits(individual_digits=False),
+                pre_tokenizers.Split(Regex(r"\s+"), behavior="isolated"),
+                pre_tokenizers.Split(
+                    Regex(r"[A-Za-z]+|[^A-Za-z]"), behavior="removed", invert=True
+                ),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+            ]
+        )
+    )
+    counter = counter_of(tokenizer)
+    texts = [*real_texts()[:3000], "", "a 12 b  345\n\nc", "x1y22z"]
     assert counter.sizes(texts, theirs(tokenizer)) == theirs(tokenizer)(texts)
 
 
@@ -193,15 +241,14 @@ def test_tokenizers_it_cannot_follow_get_none() -> None:
     prefix.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     boundary = TOKENIZERS["gpt2"]()
     boundary.pre_tokenizer = split_then_bytes(r"\b\w+\b|\s+")
-    two_splits = TOKENIZERS["gpt2"]()
-    two_splits.pre_tokenizer = pre_tokenizers.Sequence(
+    merged = TOKENIZERS["gpt2"]()
+    merged.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(r"\d"), behavior="isolated"),
-            pre_tokenizers.Split(Regex(r"\s+"), behavior="isolated"),
+            pre_tokenizers.Split(Regex(r"\d"), behavior="merged_with_previous"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
-    for other in (stripping, lowercase, metaspace, prefix, boundary, two_splits):
+    for other in (stripping, lowercase, metaspace, prefix, boundary, merged):
         assert PieceCounter.of(other, _spec(other)) is None
     dropout = _spec(tokenizer)
     dropout["model"]["dropout"] = 0.1
@@ -284,3 +331,33 @@ def test_a_chat_tokenizer_counts_whole_texts_whatever_its_saved_settings(tmp_pat
     for example, count in zip(examples, counts, strict=True):
         text = chat.rendering(example).whole
         assert count.total == len(whole.encode(text, add_special_tokens=False).ids) > 8
+
+
+def test_a_real_model_folder_counts_as_tokenizers_alone_would(tmp_path: Path) -> None:
+    """MiniMind's tokenizer and its own chat template (Qwen-style, with tools): what a
+    check counts, trained tokens and runs included, is what encoding every text with
+    ``tokenizers`` gives."""
+    from ftprep.api import load
+    from ftprep.model import Example
+    from ftprep.tokens.hf import HFChatTokenizer
+
+    folder = tmp_path / "minimind"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_bytes(
+        gzip.decompress((REAL / "minimind" / "tokenizer.json.gz").read_bytes())
+    )
+    (folder / "tokenizer_config.json").write_bytes(
+        (REAL / "minimind" / "tokenizer_config.json").read_bytes()
+    )
+    sources = [
+        needs.REALDATA / "llamafactory" / "glaive_toolcall_en_demo.json",
+        needs.REALDATA / "mlx_examples" / "wwdc25_data_train.jsonl",
+        CORPUS,
+    ]
+    examples = [e for path in sources for e in load(path) if isinstance(e, Example)]
+    fast, plain = HFChatTokenizer(folder, window=256), HFChatTokenizer(folder, window=256)
+    assert isinstance(fast._counter, PieceCounter)
+    plain.__dict__["_counter"] = None  # everything through tokenizers
+    counted = fast.count_batch(examples)
+    assert len(counted) > 1000 and sum(c.segments is not None for c in counted) > 100
+    assert counted == plain.count_batch(examples)

@@ -232,39 +232,79 @@ def _probe() -> str:
     return "|".join(parts) + words + "".join(_ASCII) + "".join(reversed(_ASCII))
 
 
-def _pre_tokenizer_pattern(spec: Any) -> re.Pattern[str] | None:
-    """The one regular expression of a byte-level pre-tokenizer, for ASCII text: ``ByteLevel``
-    with its own (GPT-2's), or a ``Split`` (isolated) followed by a ``ByteLevel`` without
-    one; ``None`` for any other pre-tokenizer or a pattern :func:`ascii_pattern` refuses."""
+class _Stage:
+    """One splitting step of a pre-tokenizer, for ASCII text: the pattern's matches are
+    pieces, and the text between them too (``Split`` with ``Isolated``) or not (``Removed``
+    with ``invert``: the matches are what is kept)."""
+
+    __slots__ = ("_gaps", "_pattern")
+
+    def __init__(self, pattern: re.Pattern[str], gaps: bool):
+        self._pattern = pattern
+        self._gaps = gaps
+
+    def split(self, text: str) -> list[str]:
+        """The pieces of ``text``."""
+        pieces: list[str] = self._pattern.findall(text)
+        if not self._gaps or sum(map(len, pieces)) == len(text):
+            return pieces  # an empty match counts no token
+        pieces = []
+        end = 0
+        for match in self._pattern.finditer(text):
+            if match.start() > end:
+                pieces.append(text[end : match.start()])
+            if match.end() > match.start():
+                pieces.append(match.group())
+            end = match.end()
+        if end < len(text):
+            pieces.append(text[end:])
+        return pieces
+
+    def __reduce__(self) -> tuple[type[_Stage], tuple[re.Pattern[str], bool]]:
+        return _Stage, (self._pattern, self._gaps)
+
+
+def _stage(spec: dict[str, Any]) -> _Stage | None:
+    """The :class:`_Stage` of one ``Split`` or ``Digits`` pre-tokenizer, if it is one this
+    module follows."""
+    if spec.get("type") == "Digits":
+        return _Stage(re.compile("[0-9]" if spec.get("individual_digits") else "[0-9]+"), True)
+    pattern = spec.get("pattern")
+    if spec.get("type") != "Split" or not isinstance(pattern, dict):
+        return None
+    kind = (spec.get("behavior"), bool(spec.get("invert")))
+    if kind not in {("Isolated", False), ("Removed", True)}:
+        return None
+    if isinstance(pattern.get("String"), str):
+        compiled = re.compile(re.escape(pattern["String"]))
+    elif isinstance(pattern.get("Regex"), str):
+        try:
+            compiled = re.compile(ascii_pattern(pattern["Regex"]), re.ASCII)
+        except (UnsupportedPattern, re.error):
+            return None
+    else:
+        return None
+    return _Stage(compiled, gaps=kind[0] == "Isolated")
+
+
+def _stages(spec: Any) -> list[_Stage] | None:
+    """The splitting steps of a byte-level pre-tokenizer, for ASCII text: ``Split`` and
+    ``Digits`` steps, then a ``ByteLevel`` (with its own pattern, GPT-2's, or without);
+    ``None`` for any other pre-tokenizer, or a pattern :func:`ascii_pattern` refuses."""
     if not isinstance(spec, dict):
         return None
     parts = spec.get("pretokenizers") if spec.get("type") == "Sequence" else [spec]
     if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
         return None
-    *splits, last = parts
+    *steps, last = parts
     if last.get("type") != "ByteLevel" or last.get("add_prefix_space"):
         return None
-    source: str | None = None
-    if not splits and last.get("use_regex", True):
-        source = GPT2_PATTERN
-    elif len(splits) == 1 and not last.get("use_regex", True):
-        split = splits[0]
-        pattern = split.get("pattern")
-        if (
-            split.get("type") == "Split"
-            and split.get("behavior") == "Isolated"
-            and not split.get("invert")
-            and isinstance(pattern, dict)
-        ):
-            if isinstance(pattern.get("String"), str):
-                return re.compile(re.escape(pattern["String"]))
-            source = pattern.get("Regex")
-    if not isinstance(source, str):
+    stages = [_stage(step) for step in steps]
+    if last.get("use_regex", True):
+        stages.append(_Stage(re.compile(ascii_pattern(GPT2_PATTERN), re.ASCII), True))
+    if not stages or None in stages:
         return None
-    try:
-        return re.compile(ascii_pattern(source), re.ASCII)
-    except (UnsupportedPattern, re.error):
-        return None
+    return [s for s in stages if s is not None]
 
 
 def _neutral(normalizer: Any) -> bool:
@@ -292,12 +332,14 @@ class PieceCounter:
     def __init__(
         self,
         tokenizer: Any,
-        pattern: re.Pattern[str],
+        stages: list[_Stage],
         raw_tokens: re.Pattern[str] | None,
         normalized_tokens: re.Pattern[str] | None,
     ):
         self._tokenizer = tokenizer
-        self._pieces = pattern
+        self._stages = stages
+        self._first = stages[0].split
+        self._rest = tuple(stages[1:])
         self._raw = raw_tokens
         self._normalized = normalized_tokens
         self._cache: dict[str, int] = {}
@@ -311,11 +353,11 @@ class PieceCounter:
         alone, no BPE dropout, added tokens without ``lstrip``/``rstrip``/``single_word``,
         special tokens split out; and when the translated pattern cuts the probe text
         otherwise than the tokenizer's pre-tokenizer."""
-        pattern = _pre_tokenizer_pattern(spec.get("pre_tokenizer"))
+        stages = _stages(spec.get("pre_tokenizer"))
         model = spec.get("model")
         added = spec.get("added_tokens") or []
         if (
-            pattern is None
+            stages is None
             or not _neutral(spec.get("normalizer"))
             or not isinstance(model, dict)
             or model.get("dropout")
@@ -330,9 +372,9 @@ class PieceCounter:
             for t in added
             if t.get("normalized")
         ]
-        counter = cls(tokenizer, pattern, _alternation(raw), _alternation(normalized))
+        counter = cls(tokenizer, stages, _alternation(raw), _alternation(normalized))
         probe = _probe()
-        mapped = [p.translate(_BYTE_CHARS) for p in counter._split(probe)]
+        mapped = [p.translate(_BYTE_CHARS) for p in counter._split(probe) if p]
         theirs = [p for p, _ in tokenizer.pre_tokenizer.pre_tokenize_str(probe)]
         return counter if mapped == theirs else None
 
@@ -369,21 +411,10 @@ class PieceCounter:
         return size
 
     def _split(self, segment: str) -> list[str]:
-        """The pre-tokenizer's pieces of an ASCII ``segment``: the pattern's matches and the
-        text between them."""
-        pieces: list[str] = self._pieces.findall(segment)
-        if sum(map(len, pieces)) == len(segment):
-            return pieces
-        pieces = []
-        end = 0
-        for match in self._pieces.finditer(segment):
-            if match.start() > end:
-                pieces.append(segment[end : match.start()])
-            if match.end() > match.start():
-                pieces.append(match.group())
-            end = match.end()
-        if end < len(segment):
-            pieces.append(segment[end:])
+        """The pre-tokenizer's pieces of an ASCII ``segment``."""
+        pieces = self._first(segment)
+        for stage in self._rest:
+            pieces = [part for piece in pieces for part in stage.split(piece)]
         return pieces
 
     def _fill(self, pieces: list[str]) -> int:
@@ -403,14 +434,6 @@ class PieceCounter:
             size += count
         return size
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the cache and the model's bound method (rebuilt on use)."""
-        return {
-            "_tokenizer": self._tokenizer,
-            "_pieces": self._pieces,
-            "_raw": self._raw,
-            "_normalized": self._normalized,
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _cache={}, _tokenize=None)
+    def __reduce__(self) -> tuple[type[PieceCounter], tuple[Any, ...]]:
+        """Pickled as what it was built from (the cache is rebuilt on use)."""
+        return PieceCounter, (self._tokenizer, self._stages, self._raw, self._normalized)
