@@ -8,9 +8,10 @@ ASCII text each of those steps is simple to follow exactly:
 - added tokens are cut out leftmost-longest, those matched before normalizing first, as
   ``tokenizers`` does;
 - the normalizers a byte-level tokenizer uses (NFC, NFKC...) leave ASCII as it is;
-- the pre-tokenizer's regular expression, with its Unicode classes (``\\p{L}``, ``\\s``...)
-  replaced by their ASCII members, is a plain :mod:`re` pattern, and the text between its
-  matches is a piece too (``Split`` with ``Isolated``);
+- the pre-tokenizer's regular expressions (``Split``, ``Digits``, ``ByteLevel``'s own), with
+  their Unicode classes (``\\p{L}``, ``\\s``...) replaced by their ASCII members, are plain
+  :mod:`re` patterns, each splitting the pieces of the one before; the text between matches
+  is a piece too (``Isolated``) or dropped (``Removed`` with ``invert``);
 - each piece is counted by the tokenizer's own model (``Model.tokenize``), once, in a bounded
   cache.
 
