@@ -16,9 +16,10 @@ ASCII text each of those steps is simple to follow exactly:
   cache.
 
 So a piece's count is the model's, whatever its merges. Texts with other characters, and
-tokenizers built from other parts, are encoded by ``tokenizers`` itself. Before it is used,
-the pattern's pieces are compared with the tokenizer's own pre-tokenizer on a probe text of
-every ASCII character in many contexts; any difference sends everything to ``tokenizers``.
+tokenizers built from other parts, are encoded by ``tokenizers`` itself. The translation is
+meant to be exact by construction; as a guard, before it is used, its pieces are compared
+with the tokenizer's own pre-tokenizer on a probe text (every ASCII character in many
+contexts, every pair of them), and a difference there sends everything to ``tokenizers``.
 """
 
 from __future__ import annotations
@@ -131,17 +132,21 @@ def _bracket(pattern: str, at: int, folding: bool) -> tuple[frozenset[str], int]
                 raise UnsupportedPattern("class escape under (?i")
             members |= item
             continue
+        high = item
         if pattern[at : at + 1] == "-" and pattern[at + 1 : at + 2] not in ("]", ""):
-            high: frozenset[str] | str
+            end: frozenset[str] | str
             if pattern[at + 1] == "\\":
-                high, at = _escape(pattern, at + 2)
+                end, at = _escape(pattern, at + 2)
             else:
-                high, at = pattern[at + 1], at + 2
-            if isinstance(high, frozenset):
+                end, at = pattern[at + 1], at + 2
+            if isinstance(end, frozenset):
                 raise UnsupportedPattern("range ending in a class")
-            members.update(c for c in _ASCII if item <= c <= high)
-        elif item.isascii():
-            members.add(item)
+            high = end
+        if folding and not (item.isascii() and high.isascii()):
+            raise UnsupportedPattern("non-ASCII class member under (?i")  # K (Kelvin) folds to k
+        members.update(c for c in _ASCII if item <= c <= high)
+    if folding:  # Oniguruma folds the members before it negates them
+        members |= {c.swapcase() for c in members}
     return (frozenset(_ASCII) - members if negated else frozenset(members)), at + 1
 
 
@@ -151,15 +156,16 @@ def _class(members: frozenset[str]) -> str:
     return "[" + "".join(re.escape(c) for c in sorted(members)) + "]"
 
 
-_GROUPS = {"(?:": "(?:", "(?=": "(?=", "(?!": "(?!", "(?i:": "(?i:"}
+_GROUPS = ("(?:", "(?=", "(?!", "(?i:")
 
 
 def ascii_pattern(pattern: str) -> str:
     """``pattern`` (Oniguruma syntax, as in a ``tokenizer.json``) as a :mod:`re` pattern that
     splits ASCII text the same way. Raises :class:`UnsupportedPattern` for syntax whose
     meaning could differ between the engines (``^``, ``\\b``, backreferences, a quantifier
-    after ``{n,m}``, flags other than a scoped ``(?i:``, ``\\p{..}`` or ``\\s`` under ``(?i``,
-    non-ASCII literals)."""
+    after ``{n,m}``, flags other than a scoped ``(?i:``, ``\\p{..}`` or ``\\s`` or a non-ASCII
+    class member under ``(?i``, non-ASCII literals outside classes). Elsewhere a class's
+    non-ASCII members are left out: ASCII text holds none."""
     out: list[str] = []
     scopes: list[bool] = []  # per open group: whether it is case-insensitive
     at = 0
@@ -178,7 +184,7 @@ def ascii_pattern(pattern: str) -> str:
             opening = next((g for g in _GROUPS if pattern.startswith(g, at)), None)
             if opening is None and pattern[at + 1 : at + 2] == "?":
                 raise UnsupportedPattern(f"group {pattern[at : at + 4]}")
-            out.append(_GROUPS.get(opening or "", "(?:"))  # no capture: findall wants matches
+            out.append(opening or "(?:")  # no capture: findall wants whole matches
             scopes.append(opening == "(?i:")
             at += len(opening or "(")
         elif char == ")":
@@ -221,8 +227,9 @@ def ascii_pattern(pattern: str) -> str:
 
 
 def _probe() -> str:
-    """Every ASCII character beside letters, digits, spaces, apostrophes and line breaks, and
-    runs of them: where pre-tokenizers differ, if they do."""
+    """Every ASCII character beside letters, digits, spaces, apostrophes and line breaks,
+    runs of them, and every pair of ASCII characters: where pre-tokenizers differ, if they
+    do."""
     parts = [
         f"{left}{c}{right}"
         for c in _ASCII
@@ -230,7 +237,8 @@ def _probe() -> str:
         for right in ("a", "Z", "0", " ", "  x", "\n", "\r\n", "s", ".")
     ]
     words = "I'm don't they'LL WE'RE it's 12345 1,234.5 x__y a   b  \n\n  end"
-    return "|".join(parts) + words + "".join(_ASCII) + "".join(reversed(_ASCII))
+    pairs = "".join(a + b for a in _ASCII for b in _ASCII)
+    return "|".join(parts) + words + pairs
 
 
 class _Stage:
@@ -247,22 +255,41 @@ class _Stage:
     def split(self, text: str) -> list[str]:
         """The pieces of ``text``."""
         pieces: list[str] = self._pattern.findall(text)
-        if not self._gaps or sum(map(len, pieces)) == len(text):
-            return pieces  # an empty match counts no token
+        if "" in pieces:  # an empty match: where the engines differ, see _matches
+            spans = self._matches(text)
+        elif not self._gaps or sum(map(len, pieces)) == len(text):
+            return pieces
+        else:
+            spans = [match.span() for match in self._pattern.finditer(text)]
         pieces = []
         end = 0
-        for match in self._pattern.finditer(text):
-            if match.start() > end:
-                pieces.append(text[end : match.start()])
-            if match.end() > match.start():
-                pieces.append(match.group())
-            end = match.end()
-        if end < len(text):
+        for start, stop in spans:
+            if self._gaps and start > end:
+                pieces.append(text[end:start])
+            pieces.append(text[start:stop])
+            end = stop
+        if self._gaps and end < len(text):
             pieces.append(text[end:])
         return pieces
 
-    def __reduce__(self) -> tuple[type[_Stage], tuple[re.Pattern[str], bool]]:
-        return _Stage, (self._pattern, self._gaps)
+    def _matches(self, text: str) -> list[tuple[int, int]]:
+        """The spans of the matches as Oniguruma finds them: after a match, the next search
+        starts where it ended, and an empty match that ends where the last match ended is
+        skipped by moving on one character (Python's ``re`` would take a non-empty match
+        at that same place)."""
+        spans: list[tuple[int, int]] = []
+        at, last = 0, -1
+        while at <= len(text):
+            match = self._pattern.search(text, at)
+            if match is None:
+                break
+            start, stop = match.span()
+            if start == stop == last:
+                at += 1
+                continue
+            spans.append((start, stop))
+            at = last = stop
+        return spans
 
 
 def _stage(spec: dict[str, Any]) -> _Stage | None:
@@ -290,8 +317,9 @@ def _stage(spec: dict[str, Any]) -> _Stage | None:
 
 def _stages(spec: Any) -> list[_Stage] | None:
     """The splitting steps of a byte-level pre-tokenizer, for ASCII text: ``Split`` and
-    ``Digits`` steps, then a ``ByteLevel`` (with its own pattern, GPT-2's, or without);
-    ``None`` for any other pre-tokenizer, or a pattern :func:`ascii_pattern` refuses."""
+    ``Digits`` steps, then a ``ByteLevel`` (with its own pattern, GPT-2's, or without one
+    after at least one step); ``None`` for any other pre-tokenizer, or a pattern
+    :func:`ascii_pattern` refuses."""
     if not isinstance(spec, dict):
         return None
     parts = spec.get("pretokenizers") if spec.get("type") == "Sequence" else [spec]
@@ -300,12 +328,15 @@ def _stages(spec: Any) -> list[_Stage] | None:
     *steps, last = parts
     if last.get("type") != "ByteLevel" or last.get("add_prefix_space"):
         return None
-    stages = [_stage(step) for step in steps]
+    stages: list[_Stage] = []
+    for step in steps:
+        stage = _stage(step)
+        if stage is None:
+            return None
+        stages.append(stage)
     if last.get("use_regex", True):
         stages.append(_Stage(re.compile(ascii_pattern(GPT2_PATTERN), re.ASCII), True))
-    if not stages or None in stages:
-        return None
-    return [s for s in stages if s is not None]
+    return stages or None
 
 
 def _neutral(normalizer: Any) -> bool:
@@ -337,14 +368,12 @@ class PieceCounter:
         raw_tokens: re.Pattern[str] | None,
         normalized_tokens: re.Pattern[str] | None,
     ):
-        self._tokenizer = tokenizer
-        self._stages = stages
         self._first = stages[0].split
         self._rest = tuple(stages[1:])
         self._raw = raw_tokens
         self._normalized = normalized_tokens
         self._cache: dict[str, int] = {}
-        self._tokenize: Callable[[str], list[Any]] | None = None
+        self._tokenize: Callable[[str], list[Any]] = tokenizer.model.tokenize
 
     @classmethod
     def of(cls, tokenizer: Any, spec: dict[str, Any]) -> PieceCounter | None:
@@ -363,6 +392,8 @@ class PieceCounter:
             or not isinstance(model, dict)
             or model.get("dropout")
             or getattr(tokenizer, "encode_special_tokens", False)
+            or not isinstance(added, list)
+            or not all(isinstance(t, dict) and isinstance(t.get("content"), str) for t in added)
             or any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added)
         ):
             return None
@@ -420,8 +451,6 @@ class PieceCounter:
 
     def _fill(self, pieces: list[str]) -> int:
         """Count ``pieces`` with the model, caching what is new."""
-        if self._tokenize is None:
-            self._tokenize = self._tokenizer.model.tokenize
         cache = self._cache
         if len(cache) > CACHE_LIMIT:
             cache.clear()
@@ -434,7 +463,3 @@ class PieceCounter:
                     cache[piece] = count
             size += count
         return size
-
-    def __reduce__(self) -> tuple[type[PieceCounter], tuple[Any, ...]]:
-        """Pickled as what it was built from (the cache is rebuilt on use)."""
-        return PieceCounter, (self._tokenizer, self._stages, self._raw, self._normalized)

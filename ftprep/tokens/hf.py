@@ -244,6 +244,8 @@ def _turn_marked(
     aside), one loop over the messages whose body reads neither ``messages`` nor ``loop``'s
     look-ahead (``last``, ``length``, ``revindex``, ``nextitem``), then at most an
     ``{% if add_generation_prompt %}`` writing constant text and special tokens.
+    ``messages[0]`` is the same in the inference prompt's conversation because the prompt is
+    only derived for conversations of two messages or more (:meth:`HFChatTokenizer.rendering`).
     """
     from jinja2 import nodes
 
