@@ -269,7 +269,8 @@ def measure(corpus: Path, repeats: int, configs: dict[str, dict[str, Any]]) -> d
     """The floor and a check per configuration in ``configs``, run alternately ``repeats``
     times for time and once more each for memory: the best wall time of each, the peak memory
     of each, and their ratios to the floor. Keys of checks other than the first are prefixed
-    with their name."""
+    with their name, and they have the ratio of their time to the first's too
+    (``hf_over_check``: counting with the trained BPE against counting with tiktoken)."""
     floors: list[dict[str, Any]] = []
     checks: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
     env = {"TIKTOKEN_CACHE_DIR": str(tiktoken_cache(corpus.parent))}
@@ -285,8 +286,10 @@ def measure(corpus: Path, repeats: int, configs: dict[str, dict[str, Any]]) -> d
         "floor_mb": round(floor_rss, 1),
         "load_floor": round(floor["load"], 2),
     }
+    first = 0.0
     for position, (name, runs) in enumerate(checks.items()):
         check = min(runs[:-1], key=lambda r: r["wall"])
+        first = first or check["wall"]
         check_rss = max(r["rss_mb"] for r in runs)
         check_pss = max(r["pss_mb"] for r in runs)
         prefix = "" if position == 0 else f"{name}_"
@@ -304,6 +307,8 @@ def measure(corpus: Path, repeats: int, configs: dict[str, dict[str, Any]]) -> d
                 f"{prefix}load_check": round(check["load"], 2),
             }
         )
+        if position:
+            row[f"{prefix}over_check"] = round(check["wall"] / first, 2)
     return row
 
 
