@@ -79,12 +79,12 @@ def resolve_config(
     **overrides: Any,
 ) -> Config:
     """The configuration of a run over ``inputs``: ``config`` itself, the file it names, or
-    the one closest to the inputs (:func:`~ftprep.config.config_for_inputs`); with the non-``None``
-    ``overrides`` applied, the trainer and the training window taken from the trainer
-    configuration where not given (:func:`~ftprep.load.trainer_config.with_trainer_settings`),
-    and the target,
-    model and dialect names checked. The command line
-    and the Python API both resolve their configuration here."""
+    the one closest to the inputs (:func:`~ftprep.config.config_for_inputs`); with the
+    non-``None`` ``overrides`` applied, the trainer and the training window taken from the
+    trainer configuration where not given
+    (:func:`~ftprep.load.trainer_config.with_trainer_settings`), and the target, model and
+    dialect names checked. The command line and the Python API both resolve their
+    configuration here."""
     resolved = with_trainer_settings(base_config(inputs, config).with_overrides(**overrides))
     check_names(resolved)
     return resolved
